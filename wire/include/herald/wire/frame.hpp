@@ -1,0 +1,90 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace herald::wire {
+
+// The kind of a frame (byte 4 of the header). wire/PROTOCOL.md is the spec.
+enum class frame_kind : std::uint8_t {
+  handshake = 1,
+  handshake_ack = 2,
+  tell = 3,
+  ask = 4,
+  reply = 5,
+  error_reply = 6,
+  heartbeat = 7,
+  gossip = 8,
+  membership = 9,
+  close = 10,
+};
+
+// Flags (byte 5). Bits a receiver does not know make the frame invalid
+// unless listed as ignorable in PROTOCOL.md.
+namespace frame_flags {
+inline constexpr std::uint8_t control_lane = 0x01;   // heartbeat/gossip priority
+inline constexpr std::uint8_t flatbuffer = 0x02;     // payload is a FlatBuffers buffer
+}  // namespace frame_flags
+
+// The fixed 32-byte frame header, little-endian on the wire:
+//
+//   offset size field
+//   0      4    payload_length  bytes after the header
+//   4      1    kind            frame_kind
+//   5      1    flags           frame_flags
+//   6      2    reserved        zero on send, ignored on receive
+//   8      8    target          receiving actor id (0 for control frames)
+//   16     8    type_id         message type id (tell/ask), 0 otherwise
+//   24     8    request_id      ask/reply correlation, 0 otherwise
+struct frame_header {
+  static constexpr std::size_t size = 32;
+
+  std::uint32_t payload_length = 0;
+  frame_kind kind = frame_kind::tell;
+  std::uint8_t flags = 0;
+  std::uint64_t target = 0;
+  std::uint64_t type_id = 0;
+  std::uint64_t request_id = 0;
+};
+
+namespace detail {
+template <class T>
+inline void store_le(std::byte* out, T v) noexcept {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<std::byte>(static_cast<std::uint64_t>(v) >> (8 * i));
+}
+template <class T>
+inline T load_le(const std::byte* in) noexcept {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(in[i]) << (8 * i);
+  return static_cast<T>(v);
+}
+}  // namespace detail
+
+// Writes h into out[0, frame_header::size). Never fails.
+inline void encode_header(const frame_header& h, std::byte* out) noexcept {
+  detail::store_le<std::uint32_t>(out + 0, h.payload_length);
+  out[4] = static_cast<std::byte>(h.kind);
+  out[5] = static_cast<std::byte>(h.flags);
+  out[6] = out[7] = std::byte{0};
+  detail::store_le<std::uint64_t>(out + 8, h.target);
+  detail::store_le<std::uint64_t>(out + 16, h.type_id);
+  detail::store_le<std::uint64_t>(out + 24, h.request_id);
+}
+
+// Reads the fields of a header without judging them; validation (length
+// limits, known kinds and flags) belongs to the frame decoder.
+inline frame_header peek_header(const std::byte* in) noexcept {
+  frame_header h;
+  h.payload_length = detail::load_le<std::uint32_t>(in + 0);
+  h.kind = static_cast<frame_kind>(in[4]);
+  h.flags = static_cast<std::uint8_t>(in[5]);
+  h.target = detail::load_le<std::uint64_t>(in + 8);
+  h.type_id = detail::load_le<std::uint64_t>(in + 16);
+  h.request_id = detail::load_le<std::uint64_t>(in + 24);
+  return h;
+}
+
+}  // namespace herald::wire
