@@ -41,6 +41,7 @@ enum class errc : std::uint16_t {
   duplicate_type_id = 46,
   decode_failed = 47,
   bad_flags = 48,
+  bad_header = 49,
 };
 
 // A stable, human-readable name for a code ("node_down").
@@ -98,6 +99,7 @@ inline std::string_view to_string(errc code) noexcept {
     case errc::duplicate_type_id: return "duplicate_type_id";
     case errc::decode_failed: return "decode_failed";
     case errc::bad_flags: return "bad_flags";
+    case errc::bad_header: return "bad_header";
   }
   return "unknown_error";
 }

@@ -22,11 +22,17 @@ enum class frame_kind : std::uint8_t {
   close = 10,
 };
 
-// Flags (byte 5). Bits a receiver does not know make the frame invalid
-// unless listed as ignorable in PROTOCOL.md.
+// Kinds 0x80-0xFF are optional: a receiver that does not know one skips the
+// frame. An unknown kind below 0x80 is a protocol error (PROTOCOL.md, "Kinds").
+inline constexpr std::uint8_t first_optional_kind = 0x80;
+
+// Flags (byte 5). Bits 0-3 are defined or reserved: a receiver rejects a frame
+// with a reserved bit set. Bits 4-7 are hints that a receiver may ignore.
 namespace frame_flags {
 inline constexpr std::uint8_t control_lane = 0x01;   // heartbeat/gossip priority
 inline constexpr std::uint8_t flatbuffer = 0x02;     // payload is a FlatBuffers buffer
+inline constexpr std::uint8_t known = control_lane | flatbuffer;
+inline constexpr std::uint8_t ignorable = 0xF0;
 }  // namespace frame_flags
 
 // The fixed 32-byte frame header, little-endian on the wire:
@@ -39,8 +45,14 @@ inline constexpr std::uint8_t flatbuffer = 0x02;     // payload is a FlatBuffers
 //   8      8    target          receiving actor id (0 for control frames)
 //   16     8    type_id         message type id (tell/ask), 0 otherwise
 //   24     8    request_id      ask/reply correlation, 0 otherwise
+//
+// The payload follows the header and is padded with 0-7 zero bytes so that
+// the next frame starts at a multiple of 8: FlatBuffers payloads are then read
+// in place at their natural alignment. The padding is not counted in
+// payload_length; frame_size() gives the bytes one frame occupies.
 struct frame_header {
   static constexpr std::size_t size = 32;
+  static constexpr std::size_t alignment = 8;
 
   std::uint32_t payload_length = 0;
   frame_kind kind = frame_kind::tell;
@@ -49,6 +61,11 @@ struct frame_header {
   std::uint64_t type_id = 0;
   std::uint64_t request_id = 0;
 };
+
+// Bytes a frame with this payload length occupies on the wire, padding included.
+constexpr std::size_t frame_size(std::uint64_t payload_length) noexcept {
+  return frame_header::size + ((payload_length + (frame_header::alignment - 1)) & ~std::uint64_t{frame_header::alignment - 1});
+}
 
 namespace detail {
 template <class T>

@@ -1,0 +1,53 @@
+#include "herald/wire/fb_message.hpp"
+
+#include <gtest/gtest.h>
+
+#include "herald/wire/control_generated.h"
+
+namespace herald::wire {
+namespace {
+
+using heartbeat_msg = fb_message<fb::Heartbeat>;
+
+TEST(FbMessage, WireNameIsTheSchemaName) {
+  static_assert(heartbeat_msg::wire_name == "herald.wire.fb.Heartbeat");
+  static_assert(has_codec<heartbeat_msg>);
+  EXPECT_EQ(type_id_of<heartbeat_msg>(), fnv1a64("herald.wire.fb.Heartbeat"));
+}
+
+TEST(FbMessage, BuildsFromAPooledBuilderAndDecodesAsAZeroCopyView) {
+  serializer_pool pool;
+  auto m = heartbeat_msg::build(pool, [](auto& b) { return fb::CreateHeartbeat(b, 9, 1234, true); });
+  EXPECT_TRUE(m.owns_buffer());
+  EXPECT_EQ(m->sequence(), 9u);
+  EXPECT_EQ(pool.stats().outstanding, 1u) << "the message holds its builder";
+
+  alignas(8) std::byte rx[256];
+  const std::size_t n = codec<heartbeat_msg>::encoded_size(m);
+  ASSERT_LE(n, sizeof rx);
+  codec<heartbeat_msg>::encode(m, std::span<std::byte>(rx, n));
+  auto view = codec<heartbeat_msg>::decode(std::span<const std::byte>(rx, n));
+  ASSERT_TRUE(view) << view.error().message();
+  EXPECT_FALSE(view->owns_buffer());
+  EXPECT_EQ(view->bytes().data(), rx) << "the view points into the receive buffer";
+  EXPECT_EQ((*view)->sequence(), 9u);
+  EXPECT_EQ((*view)->sent_at_ns(), 1234u);
+  EXPECT_TRUE((*view)->reply());
+  m = heartbeat_msg{};
+  EXPECT_EQ(pool.stats().outstanding, 0u) << "the builder returns when the message dies";
+}
+
+TEST(FbMessage, RejectsUnverifiableAndMisalignedBuffers) {
+  alignas(8) std::byte junk[64];
+  for (auto& b : junk) b = std::byte{0x7F};
+  auto r = heartbeat_msg::view(junk);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::verification_failed);
+  auto mis = heartbeat_msg::view(std::span<const std::byte>(junk + 1, 32));
+  ASSERT_FALSE(mis);
+  EXPECT_EQ(mis.error().code(), errc::verification_failed);
+  EXPECT_NE(mis.error().context().find("aligned"), std::string::npos) << mis.error().message();
+}
+
+}  // namespace
+}  // namespace herald::wire

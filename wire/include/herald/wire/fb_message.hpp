@@ -1,0 +1,93 @@
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "herald/result.hpp"
+#include "herald/wire/codec.hpp"
+#include "herald/wire/fb_verify.hpp"
+#include "herald/wire/serializer_pool.hpp"
+
+namespace herald::wire {
+
+// The Verifier limits for a FlatBuffers table message received from a peer.
+// The default fits a table with a few levels of nested tables; specialize it
+// for a table whose schema is deeper or wider.
+template <class Table>
+inline constexpr verify_limits fb_limits = verify_limits{.max_depth = 16, .max_tables = 1024};
+
+// A message that is a FlatBuffers table. On the sending side it owns a
+// finished buffer in a builder leased from a serializer_pool; on the
+// receiving side it is a verified view into the receive buffer (zero copy),
+// valid only while that buffer is, i.e. during the handler call. Its wire
+// name is the table's fully qualified schema name ("bank.Deposit"). Move-only;
+// distinct objects are safe to use from different threads.
+template <class Table>
+class fb_message {
+ public:
+  static constexpr std::string_view wire_name = Table::GetFullyQualifiedName();
+
+  fb_message() = default;
+  fb_message(fb_message&&) noexcept = default;
+  fb_message& operator=(fb_message&&) noexcept = default;
+
+  // Builds the message: fill(builder) creates the table and returns its
+  // offset, e.g. [&](auto& b) { return bank::CreateDeposit(b, 500); }.
+  template <class Fill>
+    requires std::is_invocable_r_v<flatbuffers::Offset<Table>, Fill, flatbuffers::FlatBufferBuilder&>
+  static fb_message build(serializer_pool& pool, Fill&& fill) {
+    fb_message m;
+    m.lease_ = pool.builder();
+    m.lease_->Finish(std::forward<Fill>(fill)(*m.lease_));
+    m.data_ = reinterpret_cast<const std::byte*>(m.lease_->GetBufferPointer());
+    m.size_ = m.lease_->GetSize();
+    return m;
+  }
+
+  // Verifies `in` (8-byte aligned, as frame payloads are) and views it in
+  // place. Errors: verification_failed.
+  static result<fb_message> view(std::span<const std::byte> in, verify_limits limits = fb_limits<Table>) {
+    auto root = verify_root<Table>(in, limits);
+    if (!root) return std::move(root).error();
+    fb_message m;
+    m.data_ = in.data();
+    m.size_ = in.size();
+    return m;
+  }
+
+  const Table* get() const noexcept {
+    return data_ ? flatbuffers::GetRoot<Table>(reinterpret_cast<const std::uint8_t*>(data_)) : nullptr;
+  }
+  const Table* operator->() const noexcept { return get(); }
+  const Table& operator*() const noexcept { return *get(); }
+  explicit operator bool() const noexcept { return data_ != nullptr; }
+
+  // The finished buffer: the payload of the message's frame.
+  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+  // True when this object owns its buffer (built here), false for a view.
+  bool owns_buffer() const noexcept { return static_cast<bool>(lease_); }
+
+ private:
+  serializer_pool::builder_lease lease_;
+  const std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// FlatBuffers table messages travel as their finished buffer; decode verifies
+// and returns a view into `in`.
+template <class Table>
+struct codec<fb_message<Table>> {
+  static std::size_t encoded_size(const fb_message<Table>& m) noexcept { return m.bytes().size(); }
+  static void encode(const fb_message<Table>& m, std::span<std::byte> out) noexcept {
+    if (!m.bytes().empty()) std::memcpy(out.data(), m.bytes().data(), m.bytes().size());
+  }
+  static result<fb_message<Table>> decode(std::span<const std::byte> in) { return fb_message<Table>::view(in); }
+};
+
+}  // namespace herald::wire

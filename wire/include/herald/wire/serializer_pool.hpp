@@ -1,0 +1,108 @@
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+#include <flatbuffers/flatbuffers.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace herald::wire {
+
+// A pool of serializers (FlatBufferBuilders and byte scratch buffers) that are
+// reset and reused, never freed in steady state. Safe for concurrent use: it
+// takes no lock (a moodycamel ConcurrentQueue per serializer kind). The pool
+// must outlive every lease it hands out.
+class serializer_pool {
+ public:
+  struct config {
+    std::size_t max_idle = 1024;              // idle serializers kept per kind
+    std::size_t initial_capacity = 1024;      // bytes a new serializer reserves
+    std::size_t max_retained_capacity = 1u << 20;  // larger ones are freed on release
+  };
+
+  struct counters {
+    std::uint64_t hits = 0;         // acquisitions served by an idle serializer
+    std::uint64_t misses = 0;       // acquisitions that had to create one
+    std::uint64_t outstanding = 0;  // leases alive now
+    std::uint64_t high_water = 0;   // most leases ever alive at once
+    std::uint64_t dropped = 0;      // serializers freed on release (too big, or the pool full)
+  };
+
+  // A FlatBufferBuilder on loan; goes back to the pool, cleared, when the
+  // lease ends. Move-only; confined to one thread at a time.
+  class builder_lease {
+   public:
+    builder_lease() = default;
+    builder_lease(builder_lease&& o) noexcept : pool_(o.pool_), b_(std::move(o.b_)) { o.pool_ = nullptr; }
+    builder_lease& operator=(builder_lease&& o) noexcept;
+    ~builder_lease() { reset(); }
+
+    flatbuffers::FlatBufferBuilder& operator*() const noexcept { return *b_; }
+    flatbuffers::FlatBufferBuilder* operator->() const noexcept { return b_.get(); }
+    explicit operator bool() const noexcept { return b_ != nullptr; }
+    void reset() noexcept;
+
+   private:
+    friend class serializer_pool;
+    builder_lease(serializer_pool* p, std::unique_ptr<flatbuffers::FlatBufferBuilder> b) noexcept
+        : pool_(p), b_(std::move(b)) {}
+    serializer_pool* pool_ = nullptr;
+    std::unique_ptr<flatbuffers::FlatBufferBuilder> b_;
+  };
+
+  // A byte buffer on loan (size 0, capacity kept from earlier use).
+  class buffer_lease {
+   public:
+    buffer_lease() = default;
+    buffer_lease(buffer_lease&& o) noexcept : pool_(o.pool_), v_(std::move(o.v_)) { o.pool_ = nullptr; }
+    buffer_lease& operator=(buffer_lease&& o) noexcept;
+    ~buffer_lease() { reset(); }
+
+    std::vector<std::byte>& operator*() const noexcept { return *v_; }
+    std::vector<std::byte>* operator->() const noexcept { return v_.get(); }
+    explicit operator bool() const noexcept { return v_ != nullptr; }
+    void reset() noexcept;
+
+   private:
+    friend class serializer_pool;
+    buffer_lease(serializer_pool* p, std::unique_ptr<std::vector<std::byte>> v) noexcept
+        : pool_(p), v_(std::move(v)) {}
+    serializer_pool* pool_ = nullptr;
+    std::unique_ptr<std::vector<std::byte>> v_;
+  };
+
+  serializer_pool() : serializer_pool(config{}) {}
+  explicit serializer_pool(config cfg);
+  serializer_pool(const serializer_pool&) = delete;
+  serializer_pool& operator=(const serializer_pool&) = delete;
+
+  builder_lease builder();
+  buffer_lease buffer();
+
+  counters stats() const noexcept;
+
+ private:
+  void on_acquire(bool hit) noexcept;
+  void give_back(std::unique_ptr<flatbuffers::FlatBufferBuilder> b) noexcept;
+  void give_back(std::unique_ptr<std::vector<std::byte>> v) noexcept;
+
+  // Invariants:
+  // 1. Every serializer is either in one idle queue or owned by one lease.
+  // 2. An idle serializer is cleared (size 0) and holds at most
+  //    max_retained_capacity bytes.
+  // 3. outstanding_ == leases alive; high_water_ >= outstanding_ at all times
+  //    (both relaxed: they are statistics, not synchronisation).
+  config cfg_;
+  moodycamel::ConcurrentQueue<std::unique_ptr<flatbuffers::FlatBufferBuilder>> builders_;
+  moodycamel::ConcurrentQueue<std::unique_ptr<std::vector<std::byte>>> buffers_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+  std::atomic<std::uint64_t> outstanding_{0};
+  std::atomic<std::uint64_t> high_water_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace herald::wire
