@@ -1,0 +1,92 @@
+#pragma once
+
+#include <chrono>
+#include <type_traits>
+#include <utility>
+
+#include "herald/actors/ask_future.hpp"
+#include "herald/actors/detail/cell.hpp"
+#include "herald/actors/detail/dispatch.hpp"
+#include "herald/result.hpp"
+
+namespace herald {
+
+namespace detail {
+// Arms an ask's timeout on the system's timer thread (cell.cpp).
+void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::function<void()> on_expiry);
+void count_ask_timeout(cell_base& target) noexcept;
+}  // namespace detail
+
+// A typed handle to an actor of type T. Cheap to copy, safe to share between
+// threads, comparable. Sending a message that T has no handler for does not
+// compile.
+//
+// A ref keeps the actor's mailbox alive, not the actor: messages to a stopped
+// actor are dead letters, and asks to it fail with errc::actor_stopped. A ref
+// must not be used after its actor_system is destroyed.
+template <class T>
+class actor_ref {
+ public:
+  actor_ref() = default;
+  explicit actor_ref(detail::ref_ptr<detail::cell_base> cell) : cell_(std::move(cell)) {}
+
+  explicit operator bool() const noexcept { return static_cast<bool>(cell_); }
+  actor_id id() const noexcept { return cell_ ? cell_->id() : 0; }
+  // Whether the actor has stopped (a snapshot: it may stop right after).
+  bool stopped() const noexcept { return !cell_ || cell_->stopped(); }
+
+  // Sends m, fire and forget. Never blocks for a local actor; a message to a
+  // stopped actor becomes a dead letter. Fails only where delivery is refused
+  // at once (see the transport's backpressure policy).
+  template <class M>
+  result<void> tell(M&& m) const {
+    using D = std::decay_t<M>;
+    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with tell()");
+    if (!cell_) return error(errc::invalid_argument, "tell() on an empty actor_ref");
+    cell_->enqueue(detail::make_tell<T>(std::forward<M>(m)));
+    return {};
+  }
+
+  // Sends m and returns the reply, typed by the handler's return type.
+  template <class M>
+  auto ask(M&& m) const {
+    using D = std::decay_t<M>;
+    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with ask()");
+    using R = detail::reply_t<T, D>;
+    if (!cell_) return ask_future<R>::ready(error(errc::invalid_argument, "ask() on an empty actor_ref"));
+    auto state = detail::ask_state_ptr<R>::adopt(new detail::ask_state<R>());
+    ask_future<R> f(state);
+    cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));
+    return f;
+  }
+
+  // As ask(m), but the reply fails with errc::timeout if it has not come within
+  // `timeout`. A reply that comes later is dropped.
+  template <class M, class Rep, class Period>
+  auto ask(M&& m, std::chrono::duration<Rep, Period> timeout) const {
+    using D = std::decay_t<M>;
+    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with ask()");
+    using R = detail::reply_t<T, D>;
+    if (!cell_) return ask_future<R>::ready(error(errc::invalid_argument, "ask() on an empty actor_ref"));
+    auto state = detail::ask_state_ptr<R>::adopt(new detail::ask_state<R>());
+    ask_future<R> f(state);
+    detail::arm_ask_timeout(*cell_, std::chrono::duration_cast<std::chrono::nanoseconds>(timeout),
+                            [state, cell = cell_, timeout] {
+                              if (state->complete(error(errc::timeout, "no reply within " +
+                                                                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms")))
+                                detail::count_ask_timeout(*cell);
+                            });
+    cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));
+    return f;
+  }
+
+  friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept { return a.cell_ == b.cell_; }
+
+  // For herald's own layers.
+  const detail::ref_ptr<detail::cell_base>& cell() const noexcept { return cell_; }
+
+ private:
+  detail::ref_ptr<detail::cell_base> cell_;
+};
+
+}  // namespace herald

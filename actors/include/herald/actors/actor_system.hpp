@@ -1,0 +1,119 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeindex>
+#include <utility>
+
+#include "herald/actors/actor.hpp"
+#include "herald/actors/actor_ref.hpp"
+#include "herald/actors/config.hpp"
+#include "herald/actors/detail/cell.hpp"
+#include "herald/actors/messages.hpp"
+#include "herald/actors/metrics.hpp"
+#include "herald/result.hpp"
+
+namespace herald {
+
+namespace detail {
+
+template <class T>
+class cell final : public cell_base {
+ public:
+  using factory = std::function<std::unique_ptr<T>()>;
+  cell(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent, factory f)
+      : cell_base(sys, id, std::move(opts), std::move(parent)), factory_(std::move(f)) {}
+
+  void* state() noexcept override { return state_.get(); }
+
+ protected:
+  void construct_state() override {
+    constructing_scope scope(this);
+    state_ = factory_();
+  }
+  void destroy_state() noexcept override { state_.reset(); }
+  void call_on_start() override { state_->on_start(); }
+  void call_on_stop() override { state_->on_stop(); }
+
+ private:
+  factory factory_;
+  std::unique_ptr<T> state_;
+};
+
+}  // namespace detail
+
+// The root of a herald program: worker threads, timers, the actors, their
+// names. No global state: everything hangs off an actor_system. Safe for
+// concurrent use.
+//
+// Shutdown (shutdown() or the destructor) is deterministic: new spawns fail
+// with errc::system_shutdown; every actor stops after the message it is
+// running, its on_stop() runs, and the mail still queued is not handled
+// (tells become dead letters, asks fail with errc::system_shutdown); monitors
+// get down{system_shutdown}; then the workers and the timer thread are joined.
+// Nothing hangs: every pending ask has failed when shutdown() returns.
+class actor_system {
+ public:
+  explicit actor_system(actor_system_config cfg = {});
+  ~actor_system();
+  actor_system(const actor_system&) = delete;
+  actor_system& operator=(const actor_system&) = delete;
+
+  // Starts an actor of type T, constructed from `args` (copied, so that a
+  // restart can construct it again) on a worker before its first message. A
+  // non-empty name registers it for lookup(); a name already in use fails
+  // with errc::invalid_argument. Called inside a handler, the new actor's
+  // parent is the calling actor (escalation goes there).
+  template <class T, class... Args>
+  result<actor_ref<T>> spawn(spawn_options opts = {}, Args&&... args) {
+    static_assert(std::is_base_of_v<actor<T>, T>, "herald: an actor type T must derive from herald::actor<T>");
+    static_assert(std::is_constructible_v<T, std::decay_t<Args>&...>,
+                  "herald: T cannot be constructed from the spawn() arguments");
+    auto factory = [... captured = std::decay_t<Args>(std::forward<Args>(args))]() {
+      return std::make_unique<T>(captured...);
+    };
+    auto c = make_cell<T>(std::move(opts), std::move(factory));
+    auto added = add(c, std::type_index(typeid(T)));
+    if (!added) return std::move(added).error();
+    return actor_ref<T>(std::move(c));
+  }
+
+  // Finds a named actor of this system. errc::not_found if no actor has that
+  // name; errc::type_mismatch if it is not a T.
+  template <class T>
+  result<actor_ref<T>> lookup(std::string_view name) const {
+    auto c = find(name, std::type_index(typeid(T)));
+    if (!c) return std::move(c).error();
+    return actor_ref<T>(std::move(*c));
+  }
+
+  // Stops the actor (as if it called stop() itself). Idempotent.
+  template <class T>
+  void stop(const actor_ref<T>& ref) {
+    if (ref) ref.cell()->request_stop(error(errc::actor_stopped, "stopped by actor_system::stop"));
+  }
+
+  // Stops every actor and joins the threads; see the class comment. Idempotent.
+  void shutdown();
+
+  system_metrics metrics() const;
+  const actor_system_config& config() const noexcept;
+
+ private:
+  template <class T, class F>
+  detail::ref_ptr<detail::cell_base> make_cell(spawn_options opts, F factory) {
+    auto* c = new detail::cell<T>(*core_, next_id(), std::move(opts), current_parent(), std::move(factory));
+    return detail::ref_ptr<detail::cell_base>::adopt(c);
+  }
+  actor_id next_id() noexcept;
+  detail::ref_ptr<detail::cell_base> current_parent() const noexcept;
+  result<void> add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type);
+  result<detail::ref_ptr<detail::cell_base>> find(std::string_view name, std::type_index type) const;
+
+  std::unique_ptr<detail::system_core> core_;
+};
+
+}  // namespace herald

@@ -1,0 +1,147 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <concurrentqueue/concurrentqueue.h>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "herald/actors/detail/envelope.hpp"
+#include "herald/actors/detail/ref_counted.hpp"
+#include "herald/actors/messages.hpp"
+#include "herald/runtime/schedulable.hpp"
+
+namespace herald::detail {
+
+class system_core;
+
+// The runtime half of an actor: its mailbox, its scheduling state, its
+// lifecycle and supervision. The user's object (the state) lives in cell<T>.
+//
+// Thread safety: enqueue(), request_stop(), add_monitor() and the reference
+// count are safe from any thread. run() is called by the scheduler on one
+// worker at a time, and everything marked "worker" below is touched only there.
+class cell_base : public runtime::schedulable {
+ public:
+  cell_base(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent);
+  cell_base(const cell_base&) = delete;
+  cell_base& operator=(const cell_base&) = delete;
+
+  actor_id id() const noexcept { return id_; }
+  const std::string& name() const noexcept { return opts_.name; }
+  system_core& core() const noexcept { return sys_; }
+  bool stopped() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+  // Puts a message in the mailbox and schedules the actor if the mailbox was
+  // empty. A stopped actor rejects it (dead letter, or the ask fails).
+  void enqueue(envelope&& e) noexcept;
+
+  // Makes the actor stop after the message it is running, if any; mail still
+  // queued is rejected with `reason`. Idempotent: the first reason wins.
+  void request_stop(error reason) noexcept;
+
+  // Arranges for `deliver(*watcher, down)` when this actor stops (at once if it
+  // already has).
+  using down_fn = void (*)(cell_base& watcher, const down& d);
+  void add_monitor(ref_ptr<cell_base> watcher, down_fn deliver);
+
+  // worker: the state generation, bumped by every restart.
+  std::uint64_t generation() const noexcept { return generation_; }
+
+  void run(std::size_t budget) noexcept override;
+  void retain() noexcept override { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept override {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // worker: the user's object.
+  virtual void* state() noexcept = 0;
+
+ protected:
+  ~cell_base() override;
+
+  virtual void construct_state() = 0;   // may throw
+  virtual void destroy_state() noexcept = 0;
+  virtual void call_on_start() = 0;     // may throw
+  virtual void call_on_stop() = 0;      // may throw (logged and ignored)
+
+ private:
+  void start() noexcept;
+  void handle_failure(envelope& current, std::exception_ptr ex) noexcept;
+  void escalate_to_parent(const error& reason) noexcept;
+  void do_stop(error reason) noexcept;
+  void reject(envelope& e) noexcept;
+  void schedule() noexcept;
+
+  // Invariants:
+  //  1. pending_ counts enqueued messages minus messages taken by run(); each
+  //     producer adds after its enqueue, run() subtracts once at its end. It can
+  //     dip below zero while a producer is between its enqueue and its add.
+  //  2. The actor is queued or running iff a producer saw pending_ go 0 -> 1
+  //     and run() has not yet ended with pending_ <= 0. The producer that sees
+  //     0 -> 1 schedules; run() reschedules itself if pending_ stays > 0. So the
+  //     actor is scheduled exactly once per empty -> non-empty transition and
+  //     never runs on two workers at once.
+  //  3. Once closed_ is set (worker, in do_stop), every message taken from the
+  //     mailbox is rejected; nothing runs a handler again.
+  //  4. stop_reason_ is written under monitors_mutex_ before stop_requested_ is
+  //     set (release); the worker reads it after seeing the flag (acquire).
+  system_core& sys_;
+  const actor_id id_;
+  const spawn_options opts_;
+  ref_ptr<cell_base> parent_;
+  std::atomic<std::uint32_t> refs_{1};
+  moodycamel::ConcurrentQueue<envelope> mailbox_;
+  std::atomic<std::int64_t> pending_{0};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> closed_{false};
+
+  std::mutex monitors_mutex_;
+  error stop_reason_;
+  std::vector<std::pair<ref_ptr<cell_base>, down_fn>> monitors_;
+
+  // worker only
+  bool started_ = false;
+  bool has_state_ = false;
+  std::uint64_t generation_ = 0;
+  std::deque<std::chrono::steady_clock::time_point> restarts_;
+  error close_reason_;
+};
+
+// An envelope that only gets the actor scheduled (its start, a stop request).
+envelope make_noop_envelope() noexcept;
+
+// The actor whose handler runs on this thread (nullptr outside handlers).
+cell_base* current_cell() noexcept;
+// The cell whose state is being constructed on this thread (for actor<T>'s constructor).
+cell_base* constructing_cell() noexcept;
+
+// Sets current_cell() for the scope of one activation.
+class current_cell_scope {
+ public:
+  explicit current_cell_scope(cell_base* c) noexcept;
+  ~current_cell_scope();
+  current_cell_scope(const current_cell_scope&) = delete;
+  current_cell_scope& operator=(const current_cell_scope&) = delete;
+
+ private:
+  cell_base* previous_;
+};
+
+class constructing_scope {
+ public:
+  explicit constructing_scope(cell_base* c) noexcept;
+  ~constructing_scope();
+  constructing_scope(const constructing_scope&) = delete;
+  constructing_scope& operator=(const constructing_scope&) = delete;
+
+ private:
+  cell_base* previous_;
+};
+
+}  // namespace herald::detail

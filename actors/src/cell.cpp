@@ -1,0 +1,255 @@
+#include "herald/actors/detail/cell.hpp"
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "herald/actors/actor_ref.hpp"
+#include "herald/actors/actor_system.hpp"
+#include "system_core.hpp"
+
+namespace herald::detail {
+namespace {
+
+thread_local cell_base* tls_current = nullptr;
+thread_local cell_base* tls_constructing = nullptr;
+
+// Thrown inside a parent's activation when a child escalates a failure, so
+// the parent's own policy applies to it.
+class child_failure : public std::runtime_error {
+ public:
+  explicit child_failure(const escalation& e)
+      : std::runtime_error("child actor " + std::to_string(e.who) +
+                           (e.name.empty() ? std::string() : " '" + e.name + "'") + " escalated: " + e.reason.message()) {}
+};
+
+struct noop_ops {
+  static void invoke(cell_base&, envelope&) {}
+  static void reject(cell_base&, envelope&, const error&) noexcept {}
+  static void fail_reply(envelope&, const error&) noexcept {}
+  static void relocate(envelope&, envelope&) noexcept {}
+  static void destroy(envelope&) noexcept {}
+  static constexpr envelope_ops ops{&invoke, &reject, &fail_reply, &relocate, &destroy, &typeid(void)};
+};
+
+struct escalation_ops {
+  static void invoke(cell_base&, envelope& e) { throw child_failure(e.message<escalation>()); }
+  static void reject(cell_base&, envelope&, const error&) noexcept {}
+  static void fail_reply(envelope&, const error&) noexcept {}
+  static void relocate(envelope& dst, envelope& src) noexcept { dst.relocate_message<escalation>(src); }
+  static void destroy(envelope& e) noexcept { e.destroy_message<escalation>(); }
+  static constexpr envelope_ops ops{&invoke, &reject, &fail_reply, &relocate, &destroy, &typeid(escalation)};
+};
+
+std::string describe(std::exception_ptr ex) {
+  try {
+    std::rethrow_exception(ex);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+cell_base* current_cell() noexcept { return tls_current; }
+cell_base* constructing_cell() noexcept { return tls_constructing; }
+
+current_cell_scope::current_cell_scope(cell_base* c) noexcept : previous_(std::exchange(tls_current, c)) {}
+current_cell_scope::~current_cell_scope() { tls_current = previous_; }
+constructing_scope::constructing_scope(cell_base* c) noexcept : previous_(std::exchange(tls_constructing, c)) {}
+constructing_scope::~constructing_scope() { tls_constructing = previous_; }
+
+envelope make_noop_envelope() noexcept {
+  envelope e;
+  e.ops = &noop_ops::ops;
+  return e;
+}
+
+void report_dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept {
+  target.core().dead_letter(target, type, why);
+}
+
+actor_system& system_of(cell_base& c) noexcept { return c.core().owner(); }
+
+void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::function<void()> on_expiry) {
+  target.core().timers().after(timeout, std::move(on_expiry));
+}
+
+void count_ask_timeout(cell_base& target) noexcept { target.core().count_ask_timeout(); }
+
+cell_base::cell_base(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent)
+    : sys_(sys), id_(id), opts_(std::move(opts)), parent_(std::move(parent)), mailbox_(0) {}
+
+// Mail left in the mailbox (only possible if the actor never ran) is destroyed
+// with it: asks among it fail with errc::broken_promise.
+cell_base::~cell_base() = default;
+
+void cell_base::enqueue(envelope&& e) noexcept {
+  if (!mailbox_.enqueue(std::move(e))) {
+    // Out of memory for a new mailbox block: the message cannot be queued.
+    reject(e);
+    return;
+  }
+  if (pending_.fetch_add(1, std::memory_order_acq_rel) == 0) schedule();
+}
+
+void cell_base::schedule() noexcept { sys_.scheduler().schedule(this); }
+
+void cell_base::request_stop(error reason) noexcept {
+  {
+    std::lock_guard lock(monitors_mutex_);
+    if (stop_requested_.load(std::memory_order_relaxed)) return;
+    stop_reason_ = std::move(reason);
+    stop_requested_.store(true, std::memory_order_release);
+  }
+  enqueue(make_noop_envelope());
+}
+
+void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
+  error reason;
+  {
+    std::lock_guard lock(monitors_mutex_);
+    if (!closed_.load(std::memory_order_relaxed)) {
+      monitors_.emplace_back(std::move(watcher), deliver);
+      return;
+    }
+    reason = close_reason_;
+  }
+  deliver(*watcher, down{id_, std::move(reason)});
+}
+
+void cell_base::run(std::size_t budget) noexcept {
+  current_cell_scope scope(this);
+  std::int64_t taken = 0;
+  envelope e;
+  while (static_cast<std::size_t>(taken) < budget && mailbox_.try_dequeue(e)) {
+    ++taken;
+    if (!closed_.load(std::memory_order_relaxed)) {
+      if (stop_requested_.load(std::memory_order_acquire)) {
+        error reason;
+        {
+          std::lock_guard lock(monitors_mutex_);
+          reason = stop_reason_;
+        }
+        do_stop(std::move(reason));
+      } else if (!started_) {
+        start();
+      }
+    }
+    if (closed_.load(std::memory_order_relaxed)) {
+      reject(e);
+      continue;
+    }
+    try {
+      e.ops->invoke(*this, e);
+    } catch (...) {
+      handle_failure(e, std::current_exception());
+    }
+  }
+  e.reset();
+  // After this subtraction another worker may already run this actor: touch nothing.
+  std::int64_t before = pending_.fetch_sub(taken, std::memory_order_acq_rel);
+  if (before - taken > 0) schedule();
+}
+
+void cell_base::start() noexcept {
+  started_ = true;
+  try {
+    construct_state();
+    has_state_ = true;
+    call_on_start();
+  } catch (...) {
+    do_stop(error(errc::handler_failed, "failed to start: " + describe(std::current_exception())));
+  }
+}
+
+void cell_base::handle_failure(envelope& current, std::exception_ptr ex) noexcept {
+  error reason(errc::handler_failed, describe(ex));
+  current.ops->fail_reply(current, reason);
+  sys_.count_failure();
+  if (closed_.load(std::memory_order_relaxed)) return;
+  switch (opts_.policy.action) {
+    case on_failure::restart: {
+      auto now = std::chrono::steady_clock::now();
+      while (!restarts_.empty() && now - restarts_.front() > opts_.policy.within) restarts_.pop_front();
+      if (restarts_.size() >= opts_.policy.max_restarts) {
+        do_stop(error(errc::restart_limit, std::to_string(restarts_.size()) + " restarts within " +
+                                               std::to_string(opts_.policy.within.count()) +
+                                               " ms; last failure: " + reason.context()));
+        return;
+      }
+      restarts_.push_back(now);
+      sys_.count_restart();
+      destroy_state();
+      has_state_ = false;
+      ++generation_;
+      try {
+        construct_state();
+        has_state_ = true;
+        call_on_start();
+      } catch (...) {
+        do_stop(error(errc::handler_failed, "failed to restart: " + describe(std::current_exception())));
+      }
+      return;
+    }
+    case on_failure::stop:
+      do_stop(std::move(reason));
+      return;
+    case on_failure::escalate:
+      do_stop(reason);
+      escalate_to_parent(reason);
+      return;
+  }
+}
+
+void cell_base::escalate_to_parent(const error& reason) noexcept {
+  escalation info{id_, opts_.name, reason};
+  if (parent_ && !parent_->stopped()) {
+    envelope e;
+    e.emplace_message<escalation>(std::move(info));
+    e.ops = &escalation_ops::ops;
+    parent_->enqueue(std::move(e));
+  } else {
+    sys_.escalate(info);
+  }
+}
+
+void cell_base::do_stop(error reason) noexcept {
+  if (has_state_) {
+    try {
+      call_on_stop();
+    } catch (...) {
+      // on_stop is the last word of a stopping actor; an exception from it changes nothing.
+    }
+    destroy_state();
+    has_state_ = false;
+  }
+  ++generation_;
+  std::vector<std::pair<ref_ptr<cell_base>, down_fn>> watchers;
+  {
+    std::lock_guard lock(monitors_mutex_);
+    close_reason_ = reason;
+    closed_.store(true, std::memory_order_release);
+    watchers.swap(monitors_);
+  }
+  parent_ = {};
+  sys_.remove(*this);
+  for (auto& [w, deliver] : watchers) deliver(*w, down{id_, reason});
+}
+
+void cell_base::reject(envelope& e) noexcept {
+  error why;
+  {
+    std::lock_guard lock(monitors_mutex_);
+    why = close_reason_;
+  }
+  if (why.code() != errc::system_shutdown) {
+    why = error(errc::actor_stopped, "actor " + std::to_string(id_) + (opts_.name.empty() ? "" : " '" + opts_.name + "'") +
+                                         " has stopped");
+  }
+  e.ops->reject(*this, e, why);
+}
+
+}  // namespace herald::detail

@@ -1,0 +1,140 @@
+#include "system_core.hpp"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "herald/actors/actor_system.hpp"
+
+namespace herald::detail {
+namespace {
+
+std::size_t worker_count(const actor_system_config& cfg) {
+  if (cfg.worker_threads != 0) return cfg.worker_threads;
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && p ? std::string(p.get()) : std::string(mangled);
+}
+
+}  // namespace
+
+system_core::system_core(actor_system& owner, actor_system_config cfg)
+    : owner_(owner),
+      cfg_(std::move(cfg)),
+      scheduler_(worker_count(cfg_), cfg_.max_messages_per_activation) {}
+
+system_core::~system_core() { shutdown(); }
+
+result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type) {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
+  if (!c->name().empty() && !names_.insert(c->name(), named{c, type})) {
+    return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
+  }
+  cells_.insert(c->id(), c);
+  spawned_.fetch_add(1, std::memory_order_relaxed);
+  // An empty message gets the actor scheduled; its first activation starts it.
+  c->enqueue(make_noop_envelope());
+  return {};
+}
+
+result<ref_ptr<cell_base>> system_core::find(std::string_view name, std::type_index type) const {
+  std::optional<named> hit;
+  names_.find_fn(std::string(name), [&](const named& n) { hit.emplace(n); });
+  if (!hit) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  if (hit->type != type) {
+    return error(errc::type_mismatch, "actor '" + std::string(name) + "' is a " + demangle(hit->type.name()));
+  }
+  return std::move(hit->cell);
+}
+
+ref_ptr<cell_base> system_core::find(actor_id id) const {
+  ref_ptr<cell_base> out;
+  cells_.find_fn(id, [&](const ref_ptr<cell_base>& c) { out = c; });
+  return out;
+}
+
+void system_core::remove(cell_base& c) noexcept {
+  // Erase the name only if it still maps to this cell.
+  if (!c.name().empty()) names_.erase_fn(c.name(), [&](const named& n) { return n.cell.get() == &c; });
+  ref_ptr<cell_base> keep;  // released outside the table's lock
+  cells_.erase_fn(c.id(), [&](ref_ptr<cell_base>& p) {
+    keep = std::move(p);
+    return true;
+  });
+  stopped_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(lifecycle_mutex_);
+    all_stopped_.notify_all();
+  }
+}
+
+void system_core::dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept {
+  dead_letters_.fetch_add(1, std::memory_order_relaxed);
+  if (cfg_.on_dead_letter) {
+    try {
+      cfg_.on_dead_letter(herald::dead_letter{target.id(), demangle(type.name()), why});
+    } catch (...) {
+      // A throwing dead-letter handler must not take the runtime down with it.
+    }
+  }
+}
+
+void system_core::escalate(const escalation& e) noexcept {
+  escalations_.fetch_add(1, std::memory_order_relaxed);
+  try {
+    if (cfg_.on_escalation) {
+      cfg_.on_escalation(e);
+    } else {
+      std::fprintf(stderr, "herald: actor %llu '%s' escalated a failure with no parent: %s\n",
+                   static_cast<unsigned long long>(e.who), e.name.c_str(), e.reason.message().c_str());
+    }
+  } catch (...) {
+  }
+}
+
+void system_core::shutdown() {
+  std::vector<ref_ptr<cell_base>> live;
+  {
+    std::lock_guard lock(lifecycle_mutex_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    auto table = cells_.lock_table();
+    for (auto& [id, c] : table) live.push_back(c);
+  }
+  for (auto& c : live) c->request_stop(error(errc::system_shutdown, "actor system shutting down"));
+  {
+    std::unique_lock lock(lifecycle_mutex_);
+    all_stopped_.wait(lock, [&] { return cells_.empty(); });
+  }
+  live.clear();
+  scheduler_.stop();
+  timers_.stop();
+  std::lock_guard lock(lifecycle_mutex_);
+  shut_down_ = true;
+}
+
+system_metrics system_core::metrics() const {
+  system_metrics m;
+  m.actors_spawned = spawned_.load(std::memory_order_relaxed);
+  m.actors_stopped = stopped_.load(std::memory_order_relaxed);
+  m.actors_alive = cells_.size();
+  m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
+  m.handler_failures = failures_.load(std::memory_order_relaxed);
+  m.restarts = restarts_.load(std::memory_order_relaxed);
+  m.escalations = escalations_.load(std::memory_order_relaxed);
+  m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
+  m.activations = scheduler_.snapshot().activations;
+  return m;
+}
+
+}  // namespace herald::detail

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <libcuckoo/cuckoohash_map.hh>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <typeindex>
+
+#include "herald/actors/config.hpp"
+#include "herald/actors/detail/cell.hpp"
+#include "herald/actors/metrics.hpp"
+#include "herald/result.hpp"
+#include "herald/runtime/scheduler.hpp"
+#include "herald/runtime/timer_queue.hpp"
+
+namespace herald {
+class actor_system;
+}
+
+namespace herald::detail {
+
+// The shared innards of an actor_system: threads, timers, the table of live
+// actors and their names, counters. Safe for concurrent use.
+class system_core {
+ public:
+  system_core(actor_system& owner, actor_system_config cfg);
+  ~system_core();
+
+  actor_system& owner() noexcept { return owner_; }
+  const actor_system_config& config() const noexcept { return cfg_; }
+  runtime::scheduler& scheduler() noexcept { return scheduler_; }
+  runtime::timer_queue& timers() noexcept { return timers_; }
+
+  actor_id next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+  // Registers a new actor (and its name) and schedules its start.
+  result<void> add(const ref_ptr<cell_base>& c, std::type_index type);
+  result<ref_ptr<cell_base>> find(std::string_view name, std::type_index type) const;
+  ref_ptr<cell_base> find(actor_id id) const;
+  // Called by a cell as it stops (on its worker).
+  void remove(cell_base& c) noexcept;
+
+  void dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept;
+  void escalate(const escalation& e) noexcept;
+  void count_failure() noexcept { failures_.fetch_add(1, std::memory_order_relaxed); }
+  void count_restart() noexcept { restarts_.fetch_add(1, std::memory_order_relaxed); }
+  void count_ask_timeout() noexcept { ask_timeouts_.fetch_add(1, std::memory_order_relaxed); }
+
+  void shutdown();
+  system_metrics metrics() const;
+
+ private:
+  struct named {
+    ref_ptr<cell_base> cell;
+    std::type_index type;
+  };
+
+  actor_system& owner_;
+  actor_system_config cfg_;
+  std::atomic<actor_id> next_id_{1};
+
+  // Spawning and shutting down exclude each other, so that no actor is added
+  // after shutdown has taken its snapshot of the live ones.
+  std::mutex lifecycle_mutex_;
+  std::condition_variable all_stopped_;
+  bool shutting_down_ = false;
+  bool shut_down_ = false;
+
+  libcuckoo::cuckoohash_map<actor_id, ref_ptr<cell_base>> cells_;
+  libcuckoo::cuckoohash_map<std::string, named> names_;
+
+  std::atomic<std::uint64_t> spawned_{0};
+  std::atomic<std::uint64_t> stopped_{0};
+  std::atomic<std::uint64_t> dead_letters_{0};
+  std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> restarts_{0};
+  std::atomic<std::uint64_t> escalations_{0};
+  std::atomic<std::uint64_t> ask_timeouts_{0};
+
+  // Declared last: destroyed first, after shutdown() has stopped them.
+  runtime::timer_queue timers_;
+  runtime::scheduler scheduler_;
+};
+
+}  // namespace herald::detail

@@ -1,0 +1,85 @@
+#include "herald/runtime/scheduler.hpp"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include <cassert>
+#include <chrono>
+
+namespace herald::runtime {
+namespace {
+// Identifies the scheduler whose worker the current thread is, for
+// on_worker_thread() and the debug assertion in stop().
+thread_local const scheduler* current_scheduler = nullptr;
+}  // namespace
+
+struct scheduler::queue {
+  moodycamel::BlockingConcurrentQueue<schedulable*> ready;
+};
+
+scheduler::scheduler(std::size_t workers, std::size_t budget)
+    : queue_(std::make_unique<queue>()), budget_(budget == 0 ? 1 : budget) {
+  if (workers == 0) workers = 1;
+  threads_.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::schedule(schedulable* s) noexcept {
+  s->retain();
+  if (stopped_.load(std::memory_order_acquire)) {
+    s->run(budget_);
+    s->release();
+    return;
+  }
+  queue_->ready.enqueue(s);
+  // Pairs with the fence in stop(): either stop() drains what we just queued,
+  // or we see stopped_ and drain it here. Nothing queued is ever stranded.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (stopped_.load(std::memory_order_relaxed)) drain();
+}
+
+void scheduler::drain() noexcept {
+  schedulable* s = nullptr;
+  while (queue_->ready.try_dequeue(s)) {
+    s->run(budget_);
+    s->release();
+  }
+}
+
+bool scheduler::on_worker_thread() const noexcept { return current_scheduler == this; }
+
+void scheduler::worker_loop(std::size_t) noexcept {
+  current_scheduler = this;
+  moodycamel::ConsumerToken token(queue_->ready);
+  schedulable* s = nullptr;
+  for (;;) {
+    if (!queue_->ready.try_dequeue(token, s)) {
+      if (stopping_.load(std::memory_order_acquire)) break;
+      sleeps_.fetch_add(1, std::memory_order_relaxed);
+      // The timeout only bounds how long a stopping worker may sleep; wake-ups
+      // come from enqueue.
+      if (!queue_->ready.wait_dequeue_timed(token, s, std::chrono::milliseconds(100))) continue;
+    }
+    activations_.fetch_add(1, std::memory_order_relaxed);
+    s->run(budget_);
+    s->release();
+  }
+  current_scheduler = nullptr;
+}
+
+void scheduler::stop() noexcept {
+  assert(!on_worker_thread() && "scheduler::stop() called from one of its workers");
+  if (stopping_.exchange(true)) return;
+  for (auto& t : threads_) t.join();
+  stopped_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Whatever was queued between the workers' last look and stopped_ runs here.
+  drain();
+}
+
+scheduler::counters scheduler::snapshot() const noexcept {
+  return {activations_.load(std::memory_order_relaxed), sleeps_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace herald::runtime
