@@ -197,20 +197,22 @@ void cell_base::handle_failure(envelope& current, std::exception_ptr ex) noexcep
     case on_failure::stop:
       do_stop(std::move(reason));
       return;
-    case on_failure::escalate:
+    case on_failure::escalate: {
+      auto parent = parent_;  // do_stop() lets go of it
       do_stop(reason);
-      escalate_to_parent(reason);
+      escalate(parent, reason);
       return;
+    }
   }
 }
 
-void cell_base::escalate_to_parent(const error& reason) noexcept {
+void cell_base::escalate(const ref_ptr<cell_base>& parent, const error& reason) noexcept {
   escalation info{id_, opts_.name, reason};
-  if (parent_ && !parent_->stopped()) {
+  if (parent && !parent->stopped()) {
     envelope e;
     e.emplace_message<escalation>(std::move(info));
     e.ops = &escalation_ops::ops;
-    parent_->enqueue(std::move(e));
+    parent->enqueue(std::move(e));
   } else {
     sys_.escalate(info);
   }

@@ -3,7 +3,6 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include <cassert>
-#include <chrono>
 
 namespace herald::runtime {
 namespace {
@@ -42,6 +41,7 @@ void scheduler::schedule(schedulable* s) noexcept {
 void scheduler::drain() noexcept {
   schedulable* s = nullptr;
   while (queue_->ready.try_dequeue(s)) {
+    if (s == nullptr) continue;
     s->run(budget_);
     s->release();
   }
@@ -57,9 +57,12 @@ void scheduler::worker_loop(std::size_t) noexcept {
     if (!queue_->ready.try_dequeue(token, s)) {
       if (stopping_.load(std::memory_order_acquire)) break;
       sleeps_.fetch_add(1, std::memory_order_relaxed);
-      // The timeout only bounds how long a stopping worker may sleep; wake-ups
-      // come from enqueue.
-      if (!queue_->ready.wait_dequeue_timed(token, s, std::chrono::milliseconds(100))) continue;
+      queue_->ready.wait_dequeue(token, s);
+    }
+    if (s == nullptr) {
+      // stop()'s wake-up: leave once nothing real is left.
+      if (stopping_.load(std::memory_order_acquire) && queue_->ready.size_approx() == 0) break;
+      continue;
     }
     activations_.fetch_add(1, std::memory_order_relaxed);
     s->run(budget_);
@@ -71,6 +74,7 @@ void scheduler::worker_loop(std::size_t) noexcept {
 void scheduler::stop() noexcept {
   assert(!on_worker_thread() && "scheduler::stop() called from one of its workers");
   if (stopping_.exchange(true)) return;
+  for (std::size_t i = 0; i < threads_.size(); ++i) queue_->ready.enqueue(nullptr);
   for (auto& t : threads_) t.join();
   stopped_.store(true, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -73,7 +73,7 @@ class cell_base : public runtime::schedulable {
  private:
   void start() noexcept;
   void handle_failure(envelope& current, std::exception_ptr ex) noexcept;
-  void escalate_to_parent(const error& reason) noexcept;
+  void escalate(const ref_ptr<cell_base>& parent, const error& reason) noexcept;
   void do_stop(error reason) noexcept;
   void reject(envelope& e) noexcept;
   void schedule() noexcept;

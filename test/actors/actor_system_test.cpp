@@ -1,0 +1,193 @@
+#include "herald/actors/actor_system.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "herald/herald.hpp"
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct add {
+  int n;
+};
+struct get {};
+struct echo {
+  std::string text;
+};
+struct nothing {};
+
+class counter : public actor<counter> {
+ public:
+  counter() = default;
+  explicit counter(int start) : value_(start) {}
+  void on(const add& a) { value_ += a.n; }
+  int on(const get&) const { return value_; }
+  std::string on(const echo& e) const { return e.text + "!"; }
+  void on(const nothing&) {}
+
+ private:
+  int value_ = 0;
+};
+
+struct lifecycle_log {
+  std::mutex mutex;
+  std::vector<std::string> events;
+  void push(std::string s) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(s));
+  }
+};
+
+class logged : public actor<logged> {
+ public:
+  explicit logged(lifecycle_log* log) : log_(log) {}
+  void on_start() { log_->push("start"); }
+  void on_stop() { log_->push("stop"); }
+  int on(const get&) {
+    log_->push("get");
+    return 1;
+  }
+
+ private:
+  lifecycle_log* log_;
+};
+
+TEST(ActorSystem, TellsAreHandledInOrderAndAskSeesThem) {
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  auto c = sys.spawn<counter>().value();
+  for (int i = 1; i <= 100; ++i) (void)c.tell(add{i});
+  auto r = c.ask(get{}).get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 5050) << "an ask queued after 100 tells from the same thread sees all of them";
+}
+
+TEST(ActorSystem, AskReplyTypeIsTheHandlersReturnType) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto c = sys.spawn<counter>({}, 41).value();
+  static_assert(std::is_same_v<decltype(c.ask(get{}).get()), result<int>>);
+  static_assert(std::is_same_v<decltype(c.ask(echo{}).get()), result<std::string>>);
+  static_assert(std::is_same_v<decltype(c.ask(nothing{}).get()), result<void>>);
+  EXPECT_EQ(c.ask(get{}).get().value(), 41) << "constructor arguments reach the actor";
+  EXPECT_EQ(c.ask(echo{"hi"}).get().value(), "hi!");
+  EXPECT_TRUE(c.ask(nothing{}).get()) << "an ask to a void handler completes when it has run";
+}
+
+TEST(ActorSystem, LookupFindsNamedActorsAndChecksTheirType) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto c = sys.spawn<counter>("c1", 7).value();
+  auto found = sys.lookup<counter>("c1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, c);
+  EXPECT_EQ(found->ask(get{}).get().value(), 7);
+  EXPECT_EQ(sys.lookup<counter>("nobody").error().code(), errc::not_found);
+  EXPECT_EQ(sys.lookup<logged>("c1").error().code(), errc::type_mismatch);
+}
+
+TEST(ActorSystem, ADuplicateNameIsRefused) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  ASSERT_TRUE(sys.spawn<counter>("same"));
+  auto second = sys.spawn<counter>("same");
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), errc::invalid_argument);
+}
+
+TEST(ActorSystem, ANameIsFreedWhenItsActorStops) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto first = sys.spawn<counter>("reused").value();
+  sys.stop(first);
+  EXPECT_EQ(first.ask(get{}).get().error().code(), errc::actor_stopped);
+  EXPECT_EQ(sys.lookup<counter>("reused").error().code(), errc::not_found);
+  EXPECT_TRUE(sys.spawn<counter>("reused")) << "the name of a stopped actor can be taken again";
+}
+
+TEST(ActorSystem, OnStartRunsBeforeTheFirstMessageAndOnStopAtTheEnd) {
+  lifecycle_log log;
+  {
+    actor_system sys{actor_system_config{.worker_threads = 2}};
+    auto a = sys.spawn<logged>({}, &log).value();
+    EXPECT_EQ(a.ask(get{}).get().value(), 1);
+    sys.stop(a);
+    sys.shutdown();
+  }
+  EXPECT_EQ(log.events, (std::vector<std::string>{"start", "get", "stop"}));
+}
+
+TEST(ActorSystem, TellToAStoppedActorIsACountedDeadLetter) {
+  std::atomic<int> seen{0};
+  std::string type;
+  std::mutex m;
+  actor_system_config cfg{.worker_threads = 1};
+  cfg.on_dead_letter = [&](const dead_letter& d) {
+    std::lock_guard lock(m);
+    type = d.message_type;
+    seen.fetch_add(1);
+  };
+  actor_system sys{cfg};
+  auto c = sys.spawn<counter>().value();
+  sys.stop(c);
+  EXPECT_EQ(c.ask(get{}).get().error().code(), errc::actor_stopped) << "an ask to a stopped actor fails";
+  (void)c.tell(add{1});
+  (void)c.tell(add{2});
+  // The dead letters are found by the actor's last activation; shutdown waits for it.
+  sys.shutdown();
+  EXPECT_EQ(sys.metrics().dead_letters, 2u);
+  EXPECT_EQ(seen.load(), 2) << "the dead-letter handler sees every dead letter";
+  std::lock_guard lock(m);
+  EXPECT_NE(type.find("add"), std::string::npos) << "a dead letter names its message type: " << type;
+}
+
+TEST(ActorSystem, ShutdownFailsQueuedAsksInsteadOfHangingThem) {
+  struct block {
+    std::atomic<bool>* go;
+  };
+  class slow : public actor<slow> {
+   public:
+    void on(const block& b) {
+      while (!b.go->load()) std::this_thread::yield();
+    }
+    int on(const get&) { return 1; }
+  };
+  std::atomic<bool> go{false};
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto s = sys.spawn<slow>().value();
+  (void)s.tell(block{&go});
+  std::vector<ask_future<int>> pending;
+  for (int i = 0; i < 50; ++i) pending.push_back(s.ask(get{}));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(20ms);  // lets shutdown() start while the actor is busy
+    go = true;
+  });
+  sys.shutdown();
+  releaser.join();
+  for (auto& f : pending) {
+    auto r = f.get();
+    ASSERT_FALSE(r) << "mail queued at shutdown is not handled";
+    EXPECT_EQ(r.error().code(), errc::system_shutdown);
+  }
+  EXPECT_FALSE(sys.spawn<counter>()) << "no spawn after shutdown";
+}
+
+TEST(ActorSystem, MetricsCountSpawnsAndStops) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto a = sys.spawn<counter>().value();
+  auto b = sys.spawn<counter>().value();
+  sys.stop(a);
+  EXPECT_EQ(a.ask(get{}).get().error().code(), errc::actor_stopped);
+  auto m = sys.metrics();
+  EXPECT_EQ(m.actors_spawned, 2u);
+  EXPECT_EQ(m.actors_stopped, 1u);
+  EXPECT_EQ(m.actors_alive, 1u);
+  (void)b;
+}
+
+}  // namespace
+}  // namespace herald

@@ -1,0 +1,95 @@
+#include "herald/actors/ask_future.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "herald/herald.hpp"
+#include "support/test_support.hpp"
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ping {
+  int n;
+};
+struct hold {
+  std::chrono::milliseconds d;
+};
+
+class responder : public actor<responder> {
+ public:
+  int on(const ping& p) { return p.n + 1; }
+  int on(const hold& h) {
+    std::this_thread::sleep_for(h.d);
+    return -1;
+  }
+};
+
+TEST(AskFuture, WaitForReportsReadinessWithoutConsumingTheResult) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.spawn<responder>().value();
+  auto f = r.ask(ping{1});
+  ASSERT_TRUE(f.wait_for(5s));
+  EXPECT_TRUE(f.is_ready());
+  EXPECT_EQ(f.get().value(), 2);
+}
+
+TEST(AskFuture, ThenRunsTheContinuationWithTheResult) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.spawn<responder>().value();
+  std::atomic<int> got{0};
+  r.ask(ping{41}).then([&](result<int> v) { got = v.value(); });
+  for (int i = 0; i < 5000 && got.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(got.load(), 42);
+}
+
+TEST(AskFuture, AskFailsWithTimeoutAtTheDeadlineAndTheLateReplyIsDropped) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.spawn<responder>().value();
+  auto start = std::chrono::steady_clock::now();
+  auto res = r.ask(hold{300ms}, 30ms).get();
+  auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), errc::timeout);
+  EXPECT_LT(waited, 250ms) << "the timeout fires at the deadline, not when the handler finishes";
+  EXPECT_EQ(r.ask(ping{1}).get().value(), 2) << "the actor goes on after the late reply";
+  EXPECT_EQ(sys.metrics().asks_timed_out, 1u);
+}
+
+TEST(AskFuture, AsksRacingTheirTimeoutsCompleteExactlyOnce) {
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  auto r = sys.spawn<responder>().value();
+  const std::size_t n = test::scaled(20000);
+  std::vector<ask_future<int>> fs;
+  fs.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) fs.push_back(r.ask(ping{static_cast<int>(i)}, std::chrono::microseconds(i % 50)));
+  std::size_t ok = 0, timed_out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto v = fs[i].get();
+    if (v) {
+      EXPECT_EQ(*v, static_cast<int>(i) + 1);
+      ++ok;
+    } else {
+      EXPECT_EQ(v.error().code(), errc::timeout);
+      ++timed_out;
+    }
+  }
+  EXPECT_EQ(ok + timed_out, n) << "every ask ends in exactly one of reply or timeout";
+  EXPECT_EQ(sys.metrics().asks_timed_out, timed_out);
+}
+
+TEST(AskFuture, AnEmptyRefFailsAtOnce) {
+  actor_ref<responder> none;
+  auto v = none.ask(ping{1}).get();
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code(), errc::invalid_argument);
+  EXPECT_FALSE(none.tell(ping{1}));
+}
+
+}  // namespace
+}  // namespace herald
