@@ -48,44 +48,46 @@ inline std::uint64_t allocations() noexcept {
 
 }  // namespace herald::bench
 
-void* operator new(std::size_t n) {
+// noinline: once inlined into callers, malloc() and free() show through and
+// g++ reports every new/delete pair as -Wmismatched-new-delete.
+[[gnu::noinline]] void* operator new(std::size_t n) {
   if (void* p = herald::bench::detail::counted_alloc(n)) return p;
   throw std::bad_alloc{};
 }
-void* operator new[](std::size_t n) {
+[[gnu::noinline]] void* operator new[](std::size_t n) {
   if (void* p = herald::bench::detail::counted_alloc(n)) return p;
   throw std::bad_alloc{};
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   return herald::bench::detail::counted_alloc(n);
 }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   return herald::bench::detail::counted_alloc(n);
 }
-void* operator new(std::size_t n, std::align_val_t al) {
+[[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t al) {
   if (void* p = herald::bench::detail::counted_aligned_alloc(n, al)) return p;
   throw std::bad_alloc{};
 }
-void* operator new[](std::size_t n, std::align_val_t al) {
+[[gnu::noinline]] void* operator new[](std::size_t n, std::align_val_t al) {
   if (void* p = herald::bench::detail::counted_aligned_alloc(n, al)) return p;
   throw std::bad_alloc{};
 }
-void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
   return herald::bench::detail::counted_aligned_alloc(n, al);
 }
-void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
   return herald::bench::detail::counted_aligned_alloc(n, al);
 }
 
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
