@@ -1,0 +1,16 @@
+// expect: this actor has no handler `on\(const M&\)` for the message type M sent with tell\(\)
+#include <herald/herald.hpp>
+
+struct ping {};
+struct unrelated {};
+
+class pinger : public herald::actor<pinger> {
+ public:
+  void on(const ping&) {}
+};
+
+int main() {
+  herald::actor_system sys;
+  auto p = sys.spawn<pinger>().value();
+  (void)p.tell(unrelated{});
+}
