@@ -37,6 +37,10 @@ def _stats(entry, key, impl):
     return statistics.median(vals), min(vals), max(vals)
 
 
+def summary_has_data(entry, key, impls):
+    return any(_stats(entry, key, i) for i in impls)
+
+
 def _impls(results):
     present = {i for s in results["scenarios"] for i in s.get("runs", {})}
     return [n for n, _ in scenarios.IMPLS if n in present]
@@ -83,7 +87,7 @@ def _line_panel(ax, results, group, key, ylabel, impls, logy=True):
 def _bar_panel(ax, results, rows, impls, ylabel, logy=False, fmt=_si):
     """rows: (label, scenario_id, key). One bar group per row, one bar per impl."""
     by_id = {s["id"]: s for s in results["scenarios"]}
-    rows = [r for r in rows if r[1] in by_id]
+    rows = [r for r in rows if r[1] in by_id and any(_stats(by_id[r[1]], r[2], i) for i in impls)]
     impls = [i for i in impls if any(_stats(by_id[sid], key, i) for _, sid, key in rows)]
     width = 0.8 / max(len(impls), 1)
     any_bar = False
@@ -127,15 +131,17 @@ def draw(results, out_dir):
         return []
     impls = _impls(results)
     written = []
+    for name, _ in CHARTS:  # a chart with no data this time must not linger
+        if os.path.exists(os.path.join(out_dir, name)):
+            os.remove(os.path.join(out_dir, name))
 
     def save(fig, name):
-        fig.tight_layout(rect=(0, 0, 1, 0.9))
         fig.savefig(os.path.join(out_dir, name), dpi=110)
         plt.close(fig)
         written.append(name)
 
     if any(s["group"] == "tell" for s in results["scenarios"]):
-        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
         _line_panel(a, results, "tell", "msgs_per_s", "messages/s (log)", impls)
         a.yaxis.set_major_formatter(FuncFormatter(_si))
         a.set_title("messages per second")
@@ -151,7 +157,7 @@ def draw(results, out_dir):
     rr = [s for s in results["scenarios"] if s["group"] == "reqresp"]
     rr_rows = [("req/resp %s p50" % scenarios.size_label(s["x"]), s["id"], "p50_us") for s in rr]
     if any(s["id"] == "ask-inflight-1" for s in results["scenarios"]) or rr:
-        fig, ax = plt.subplots(figsize=(11, 4.5))
+        fig, ax = plt.subplots(figsize=(11, 4.5), layout="constrained")
         _bar_panel(ax, results, lat_rows + rr_rows, impls, "µs (log, lower is better)", logy=True, fmt=_us)
         ax.legend()
         ax.set_title("1 request in flight")
@@ -163,7 +169,8 @@ def draw(results, out_dir):
     rate_rows += [("req/resp\n%s" % scenarios.size_label(s["x"]), s["id"], "req_per_s") for s in rr]
     local_rows = [("local tell\n1→1", "local-tell-1", "msgs_per_s"), ("local tell\n2→1", "local-tell-2", "msgs_per_s"),
                   ("local ask", "local-ask", "rtt_per_s")]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [len(rate_rows), 3]})
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained",
+                           gridspec_kw={"width_ratios": [len(rate_rows), 3]})
     if _bar_panel(a, results, rate_rows, impls, "per second (log)", logy=True) | \
             _bar_panel(b, results, local_rows, impls, "per second"):
         a.set_title("remote round trips/s and requests/s")
@@ -181,8 +188,10 @@ def draw(results, out_dir):
             c = int(args[args.index("--connections") + 1])
             t = args[args.index("--transport") + 1]
             tr.append(("%s\n%d conn" % (t, c), s["id"], "msgs_per_s"))
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    if len(tr) > 1 and _bar_panel(ax, results, tr, impls, "messages/s (log)", logy=True):
+    fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
+    by_id = {s["id"]: s for s in results["scenarios"]}
+    with_data = [r for r in tr if r[1] in by_id and summary_has_data(by_id[r[1]], r[2], impls)]
+    if len(with_data) > 1 and _bar_panel(ax, results, tr, impls, "messages/s (log)", logy=True):
         ax.legend(fontsize=8)
         _title(fig, results, "Tell 64 B by transport and connection count")
         save(fig, "transports.png")

@@ -121,7 +121,8 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
     out.append("- Command: `%s` (%s, %d rounds of %g s after a %g s warm-up per run, %.0f s in all)"
                % (results["command"], "quick" if results["quick"] else "full", results["reps"],
                   results["seconds"], results["warmup"], results.get("wall_s", 0)))
-    out.append("- Run: %s to %s UTC" % (results["started"], results.get("finished", "?")))
+    when = lambda t: t.replace("T", " ").replace("+00:00", "")  # noqa: E731
+    out.append("- Run: %s to %s UTC" % (when(results["started"]), when(results.get("finished", "?"))))
     out.append("- Machine: %s, %s cores (nproc), %s GiB, %s" % (m.get("cpu", "?"), m.get("nproc", "?"),
                                                               m.get("memory_gib", "?"), m.get("uname", "?")))
     la, lb = results.get("load_start"), results.get("load_end")
@@ -244,11 +245,19 @@ def update_results_md(path, results, out_dir):
 
 
 def main():
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        print("usage: report.py RESULTS_JSON [--results-md]   (--results-md: also update bench/RESULTS.md)")
+        return 64
     src = sys.argv[1]
     with open(src) as f:
         results = json.load(f)
-    print(write(results, os.path.dirname(os.path.abspath(src))))
+    out = os.path.dirname(os.path.abspath(src))
+    print(write(results, out))
+    if "--results-md" in sys.argv[2:]:
+        update_results_md(os.path.join(ROOT, "bench", "RESULTS.md"), results, out)
+        print(os.path.join(ROOT, "bench", "RESULTS.md"))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
