@@ -140,7 +140,7 @@ def draw(results, out_dir):
         plt.close(fig)
         written.append(name)
 
-    if any(s["group"] == "tell" for s in results["scenarios"]):
+    if any(s["group"] == "tell" and summary_has_data(s, "msgs_per_s", impls) for s in results["scenarios"]):
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
         _line_panel(a, results, "tell", "msgs_per_s", "messages/s (log)", impls)
         a.yaxis.set_major_formatter(FuncFormatter(_si))
@@ -158,11 +158,13 @@ def draw(results, out_dir):
     rr_rows = [("req/resp %s p50" % scenarios.size_label(s["x"]), s["id"], "p50_us") for s in rr]
     if any(s["id"] == "ask-inflight-1" for s in results["scenarios"]) or rr:
         fig, ax = plt.subplots(figsize=(11, 4.5), layout="constrained")
-        _bar_panel(ax, results, lat_rows + rr_rows, impls, "µs (log, lower is better)", logy=True, fmt=_us)
-        ax.legend()
-        ax.set_title("1 request in flight")
-        _title(fig, results, "Round-trip latency over TCP loopback")
-        save(fig, "latency.png")
+        if _bar_panel(ax, results, lat_rows + rr_rows, impls, "µs (log, lower is better)", logy=True, fmt=_us):
+            ax.legend()
+            ax.set_title("1 request in flight")
+            _title(fig, results, "Round-trip latency over TCP loopback")
+            save(fig, "latency.png")
+        else:
+            plt.close(fig)
 
     rate_rows = [("ask 64 B\n32 in flight", "ask-inflight-32", "rtt_per_s"),
                  ("ask 64 B\n1 in flight", "ask-inflight-1", "rtt_per_s")]

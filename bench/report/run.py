@@ -70,9 +70,12 @@ def run_once(binary, args, seconds, warmup, timeout):
         tail = err.strip().splitlines()[-1] if err.strip() else ""
         return "failed", "exit %d: %s" % (p.returncode, tail)
     try:
-        return "ok", json.loads(lines[0])
+        r = json.loads(lines[0])
     except ValueError as e:
         return "failed", "bad JSON: %s" % e
+    if r.get("bench") != args[0].replace("-", "_"):
+        return "failed", "answered %r to a %s run" % (r.get("bench"), args[0])
+    return "ok", r
 
 
 def human(v):
@@ -93,6 +96,7 @@ def main():
     ap.add_argument("--only", help="run only scenarios whose id contains this text")
     ap.add_argument("--impls", help="comma-separated contenders (default: all that are built)")
     ap.add_argument("--no-results-md", action="store_true", help="do not update bench/RESULTS.md")
+    ap.add_argument("--timeout-margin", type=float, default=30, help="seconds past a run's window before it is killed (default 30)")
     ap.add_argument("--command", default="tools/bench", help=argparse.SUPPRESS)
     a = ap.parse_args()
     reps = a.reps or 3
@@ -132,7 +136,7 @@ def main():
                   if not wanted or name in wanted},
         "scenarios": [],
     }
-    timeout = seconds + a.warmup + 30
+    timeout = seconds + a.warmup + a.timeout_margin
     done = 0
     t_begin = time.time()
     for s in plan:
