@@ -3,6 +3,7 @@
 Every point is the median of its runs; the whiskers span min to max, so a
 reader sees at once which differences are larger than the noise.
 """
+import math
 import os
 import statistics
 
@@ -13,7 +14,7 @@ try:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 except ImportError:  # the report still gets written, without charts
     plt = None
 
@@ -35,6 +36,14 @@ def _stats(entry, key, impl):
     if not vals:
         return None
     return statistics.median(vals), min(vals), max(vals)
+
+
+def _log_ticks(ax):
+    """1-2-5 ticks on a short log axis, powers of ten on a long one."""
+    lo, hi = ax.get_ylim()
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def summary_has_data(entry, key, impls):
@@ -74,6 +83,7 @@ def _line_panel(ax, results, group, key, ylabel, impls, logy=True):
     ax.set_xscale("log", base=2)
     if logy:
         ax.set_yscale("log")
+        _log_ticks(ax)
     xs = sorted({e["x"] for e in entries})
     ax.set_xticks(xs)
     ax.set_xticklabels([scenarios.size_label(x) for x in xs])
@@ -111,7 +121,7 @@ def _bar_panel(ax, results, rows, impls, ylabel, logy=False, fmt=_si):
     ax.set_xticklabels([r[0] for r in rows])
     if logy:
         ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_ticks(ax)
     ax.yaxis.set_major_formatter(FuncFormatter(fmt))
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)

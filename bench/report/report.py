@@ -121,7 +121,9 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
     out.append("- Command: `%s` (%s, %d rounds of %g s after a %g s warm-up per run, %.0f s in all)"
                % (results["command"], "quick" if results["quick"] else "full", results["reps"],
                   results["seconds"], results["warmup"], results.get("wall_s", 0)))
-    when = lambda t: t.replace("T", " ").replace("+00:00", "")  # noqa: E731
+    def when(t):
+        return t.replace("T", " ").replace("+00:00", "")
+
     out.append("- Run: %s to %s UTC" % (when(results["started"]), when(results.get("finished", "?"))))
     out.append("- Machine: %s, %s cores (nproc), %s GiB, %s" % (m.get("cpu", "?"), m.get("nproc", "?"),
                                                               m.get("memory_gib", "?"), m.get("uname", "?")))
