@@ -185,6 +185,7 @@ int run_tell(const peer_options& o) {
   };
   window_result w = measure_window(received, o, allocations);
   sender.stop();
+  if (o.transport == "unix") unlink(sender.endpoint().c_str());
   for (auto& t : receivers) t.join();
   if (failed || w.msgs == 0) {
     std::fprintf(stderr, "%s: tell failed (%s)\n", impl, failed ? "bad frame" : "nothing received");
@@ -311,6 +312,7 @@ int run_ask(peer_options o, bool reqresp) {
   }
   close(fd);
   server.stop();
+  if (o.transport == "unix") unlink(server.endpoint().c_str());
   if (reqresp)
     window.print_reqresp(impl, 1);
   else

@@ -179,6 +179,8 @@ int run_tell(const peer_options& o) {
   };
   window_result w = measure_window(received, o, allocations);
   if (sender) sender->stop();
+  for (auto& ep : endpoints)  // the killed sender leaves its ipc:// files behind
+    if (ep.rfind("ipc://", 0) == 0) unlink(ep.c_str() + 6);
   zmq_ctx_shutdown(ctx);
   for (auto& t : receivers) t.join();
   for (auto& t : inproc_senders) t.join();
