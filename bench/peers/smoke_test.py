@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-SHORT = ["--seconds", "0.3", "--warmup", "0.1", "--json"]
+SHORT = ["--seconds", "0.3", "--json"]
 CASES = [
     (["tell", "--size", "64"], "tell", "msgs_per_s", True),
     (["tell", "--size", "1048576"], "tell", "msgs_per_s", True),

@@ -54,7 +54,8 @@ def loadavg():
 
 def run_once(binary, args, seconds, warmup, timeout):
     """One process run: returns (status, result-or-message)."""
-    cmd = [binary] + args + ["--seconds", str(seconds), "--warmup", str(warmup), "--json"]
+    cmd = [binary] + args + ["--seconds", str(seconds)] + (["--warmup", str(warmup)] if warmup is not None else [])
+    cmd.append("--json")
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
@@ -90,7 +91,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer points, 1 s runs, 3 reps (under 3 minutes)")
     ap.add_argument("--reps", type=int, help="rounds per scenario (default 3)")
     ap.add_argument("--seconds", type=float, help="measured window per run (default 3, quick 1)")
-    ap.add_argument("--warmup", type=float, default=0.25, help="discarded warm-up per run (default 0.25)")
+    ap.add_argument("--warmup", type=float,
+                    help="discarded warm-up per run (default: each program's own, 0.25 s for the peers)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"), help="folder of the binaries")
     ap.add_argument("--out", help="output folder (default bench/results/<UTC date-time>)")
     ap.add_argument("--only", help="run only scenarios whose id contains this text")
@@ -128,7 +130,7 @@ def main():
         "quick": a.quick,
         "reps": reps,
         "seconds": seconds,
-        "warmup": a.warmup,
+        "warmup": a.warmup if a.warmup is not None else 0.25,
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
         "load_start": loadavg(),
@@ -136,7 +138,7 @@ def main():
                   if not wanted or name in wanted},
         "scenarios": [],
     }
-    timeout = seconds + a.warmup + a.timeout_margin
+    timeout = seconds + (a.warmup or 0) + a.timeout_margin
     done = 0
     t_begin = time.time()
     for s in plan:
