@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -70,13 +71,23 @@ constexpr std::size_t frame_size(std::uint64_t payload_length) noexcept {
 namespace detail {
 template <class T>
 inline void store_le(std::byte* out, T v) noexcept {
-  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<std::byte>(static_cast<std::uint64_t>(v) >> (8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out, &v, sizeof(T));
+  } else {
+    for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<std::byte>(static_cast<std::uint64_t>(v) >> (8 * i));
+  }
 }
 template <class T>
 inline T load_le(const std::byte* in) noexcept {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(in[i]) << (8 * i);
-  return static_cast<T>(v);
+  if constexpr (std::endian::native == std::endian::little) {
+    T v;
+    std::memcpy(&v, in, sizeof(T));
+    return v;
+  } else {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(in[i]) << (8 * i);
+    return static_cast<T>(v);
+  }
 }
 }  // namespace detail
 

@@ -13,21 +13,28 @@ namespace herald::wire {
 
 // A pool of serializers (FlatBufferBuilders and byte scratch buffers) that are
 // reset and reused, never freed in steady state. Safe for concurrent use: it
-// takes no lock (a moodycamel ConcurrentQueue per serializer kind). The pool
-// must outlive every lease it hands out.
+// takes no lock. Each thread keeps the serializer it released last in a
+// one-entry cache of its own (the common case, acquire and release on one
+// thread, touches no shared memory); the rest wait in a moodycamel
+// ConcurrentQueue per kind, which also carries serializers from a releasing
+// thread to an acquiring one. The pool must outlive every lease it hands out.
+// A thread's cached serializer outlives the pool until that thread exits or
+// caches for another pool: at most one builder and one buffer per thread.
 class serializer_pool {
  public:
   struct config {
-    std::size_t max_idle = 1024;              // idle serializers kept per kind
+    std::size_t max_idle = 1024;              // idle serializers queued per kind (plus one per thread)
     std::size_t initial_capacity = 1024;      // bytes a new serializer reserves
     std::size_t max_retained_capacity = 1u << 20;  // larger ones are freed on release
   };
 
+  // Counters of the pool's life so far. Exact when no lease is changing hands;
+  // a snapshot while threads acquire and release.
   struct counters {
     std::uint64_t hits = 0;         // acquisitions served by an idle serializer
     std::uint64_t misses = 0;       // acquisitions that had to create one
     std::uint64_t outstanding = 0;  // leases alive now
-    std::uint64_t high_water = 0;   // most leases ever alive at once
+    std::uint64_t high_water = 0;   // most serializers that existed at once, idle or leased
     std::uint64_t dropped = 0;      // serializers freed on release (too big, or the pool full)
   };
 
@@ -76,6 +83,7 @@ class serializer_pool {
 
   serializer_pool() : serializer_pool(config{}) {}
   explicit serializer_pool(config cfg);
+  ~serializer_pool();
   serializer_pool(const serializer_pool&) = delete;
   serializer_pool& operator=(const serializer_pool&) = delete;
 
@@ -85,24 +93,38 @@ class serializer_pool {
   counters stats() const noexcept;
 
  private:
-  void on_acquire(bool hit) noexcept;
+  // Counters split by thread so that threads do not share a cache line.
+  struct alignas(64) shard {
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> misses{0};
+    std::atomic<std::uint64_t> releases{0};
+    std::atomic<std::uint64_t> dropped{0};
+  };
+  static constexpr std::size_t shard_count = 16;
+
+  shard& my_shard() noexcept;
+  void created() noexcept;
+  void freed(shard& s) noexcept;
   void give_back(std::unique_ptr<flatbuffers::FlatBufferBuilder> b) noexcept;
   void give_back(std::unique_ptr<std::vector<std::byte>> v) noexcept;
 
   // Invariants:
-  // 1. Every serializer is either in one idle queue or owned by one lease.
-  // 2. An idle serializer is cleared (size 0) and holds at most
+  // 1. Every serializer of this pool is in exactly one place: a lease, an
+  //    idle queue, or one thread's cache.
+  // 2. An idle or cached serializer is cleared (size 0) and holds at most
   //    max_retained_capacity bytes.
-  // 3. outstanding_ == leases alive; high_water_ >= outstanding_ at all times
-  //    (both relaxed: they are statistics, not synchronisation).
+  // 3. live_ counts serializers created minus those the pool freed;
+  //    high_water_ >= live_ whenever no miss is in flight. Both change only
+  //    on a miss or a drop, never on the fast path.
+  // 4. All counters are relaxed: statistics, not synchronisation. The queue
+  //    orders a serializer's reuse after its release.
   config cfg_;
+  std::uint64_t id_;  // unique in the process: names this pool in threads' caches
   moodycamel::ConcurrentQueue<std::unique_ptr<flatbuffers::FlatBufferBuilder>> builders_;
   moodycamel::ConcurrentQueue<std::unique_ptr<std::vector<std::byte>>> buffers_;
-  std::atomic<std::uint64_t> hits_{0};
-  std::atomic<std::uint64_t> misses_{0};
-  std::atomic<std::uint64_t> outstanding_{0};
+  shard shards_[shard_count];
+  std::atomic<std::uint64_t> live_{0};
   std::atomic<std::uint64_t> high_water_{0};
-  std::atomic<std::uint64_t> dropped_{0};
 };
 
 }  // namespace herald::wire
