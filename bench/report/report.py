@@ -118,8 +118,9 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
     out = []
     out.append("%s herald end-to-end benchmarks" % h if level == 1 else SECTION)
     out.append("")
-    out.append("- Command: `%s` (%s, %d rounds of %g s after a %g s warm-up per run, %.0f s in all)"
+    out.append("- Command: `%s` (%s, %d round%s of %g s after a %g s warm-up per run, %.0f s in all)"
                % (results["command"], "quick" if results["quick"] else "full", results["reps"],
+                  "" if results["reps"] == 1 else "s",
                   results["seconds"], results["warmup"], results.get("wall_s", 0)))
     def when(t):
         return t.replace("T", " ").replace("+00:00", "")
@@ -127,6 +128,10 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
     out.append("- Run: %s to %s UTC" % (when(results["started"]), when(results.get("finished", "?"))))
     out.append("- Machine: %s, %s cores (nproc), %s GiB, %s" % (m.get("cpu", "?"), m.get("nproc", "?"),
                                                               m.get("memory_gib", "?"), m.get("uname", "?")))
+    v = results.get("versions")
+    if v:
+        out.append("- Versions: herald %s; %s; libzmq3-dev %s; libcaf-dev %s" % (
+            v.get("herald") or "?", v.get("compiler") or "?", v.get("libzmq3-dev") or "?", v.get("libcaf-dev") or "?"))
     la, lb = results.get("load_start"), results.get("load_end")
     noisy = (la or 0) > 0.5 * (m.get("nproc") or 2) or (lb or 0) > 0.5 * (m.get("nproc") or 2)
     out.append("- Load average (1 min): %s at the start, %s at the end%s" % (

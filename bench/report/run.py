@@ -44,6 +44,20 @@ def machine():
     return info
 
 
+def versions():
+    """What was measured: the herald commit and the peers' Debian packages."""
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    v = {"herald": out(["git", "describe", "--always", "--dirty"]),
+         "compiler": out(["c++", "--version"]).splitlines()[0] if out(["c++", "--version"]) else ""}
+    for pkg in ("libzmq3-dev", "libcaf-dev"):
+        v[pkg] = out(["dpkg-query", "-W", "-f=${Version}", pkg])
+    return v
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -99,7 +113,7 @@ def main():
     ap.add_argument("--impls", help="comma-separated contenders (default: all that are built)")
     ap.add_argument("--no-results-md", action="store_true", help="do not update bench/RESULTS.md")
     ap.add_argument("--timeout-margin", type=float, default=30, help="seconds past a run's window before it is killed (default 30)")
-    ap.add_argument("--command", default="tools/bench", help=argparse.SUPPRESS)
+    ap.add_argument("--command", help=argparse.SUPPRESS)  # what tools/bench was called with
     a = ap.parse_args()
     reps = a.reps or 3
     seconds = a.seconds or (1.0 if a.quick else 3.0)
@@ -126,13 +140,14 @@ def main():
     plan = [s for s in scenarios.build(a.quick) if not a.only or a.only in s["id"]]
     total = sum(reps * (1 if s["herald_only"] else len(impls)) for s in plan)
     results = {
-        "command": a.command,
+        "command": a.command or " ".join(["bench/report/run.py"] + sys.argv[1:]),
         "quick": a.quick,
         "reps": reps,
         "seconds": seconds,
         "warmup": a.warmup if a.warmup is not None else 0.25,
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
+        "versions": versions(),
         "load_start": loadavg(),
         "impls": {name: {"binary": binary, "built": built.get(name, False)} for name, binary in scenarios.IMPLS
                   if not wanted or name in wanted},
