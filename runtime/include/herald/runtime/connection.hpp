@@ -1,0 +1,215 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+
+#include "herald/result.hpp"
+#include "herald/runtime/buffer_pool.hpp"
+#include "herald/runtime/frame_sink.hpp"
+#include "herald/runtime/node_config.hpp"
+#include "herald/runtime/request_table.hpp"
+#include "herald/runtime/ring_buffer.hpp"
+#include "herald/wire/frame.hpp"
+
+namespace herald::runtime {
+
+namespace detail {
+// True on the node's io threads. A send from an io thread never blocks on a
+// full ring (the writer that would free it may be that very thread): it
+// fails with backpressure at once, whatever the policy.
+inline bool& on_io_thread() noexcept {
+  thread_local bool flag = false;
+  return flag;
+}
+}  // namespace detail
+
+// A snapshot of one connection's counters.
+struct connection_stats {
+  std::uint64_t frames_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t writev_calls = 0;
+  std::uint64_t frames_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t backpressure_events = 0;  // sends that found the ring full
+  std::uint64_t late_replies = 0;         // replies dropped: their ask had timed out or was unknown
+  std::uint64_t asks_timed_out = 0;
+  std::uint64_t asks_failed_node_down = 0;
+  std::size_t asks_pending = 0;
+  std::size_t ring_used = 0;  // bytes of the data ring not yet written
+
+  double frames_per_writev() const noexcept {
+    return writev_calls == 0 ? 0.0 : static_cast<double>(frames_sent) / static_cast<double>(writev_calls);
+  }
+};
+
+// One authenticated link to a peer node, over TCP, a Unix socket or the
+// in-process transport. Senders serialize frames straight into its ring;
+// a writer on the connection's io thread sends every committed frame with
+// one vectored write; a reader hands each received frame to the frame_sink.
+// Safe for concurrent use: any number of threads may send and ask at once.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  virtual ~connection();
+
+  // Sends one frame: h with payload_length set to payload_size, its payload
+  // written in place by write_payload(std::span<std::byte>) (exactly
+  // payload_size bytes). Payloads above the large-payload threshold are
+  // written into a pooled buffer and sent from there without a copy. Frames
+  // with frame_flags::control_lane go through the control ring, which the
+  // writer drains first. Errors: frame_too_large, backpressure (policy),
+  // node_down (connection closed).
+  template <class F>
+  result<void> send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload);
+
+  // send() with a payload that already exists.
+  result<void> send_bytes(const wire::frame_header& h, std::span<const std::byte> payload) {
+    return send(h, payload.size(), [&](std::span<std::byte> out) {
+      if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
+    });
+  }
+
+  // Sends an ask: allocates a request id (written into the frame), registers
+  // on_reply and the deadline, then sends. On success, on_reply runs exactly
+  // once: with the reply frame, errc::timeout at the deadline, or
+  // errc::node_down when the connection is lost. On error it never runs.
+  template <class F>
+  result<std::uint64_t> request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
+                                clock::time_point deadline, reply_handler on_reply);
+
+  // Closes the connection (idempotent): pending asks fail with node_down,
+  // blocked senders wake with node_down, the sink hears on_peer_down.
+  virtual void close(herald::error reason) = 0;
+
+  bool is_open() const noexcept { return !data_ring_.closed(); }
+  // Valid once the handshake is done (always, for a connection the sink sees).
+  const peer_info& peer() const noexcept { return peer_; }
+  connection_stats stats() const noexcept;
+
+ protected:
+  struct settings {
+    std::size_t ring_capacity;
+    std::size_t control_ring_capacity;
+    std::size_t large_payload_threshold;
+    std::uint32_t max_frame_size;
+    std::size_t max_inflight_asks;
+    backpressure_policy policy;
+    std::chrono::milliseconds backpressure_timeout;
+  };
+
+  connection(const settings& s, std::shared_ptr<buffer_pool> pool);
+
+  // Called by the sender that found the writer idle: schedule a drain on the
+  // io thread.
+  virtual void wake_writer() = 0;
+  // A request was registered: make sure the deadline sweep runs.
+  virtual void arm_sweep() = 0;
+
+  // The ring record of a large payload: the header, then the pooled_buffer
+  // that owns the padded payload (constructed in place in the ring).
+  static constexpr std::uint8_t tag_inline = 0;
+  static constexpr std::uint8_t tag_external = 1;
+  static constexpr std::size_t external_record_size = 64;
+  static_assert(wire::frame_header::size + sizeof(pooled_buffer) <= external_record_size);
+
+  // Relaxed counters: statistics, each with a single writer except
+  // backpressure_events_.
+  struct counters {
+    std::atomic<std::uint64_t> frames_sent{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> writev_calls{0};
+    std::atomic<std::uint64_t> frames_received{0};
+    std::atomic<std::uint64_t> bytes_received{0};
+    std::atomic<std::uint64_t> backpressure_events{0};
+    std::atomic<std::uint64_t> late_replies{0};
+    std::atomic<std::uint64_t> asks_timed_out{0};
+    std::atomic<std::uint64_t> asks_failed_node_down{0};
+  };
+
+  // Frees the pooled payloads of records still in the rings (connection
+  // destroyed with unsent frames). Call once no producer can commit.
+  void drop_unsent();
+
+  const settings settings_;
+  std::shared_ptr<buffer_pool> pool_;
+  // Invariants:
+  //  1. Bytes of a ring are written only by the producer that claimed them
+  //     and read only by the writer (io thread) after commit.
+  //  2. writer_idle_ is true only while no drain is scheduled or running:
+  //     the one sender that flips it to false wakes the writer, and the
+  //     writer, before going idle, stores true and then re-checks both rings
+  //     (seq_cst on both sides), so no committed frame is left unsent.
+  ring_buffer control_ring_;
+  ring_buffer data_ring_;
+  std::atomic<bool> writer_idle_{true};
+  request_table requests_;
+  counters counters_;
+  peer_info peer_;
+
+ private:
+  result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);
+  void wake_if_idle() {
+    if (writer_idle_.load(std::memory_order_seq_cst) && writer_idle_.exchange(false, std::memory_order_seq_cst))
+      wake_writer();
+  }
+};
+
+template <class F>
+result<void> connection::send(const wire::frame_header& h0, std::size_t payload_size, F&& write_payload) {
+  if (payload_size > settings_.max_frame_size)
+    return herald::error(errc::frame_too_large, "payload of " + std::to_string(payload_size) +
+                                                    " bytes exceeds max_frame_size " +
+                                                    std::to_string(settings_.max_frame_size));
+  wire::frame_header h = h0;
+  h.payload_length = static_cast<std::uint32_t>(payload_size);
+  const std::size_t total = wire::frame_size(payload_size);
+  const std::size_t padding = total - wire::frame_header::size - payload_size;
+  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? control_ring_ : data_ring_;
+  ring_buffer::reservation r;
+  if (total <= settings_.large_payload_threshold + wire::frame_header::size && total <= ring.max_record()) {
+    if (auto ok = claim(ring, total, r); !ok) return ok;
+    wire::encode_header(h, r.data);
+    std::byte* payload = r.data + wire::frame_header::size;
+    write_payload(std::span<std::byte>(payload, payload_size));
+    if (padding != 0) std::memset(payload + payload_size, 0, padding);
+    ring.commit(r, tag_inline);
+  } else {
+    pooled_buffer buf = pool_->acquire(total - wire::frame_header::size);
+    write_payload(std::span<std::byte>(buf.data(), payload_size));
+    if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
+    if (auto ok = claim(ring, external_record_size, r); !ok) return ok;
+    wire::encode_header(h, r.data);
+    ::new (static_cast<void*>(r.data + wire::frame_header::size)) pooled_buffer(std::move(buf));
+    ring.commit(r, tag_external);
+  }
+  wake_if_idle();
+  return {};
+}
+
+template <class F>
+result<std::uint64_t> connection::request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
+                                          clock::time_point deadline, reply_handler on_reply) {
+  if (!is_open()) return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
+  auto id = requests_.add(std::move(on_reply), deadline);
+  if (!id) return std::move(id).error();
+  arm_sweep();
+  h.request_id = *id;
+  if (auto ok = send(h, payload_size, std::forward<F>(write_payload)); !ok) {
+    // Someone else (deadline, connection loss) took the request first: its
+    // handler runs, so this call reports success.
+    if (requests_.cancel(*id)) return std::move(ok).error();
+  }
+  return id;
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "herald/error.hpp"
+#include "herald/runtime/inbound_frame.hpp"
+
+namespace herald::runtime {
+
+class connection;
+
+// Who is at the other end of an authenticated connection.
+struct peer_info {
+  std::uint64_t node_id = 0;
+  std::uint64_t incarnation = 0;
+  std::string node_name;
+  std::string listen_address;   // where the peer accepts connections
+  std::string remote_endpoint;  // the address of this connection's far end
+};
+
+// The layer above the transport: the actors and registry layers implement it
+// and hand it to the node. Every call comes from the io thread of the
+// connection concerned and must return quickly (find the mailbox, enqueue,
+// return): a slow sink stalls every connection on that io thread.
+class frame_sink {
+ public:
+  virtual ~frame_sink() = default;
+
+  // A tell or an ask (kinds tell, ask) for an actor of this node. To answer
+  // an ask, send a frame of kind reply (or error_reply) with the same
+  // request_id on `from`.
+  virtual void on_frame(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
+
+  // A heartbeat, gossip or membership frame.
+  virtual void on_control(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
+
+  // A peer finished the handshake: `conn` is now the one connection to it.
+  virtual void on_peer_up(const std::shared_ptr<connection>& conn) = 0;
+
+  // The connection to a peer is gone; its pending asks have already failed
+  // with node_down.
+  virtual void on_peer_down(const peer_info& peer, const herald::error& reason) = 0;
+};
+
+}  // namespace herald::runtime

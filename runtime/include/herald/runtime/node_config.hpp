@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "herald/result.hpp"
+
+namespace herald::runtime {
+
+class inproc_network;
+
+// What a sender sees when its connection's ring is full.
+enum class backpressure_policy {
+  block,  // wait for space up to node_config::backpressure_timeout, then errc::backpressure
+  fail,   // errc::backpressure at once
+};
+
+// Where the shared cluster secret comes from, in this order: value, the
+// contents of file (one trailing newline stripped), the environment variable.
+struct secret_source {
+  std::string value;
+  std::string file;
+  std::string env_var = "HERALD_SECRET";
+};
+
+// Loads the secret; invalid_argument when none of the sources has one.
+result<std::string> load_secret(const secret_source& source);
+
+enum class log_level { debug, info, warn, error };
+
+// Everything a node needs to join a cluster. A value type.
+struct node_config {
+  // Identity. 0 for node_id picks a random one; 0 for incarnation uses the
+  // start time in nanoseconds, so that a restarted node is a new member.
+  std::uint64_t node_id = 0;
+  std::uint64_t incarnation = 0;
+  std::string node_name = "node";
+  // "tcp://127.0.0.1:7000" (port 0 picks one), "unix:///run/herald.sock",
+  // "inproc://name" (needs inproc). node::listen_addresses() has the bound ones.
+  std::vector<std::string> listen;
+  // Nodes whose message definitions differ refuse each other.
+  std::uint64_t schema_hash = 0;
+  // The protocol version announced in the handshake. Leave it: a different
+  // value exists to test version refusal.
+  std::uint16_t protocol_version = 1;
+  secret_source secret;
+  inproc_network* inproc = nullptr;
+
+  std::size_t io_threads = 1;
+  std::size_t ring_capacity = 4u << 20;          // per connection, power of two
+  std::size_t control_ring_capacity = 64u << 10;  // heartbeats, gossip, handshake
+  std::size_t read_buffer_size = 256u << 10;      // per connection
+  std::size_t large_payload_threshold = 64u << 10;  // larger payloads are sent from pooled buffers
+  std::uint32_t max_frame_size = 16u << 20;
+  std::size_t max_inflight_asks = 4096;  // per connection, power of two
+
+  backpressure_policy backpressure = backpressure_policy::block;
+  std::chrono::milliseconds backpressure_timeout{1000};
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  // Granularity of ask deadlines: pending asks are swept this often.
+  std::chrono::milliseconds ask_sweep_interval{5};
+
+  // Where the node reports what it refuses or loses. Called from io threads.
+  // Empty: warnings and errors go to stderr.
+  std::function<void(log_level, std::string_view)> log;
+};
+
+}  // namespace herald::runtime

@@ -1,0 +1,53 @@
+#include "herald/runtime/buffer_pool.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+
+namespace herald::runtime {
+
+buffer_pool::buffer_pool(std::size_t retained_bytes_per_class) : retained_bytes_(retained_bytes_per_class) {}
+
+buffer_pool::~buffer_pool() {
+  for (auto& c : classes_) {
+    std::byte* p = nullptr;
+    while (c.idle.try_dequeue(p)) delete[] p;
+  }
+}
+
+pooled_buffer buffer_pool::acquire(std::size_t size) {
+  assert(size <= max_size);
+  const std::size_t rounded = std::max<std::size_t>(std::bit_ceil(std::max<std::size_t>(size, 1)), std::size_t{1} << min_shift);
+  const auto cls = static_cast<std::uint8_t>(std::countr_zero(rounded) - min_shift);
+  auto& c = classes_[cls];
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
+  std::byte* p = nullptr;
+  if (c.idle.try_dequeue(p)) {
+    c.idle_count.fetch_sub(1, std::memory_order_relaxed);
+    hits_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    p = new std::byte[rounded];
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    bytes_allocated_.fetch_add(rounded, std::memory_order_relaxed);
+  }
+  return pooled_buffer(this, p, size, cls);
+}
+
+void buffer_pool::give_back(std::byte* data, std::uint8_t cls) noexcept {
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);
+  auto& c = classes_[cls];
+  const std::size_t class_bytes = std::size_t{1} << (cls + min_shift);
+  const std::size_t keep = std::max<std::size_t>(4, retained_bytes_ / class_bytes);
+  if (c.idle_count.load(std::memory_order_relaxed) < keep && c.idle.enqueue(data)) {
+    c.idle_count.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  delete[] data;
+}
+
+buffer_pool::stats buffer_pool::snapshot() const noexcept {
+  return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
+          bytes_allocated_.load(std::memory_order_relaxed), outstanding_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,57 @@
+#include "herald/runtime/connection.hpp"
+
+namespace herald::runtime {
+
+connection::connection(const settings& s, std::shared_ptr<buffer_pool> pool)
+    : settings_(s),
+      pool_(std::move(pool)),
+      control_ring_(s.control_ring_capacity),
+      data_ring_(s.ring_capacity),
+      requests_(s.max_inflight_asks) {}
+
+connection::~connection() = default;
+
+result<void> connection::claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r) {
+  auto status = ring.try_claim(size, r);
+  if (status == ring_buffer::claim_status::full) {
+    counters_.backpressure_events.fetch_add(1, std::memory_order_relaxed);
+    if (settings_.policy == backpressure_policy::fail || detail::on_io_thread())
+      return herald::error(errc::backpressure, "send ring to " + peer_.node_name + " is full");
+    status = ring.claim(size, clock::now() + settings_.backpressure_timeout, r);
+    if (status == ring_buffer::claim_status::full)
+      return herald::error(errc::backpressure, "send ring to " + peer_.node_name + " still full after " +
+                                                   std::to_string(settings_.backpressure_timeout.count()) + " ms");
+  }
+  if (status == ring_buffer::claim_status::closed)
+    return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
+  return {};
+}
+
+void connection::drop_unsent() {
+  for (ring_buffer* ring : {&control_ring_, &data_ring_}) {
+    ring->for_each_committed([](const ring_buffer::record& rec) {
+      if (rec.tag == tag_external)
+        std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
+      return true;
+    });
+    ring->release_to(ring->scan_position());
+  }
+}
+
+connection_stats connection::stats() const noexcept {
+  connection_stats s;
+  s.frames_sent = counters_.frames_sent.load(std::memory_order_relaxed);
+  s.bytes_sent = counters_.bytes_sent.load(std::memory_order_relaxed);
+  s.writev_calls = counters_.writev_calls.load(std::memory_order_relaxed);
+  s.frames_received = counters_.frames_received.load(std::memory_order_relaxed);
+  s.bytes_received = counters_.bytes_received.load(std::memory_order_relaxed);
+  s.backpressure_events = counters_.backpressure_events.load(std::memory_order_relaxed);
+  s.late_replies = counters_.late_replies.load(std::memory_order_relaxed);
+  s.asks_timed_out = counters_.asks_timed_out.load(std::memory_order_relaxed);
+  s.asks_failed_node_down = counters_.asks_failed_node_down.load(std::memory_order_relaxed);
+  s.asks_pending = requests_.pending();
+  s.ring_used = data_ring_.used();
+  return s;
+}
+
+}  // namespace herald::runtime

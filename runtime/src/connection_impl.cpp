@@ -1,0 +1,385 @@
+#include "connection_impl.hpp"
+
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace herald::runtime {
+
+namespace {
+
+std::string hex64(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool is_refusal(errc c) {
+  return c == errc::handshake_failed || c == errc::auth_failed || c == errc::version_mismatch ||
+         c == errc::schema_mismatch || c == errc::limit_exceeded || c == errc::frame_too_large ||
+         c == errc::frame_too_small || c == errc::unknown_frame_kind || c == errc::bad_flags ||
+         c == errc::bad_header || c == errc::truncated;
+}
+
+}  // namespace
+
+connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, std::string dial_address)
+    : connection(
+          settings{node.config().ring_capacity, node.config().control_ring_capacity,
+                   node.config().large_payload_threshold, node.config().max_frame_size,
+                   node.config().max_inflight_asks, node.config().backpressure, node.config().backpressure_timeout},
+          node.pool()),
+      node_(node),
+      ctx_(s->context()),
+      stream_(std::move(s)),
+      dial_address_(std::move(dial_address)),
+      remote_(stream_->remote_endpoint()),
+      handshake_timer_(std::make_unique<asio::steady_timer>(ctx_)),
+      sweep_timer_(std::make_unique<asio::steady_timer>(ctx_)),
+      read_buf_(new std::byte[std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)]),
+      read_cap_(std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)),
+      decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
+  batch_external_.reserve(max_iov);
+  peer_.remote_endpoint = remote_;
+  peer_.node_name = remote_;  // until the handshake names the peer
+}
+
+connection_impl::~connection_impl() {
+  // A batch cut short by close still owns its pooled payloads.
+  for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
+  batch_external_.clear();
+  drop_unsent();
+}
+
+std::string connection_impl::who() const {
+  if (got_hello_) return peer_hello_.node_name + " (" + remote_ + ")";
+  return remote_;
+}
+
+void connection_impl::start() {
+  asio::post(ctx_, [s = self()] { s->begin(); });
+}
+
+void connection_impl::close(herald::error reason) {
+  if (closing_.exchange(true)) return;
+  data_ring_.close();
+  control_ring_.close();
+  asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->do_close(std::move(r)); });
+}
+
+void connection_impl::wake_writer() {
+  if (closing_.load(std::memory_order_acquire)) return;
+  asio::post(ctx_, [s = self()] { s->write_batch(); });
+}
+
+void connection_impl::arm_sweep() {
+  if (closing_.load(std::memory_order_acquire)) return;
+  if (sweep_armed_.load(std::memory_order_seq_cst) || sweep_armed_.exchange(true, std::memory_order_seq_cst)) return;
+  asio::post(ctx_, [s = self()] { s->schedule_sweep(); });
+}
+
+void connection_impl::begin() {
+  if (state_ == state::closed) return;
+  nonce_ = random_nonce();
+  wire::hello h = node_.own_hello();
+  std::memcpy(h.nonce.data(), nonce_.data(), nonce_.size());
+  const auto payload = wire::encode(h);
+  wire::frame_header fh;
+  fh.kind = wire::frame_kind::handshake;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  if (auto ok = send_bytes(fh, payload); !ok) return do_close(std::move(ok).error());
+  handshake_timer_->expires_after(node_.config().handshake_timeout);
+  handshake_timer_->async_wait([s = self()](std::error_code ec) {
+    if (ec || s->state_ != state::handshaking) return;
+    s->do_close(herald::error(errc::handshake_failed, "no complete handshake from " + s->who() + " within " +
+                                                          std::to_string(s->node_.config().handshake_timeout.count()) +
+                                                          " ms"));
+  });
+  read_more();
+}
+
+void connection_impl::do_close(herald::error reason) {
+  if (state_ == state::closed) return;
+  const bool was_established = state_ == state::established;
+  state_ = state::closed;
+  closing_.store(true);
+  data_ring_.close();
+  control_ring_.close();
+  stream_->close();
+  handshake_timer_->cancel();
+  sweep_timer_->cancel();
+  const std::size_t failed =
+      requests_.fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
+  counters_.asks_failed_node_down.fetch_add(failed, std::memory_order_relaxed);
+  if (is_refusal(reason.code())) {
+    node_.log(log_level::error, "connection with " + who() + " refused: " + reason.message());
+  } else if (reason.code() != errc::system_shutdown) {
+    node_.log(was_established ? log_level::warn : log_level::info,
+              "connection with " + who() + " closed: " + reason.message());
+  }
+  node_.on_closed(self(), was_established, reason);
+  // Release every Asio object now, on the io thread: the connection may be
+  // held (closed) after its node and io threads are gone.
+  stream_.reset();
+  handshake_timer_.reset();
+  sweep_timer_.reset();
+}
+
+// ---- writer ----------------------------------------------------------------
+
+void connection_impl::write_batch() {
+  if (state_ == state::closed || writing_) return;
+  for (;;) {
+    iov_first_ = 0;
+    iov_count_ = 0;
+    batch_frames_ = 0;
+    batch_bytes_ = 0;
+    const std::byte* last_end = nullptr;
+    auto append = [&](const std::byte* p, std::size_t n) {
+      if (p == last_end && iov_count_ != 0) {
+        iov_[iov_count_ - 1] = asio::const_buffer(iov_[iov_count_ - 1].data(), iov_[iov_count_ - 1].size() + n);
+      } else {
+        iov_[iov_count_++] = asio::const_buffer(p, n);
+      }
+      last_end = p + n;
+    };
+    auto add = [&](const ring_buffer::record& rec) {
+      if (rec.tag == tag_external) {
+        append(rec.data, wire::frame_header::size);
+        auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
+        iov_[iov_count_++] = asio::const_buffer(payload->data(), payload->size());
+        last_end = nullptr;
+        batch_external_.push_back(payload);
+        batch_bytes_ += wire::frame_header::size + payload->size();
+      } else {
+        append(rec.data, rec.size);
+        batch_bytes_ += rec.size;
+      }
+      ++batch_frames_;
+      return iov_count_ + 3 <= max_iov;  // room for one more external record
+    };
+    control_ring_.for_each_committed(add, max_batch_bytes);
+    batch_control_end_ = control_ring_.scan_position();
+    if (iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
+    batch_data_end_ = data_ring_.scan_position();
+    if (iov_count_ != 0) break;
+    // Nothing to send: go idle, then re-check (see invariant 2 of connection).
+    writer_idle_.store(true, std::memory_order_seq_cst);
+    if (!control_ring_.has_committed() && !data_ring_.has_committed()) return;
+    // A sender committed meanwhile. Whoever flips idle back owns the drain:
+    // if a sender did, its wake is already posted.
+    if (!writer_idle_.exchange(false, std::memory_order_seq_cst)) return;
+  }
+  writing_ = true;
+  write_more();
+}
+
+void connection_impl::write_more() {
+  counters_.writev_calls.fetch_add(1, std::memory_order_relaxed);
+  stream_->async_write_some(std::span<const asio::const_buffer>(iov_.data() + iov_first_, iov_count_ - iov_first_),
+                            [s = self()](std::error_code ec, std::size_t n) { s->on_written(ec, n); });
+}
+
+void connection_impl::on_written(std::error_code ec, std::size_t n) {
+  if (state_ == state::closed) return;
+  if (ec) return do_close(herald::error(errc::node_down, "write to " + who() + " failed: " + ec.message()));
+  while (n != 0 && iov_first_ < iov_count_) {
+    const std::size_t sz = iov_[iov_first_].size();
+    if (n >= sz) {
+      n -= sz;
+      ++iov_first_;
+    } else {
+      iov_[iov_first_] = asio::const_buffer(static_cast<const std::byte*>(iov_[iov_first_].data()) + n, sz - n);
+      n = 0;
+    }
+  }
+  if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
+  for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
+  batch_external_.clear();
+  control_ring_.release_to(batch_control_end_);
+  data_ring_.release_to(batch_data_end_);
+  counters_.frames_sent.store(counters_.frames_sent.load(std::memory_order_relaxed) + batch_frames_,
+                              std::memory_order_relaxed);
+  counters_.bytes_sent.store(counters_.bytes_sent.load(std::memory_order_relaxed) + batch_bytes_,
+                             std::memory_order_relaxed);
+  writing_ = false;
+  write_batch();
+}
+
+// ---- reader ----------------------------------------------------------------
+
+void connection_impl::read_more() {
+  stream_->async_read_some(std::span<std::byte>(read_buf_.get() + read_filled_, read_cap_ - read_filled_),
+                           [s = self()](std::error_code ec, std::size_t n) { s->on_read(ec, n); });
+}
+
+void connection_impl::on_read(std::error_code ec, std::size_t n) {
+  if (state_ == state::closed) return;
+  if (ec) {
+    if (state_ == state::handshaking)
+      return do_close(herald::error(errc::handshake_failed, "connection closed during the handshake (" +
+                                                                ec.message() + "); the peer's log says why"));
+    return do_close(herald::error(errc::node_down, "connection closed by the peer (" + ec.message() + ")"));
+  }
+  counters_.bytes_received.store(counters_.bytes_received.load(std::memory_order_relaxed) + n,
+                                 std::memory_order_relaxed);
+  read_filled_ += n;
+  std::size_t off = 0;
+  while (state_ != state::closed && off < read_filled_) {
+    if (assembling_) {
+      const std::size_t avail = read_filled_ - off;
+      const std::size_t take = std::min(avail, asm_left_);
+      const std::size_t payload_take = std::min(take, asm_header_.payload_length - asm_have_);
+      std::memcpy(asm_buf_.data() + asm_have_, read_buf_.get() + off, payload_take);
+      asm_have_ += payload_take;
+      asm_left_ -= take;
+      off += take;
+      if (asm_left_ != 0) break;
+      assembling_ = false;
+      counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
+                                      std::memory_order_relaxed);
+      deliver(inbound_frame{asm_header_, std::move(asm_buf_)});
+      continue;
+    }
+    auto r = decoder_.next(std::span<const std::byte>(read_buf_.get() + off, read_filled_ - off));
+    if (!r) return do_close(std::move(r).error());
+    if (r->has_value()) {
+      const wire::frame_view& v = **r;
+      off += v.total_size;
+      if (v.known_kind()) on_frame(v.header, v.payload);
+      continue;
+    }
+    const std::size_t needed = decoder_.bytes_needed();
+    if (needed > read_cap_) {
+      // Checked header of a frame larger than the read buffer: assemble it in
+      // a buffer of its own (the decoder bounded its size).
+      asm_header_ = wire::peek_header(read_buf_.get() + off);
+      asm_buf_ = pool_->acquire(asm_header_.payload_length);
+      asm_have_ = 0;
+      asm_left_ = needed - wire::frame_header::size;
+      assembling_ = true;
+      off += wire::frame_header::size;
+      continue;
+    }
+    break;
+  }
+  if (state_ == state::closed) return;
+  if (off != 0) {
+    std::memmove(read_buf_.get(), read_buf_.get() + off, read_filled_ - off);
+    read_filled_ -= off;
+  }
+  read_more();
+}
+
+void connection_impl::on_frame(const wire::frame_header& h, std::span<const std::byte> payload) {
+  counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
+                                  std::memory_order_relaxed);
+  if (state_ == state::handshaking) {
+    if (h.kind == wire::frame_kind::handshake) return on_hello(payload);
+    if (h.kind == wire::frame_kind::handshake_ack) return on_proof(payload);
+    return do_close(herald::error(errc::handshake_failed,
+                                  "frame of kind " + std::to_string(static_cast<unsigned>(h.kind)) +
+                                      " before the handshake finished"));
+  }
+  switch (h.kind) {
+    case wire::frame_kind::handshake:
+    case wire::frame_kind::handshake_ack:
+      return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
+    case wire::frame_kind::close:
+      return do_close(herald::error(errc::node_down, "the peer closed the connection"));
+    default: break;
+  }
+  pooled_buffer buf = pool_->acquire(payload.size());
+  if (!payload.empty()) std::memcpy(buf.data(), payload.data(), payload.size());
+  deliver(inbound_frame{h, std::move(buf)});
+}
+
+void connection_impl::deliver(inbound_frame f) {
+  if (state_ != state::established) return;
+  switch (f.header.kind) {
+    case wire::frame_kind::tell:
+    case wire::frame_kind::ask:
+      node_.sink().on_frame(shared_from_this(), std::move(f));
+      break;
+    case wire::frame_kind::reply:
+    case wire::frame_kind::error_reply: {
+      const std::uint64_t id = f.header.request_id;
+      if (!requests_.complete(id, std::move(f)))
+        counters_.late_replies.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    case wire::frame_kind::heartbeat:
+    case wire::frame_kind::gossip:
+    case wire::frame_kind::membership:
+      node_.sink().on_control(shared_from_this(), std::move(f));
+      break;
+    default: break;  // handled in on_frame; optional kinds are skipped
+  }
+}
+
+// ---- handshake ---------------------------------------------------------------
+
+void connection_impl::on_hello(std::span<const std::byte> payload) {
+  if (got_hello_) return do_close(herald::error(errc::handshake_failed, "second hello from " + who()));
+  auto h = wire::decode_hello(payload);
+  if (!h) return do_close(herald::error(errc::handshake_failed, "unreadable hello: " + h.error().message()));
+  const wire::hello& own = node_.own_hello();
+  if (h->protocol_version != own.protocol_version || own.protocol_version != wire::protocol_version)
+    return do_close(herald::error(errc::version_mismatch, "peer " + h->node_name + " speaks protocol version " +
+                                                              std::to_string(h->protocol_version) + ", this node " +
+                                                              std::to_string(own.protocol_version)));
+  if (h->schema_hash != own.schema_hash)
+    return do_close(herald::error(errc::schema_mismatch, "peer " + h->node_name + " has schema hash " +
+                                                             hex64(h->schema_hash) + ", this node " +
+                                                             hex64(own.schema_hash)));
+  if (h->node_id == own.node_id)
+    return do_close(herald::error(errc::handshake_failed, "peer has this node's own id " + hex64(own.node_id)));
+  peer_hello_ = std::move(*h);
+  got_hello_ = true;
+  const auto input = wire::proof_input(peer_hello_.nonce, own.node_id, peer_hello_.node_id);
+  wire::proof p;
+  p.mac = hmac_sha256(node_.secret(), input);
+  wire::frame_header fh;
+  fh.kind = wire::frame_kind::handshake_ack;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  if (auto ok = send_bytes(fh, wire::encode(p)); !ok) return do_close(std::move(ok).error());
+}
+
+void connection_impl::on_proof(std::span<const std::byte> payload) {
+  if (!got_hello_) return do_close(herald::error(errc::handshake_failed, "proof before hello from " + who()));
+  auto p = wire::decode_proof(payload);
+  if (!p) return do_close(herald::error(errc::handshake_failed, "unreadable proof: " + p.error().message()));
+  const wire::hello& own = node_.own_hello();
+  const auto input = wire::proof_input(nonce_, peer_hello_.node_id, own.node_id);
+  if (!macs_equal(p->mac, hmac_sha256(node_.secret(), input)))
+    return do_close(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
+  state_ = state::established;
+  handshake_timer_->cancel();
+  peer_.node_id = peer_hello_.node_id;
+  peer_.incarnation = peer_hello_.incarnation;
+  peer_.node_name = peer_hello_.node_name;
+  peer_.listen_address = peer_hello_.listen_address;
+  decoder_ = wire::frame_decoder(wire::decode_limits{node_.config().max_frame_size});
+  node_.log(log_level::debug, "connected to " + who());
+  node_.on_established(self());
+}
+
+// ---- ask deadlines -------------------------------------------------------------
+
+void connection_impl::schedule_sweep() {
+  if (state_ == state::closed) return;
+  sweep_timer_->expires_after(node_.config().ask_sweep_interval);
+  sweep_timer_->async_wait([s = self()](std::error_code ec) {
+    if (ec || s->state_ == state::closed) return;
+    const std::size_t n = s->requests_.expire(clock::now());
+    s->counters_.asks_timed_out.fetch_add(n, std::memory_order_relaxed);
+    if (s->requests_.pending() != 0) return s->schedule_sweep();
+    s->sweep_armed_.store(false, std::memory_order_seq_cst);
+    if (s->requests_.pending() != 0 && !s->sweep_armed_.exchange(true, std::memory_order_seq_cst))
+      s->schedule_sweep();
+  });
+}
+
+}  // namespace herald::runtime

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <asio/buffer.hpp>
+#include <asio/io_context.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "herald/runtime/detail/unique_function.hpp"
+
+namespace herald::runtime {
+
+// A connected byte stream: a TCP or Unix socket, or one end of an in-process
+// pipe. Every transport looks like this to a connection. Confined to the
+// io thread of its io_context; completions run there too.
+class stream {
+ public:
+  using completion = detail::unique_function<void(std::error_code, std::size_t)>;
+
+  virtual ~stream() = default;
+
+  // Reads at least one byte into buf (or fails: asio::error::eof at the end).
+  virtual void async_read_some(std::span<std::byte> buf, completion done) = 0;
+  // Writes a prefix of the buffers (at most 64 of them), one vectored write.
+  // The buffers must stay valid until done runs.
+  virtual void async_write_some(std::span<const asio::const_buffer> bufs, completion done) = 0;
+  // Cancels pending operations (they complete with an error) and closes.
+  virtual void close() = 0;
+  virtual std::string remote_endpoint() const = 0;
+  virtual asio::io_context& context() = 0;
+};
+
+}  // namespace herald::runtime
