@@ -81,7 +81,7 @@ class Tables:
         else:
             self.pairs = [(p, "rawtcp") for p in self.impls if p != "rawtcp"] if "rawtcp" in self.impls else []
 
-    def table(self, rows, first_header, ratios=True):
+    def table(self, rows, first_header, ratios=True, ranges=True):
         """rows: (label, scenario_id, key). One column per contender, then ratios."""
         pairs = self.pairs if ratios else []
         head = [first_header] + self.impls + ["%s vs %s" % p for p in pairs]
@@ -98,7 +98,7 @@ class Tables:
             cells = [label]
             for impl in self.impls:
                 if impl in st:
-                    cells.append(cell(st[impl], key))
+                    cells.append(cell(st[impl], key) if ranges else fmt(st[impl][0], key))
                 elif entry.get("status", {}).get(impl) == "unsupported":
                     cells.append("n/a")
                 elif impl in entry.get("runs", {}):
@@ -157,6 +157,13 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
         out.append(body)
         out.append("")
 
+    glance = [("tell 64 B: msgs/s", "tell-64", "msgs_per_s"), ("tell 1 MiB: MB/s", "tell-1048576", "mb_per_s"),
+              ("ask, 1 in flight: p50 µs", "ask-inflight-1", "p50_us"),
+              ("ask, 32 in flight: round trips/s", "ask-inflight-32", "rtt_per_s"),
+              ("request/response 1 KiB: requests/s", "reqresp-1024", "req_per_s"),
+              ("local tell 1->1: msgs/s", "local-tell-1", "msgs_per_s"),
+              ("local ask: round trips/s", "local-ask", "rtt_per_s")]
+    section("At a glance", t.table(glance, "medians", ranges=False))
     tell_ids = [s for s in results["scenarios"] if s["group"] == "tell"]
     section("Remote tell, 1 connection (TCP loopback)",
             t.table([(scenarios.size_label(s["x"]), s["id"], "msgs_per_s") for s in tell_ids], "payload"),
