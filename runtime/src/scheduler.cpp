@@ -59,11 +59,9 @@ void scheduler::worker_loop(std::size_t) noexcept {
       sleeps_.fetch_add(1, std::memory_order_relaxed);
       queue_->ready.wait_dequeue(token, s);
     }
-    if (s == nullptr) {
-      // stop()'s wake-up: leave once nothing real is left.
-      if (stopping_.load(std::memory_order_acquire) && queue_->ready.size_approx() == 0) break;
-      continue;
-    }
+    // stop()'s wake-up: one per worker, so each worker leaves on the first it
+    // takes; whatever real work is still queued, stop() runs itself.
+    if (s == nullptr) break;
     activations_.fetch_add(1, std::memory_order_relaxed);
     s->run(budget_);
     s->release();

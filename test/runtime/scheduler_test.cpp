@@ -63,6 +63,19 @@ TEST(Scheduler, StopReturnsPromptlyWhenIdle) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 80ms) << "sleeping workers are woken by stop, not a poll";
 }
 
+TEST(Scheduler, StopJoinsEveryWorkerEvenWhenWorkIsStillQueued) {
+  for (int round = 0; round < 200; ++round) {
+    scheduler s(3, 1);
+    counting items[8];
+    for (auto& c : items) {
+      c.owner = &s;
+      s.schedule(&c);
+    }
+    s.stop();  // must return: a worker that took two wake-ups once left another asleep
+    for (auto& c : items) EXPECT_EQ(c.runs.load(), 1) << "queued work runs exactly once, on a worker or in stop()";
+  }
+}
+
 TEST(TimerQueue, RunsCallbacksInDeadlineOrder) {
   timer_queue t;
   std::atomic<int> order{0};

@@ -72,6 +72,7 @@ class cell_base : public runtime::schedulable {
 
  private:
   void start() noexcept;
+  void handle(envelope& e) noexcept;
   void handle_failure(envelope& current, std::exception_ptr ex) noexcept;
   void escalate(const ref_ptr<cell_base>& parent, const error& reason) noexcept;
   void do_stop(error reason) noexcept;
@@ -79,17 +80,19 @@ class cell_base : public runtime::schedulable {
   void schedule() noexcept;
 
   // Invariants:
-  //  1. pending_ counts enqueued messages minus messages taken by run(); each
-  //     producer adds after its enqueue, run() subtracts once at its end. It can
-  //     dip below zero while a producer is between its enqueue and its add.
-  //  2. The actor is queued or running iff a producer saw pending_ go 0 -> 1
-  //     and run() has not yet ended with pending_ <= 0. The producer that sees
-  //     0 -> 1 schedules; run() reschedules itself if pending_ stays > 0. So the
-  //     actor is scheduled exactly once per empty -> non-empty transition and
-  //     never runs on two workers at once.
-  //  3. Once closed_ is set (worker, in do_stop), every message taken from the
+  //  1. scheduled_ is the right to run this actor. It is set only by a
+  //     successful exchange(false -> true), by a producer after its enqueue or
+  //     by run() after its final look at the mailbox; whoever sets it queues
+  //     the actor on the scheduler. Only run() clears it, as its last act. So
+  //     the actor is queued or running at most once: never on two workers.
+  //  2. No lost wake-up: a producer enqueues, then (seq_cst fence) reads
+  //     scheduled_; run() clears scheduled_, then (seq_cst fence) reads the
+  //     mailbox size. At least one of them sees the other, and schedules.
+  //  3. While scheduled_ is set, producers only read it (no read-modify-write
+  //     per message), so a busy actor's flag stays in every core's cache.
+  //  4. Once closed_ is set (worker, in do_stop), every message taken from the
   //     mailbox is rejected; nothing runs a handler again.
-  //  4. stop_reason_ is written under monitors_mutex_ before stop_requested_ is
+  //  5. stop_reason_ is written under monitors_mutex_ before stop_requested_ is
   //     set (release); the worker reads it after seeing the flag (acquire).
   system_core& sys_;
   const actor_id id_;
@@ -97,7 +100,8 @@ class cell_base : public runtime::schedulable {
   ref_ptr<cell_base> parent_;
   std::atomic<std::uint32_t> refs_{1};
   moodycamel::ConcurrentQueue<envelope> mailbox_;
-  std::atomic<std::int64_t> pending_{0};
+  moodycamel::ConsumerToken consumer_token_;  // used only by the running worker
+  std::atomic<bool> scheduled_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> closed_{false};
 
