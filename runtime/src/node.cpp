@@ -109,17 +109,18 @@ class node::impl final : public node_context {
                  static_cast<int>(message.size()), message.data());
   }
 
+  // Binds every listen address, then names the first in this node's hello,
+  // and only then starts accepting: no handshake reads a half-built hello.
   result<void> listen_all() {
+    std::vector<std::pair<generic_acceptor*, bool>> sockets;
+    std::vector<std::string> inproc_names;
     for (const auto& text : cfg_.listen) {
       auto a = parse_address(text);
       if (!a) return std::move(a).error();
       if (a->kind == address::scheme::inproc) {
         if (cfg_.inproc == nullptr)
           return herald::error(errc::invalid_argument, text + ": node_config::inproc is not set");
-        auto ok = inproc_listen(*cfg_.inproc, a->path, io_.at(0),
-                                [this](std::unique_ptr<stream> s) { adopt(std::move(s), {}); });
-        if (!ok) return ok;
-        inproc_names_.push_back(a->path);
+        inproc_names.push_back(a->path);
         bound_.push_back(text);
         continue;
       }
@@ -137,10 +138,17 @@ class node::impl final : public node_context {
       if (a->kind == address::scheme::tcp) bound.port = port_of(acc->local_endpoint(ec));
       else unix_paths_.push_back(a->path);
       bound_.push_back(bound.to_string());
-      accept_next(*acc, a->kind == address::scheme::tcp);
+      sockets.emplace_back(acc.get(), a->kind == address::scheme::tcp);
       acceptors_.push_back(std::move(acc));
     }
     if (!bound_.empty()) hello_.listen_address = bound_.front();
+    for (const auto& name : inproc_names) {
+      auto ok = inproc_listen(*cfg_.inproc, name, io_.at(0),
+                              [this](std::unique_ptr<stream> s) { adopt(std::move(s), {}); });
+      if (!ok) return ok;
+      inproc_names_.push_back(name);
+    }
+    for (auto [acc, tcp] : sockets) accept_next(*acc, tcp);
     return {};
   }
 
