@@ -1,6 +1,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "herald/registry/cluster_messages.hpp"
+#include "herald/wire/fb_verify.hpp"
 #include "herald/wire/gossip_generated.h"
 
 namespace herald::registry {
@@ -163,13 +164,11 @@ result<cluster_message> decode(std::span<const std::byte> bytes, const codec_lim
   if (bytes.size() > limits.max_message_bytes) {
     return error(errc::frame_too_large, std::to_string(bytes.size()) + " bytes of control message");
   }
-  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  flatbuffers::Verifier verifier(data, bytes.size(), static_cast<flatbuffers::uoffset_t>(limits.max_depth),
-                                 static_cast<flatbuffers::uoffset_t>(limits.max_tables));
-  if (!fb::VerifyClusterMessageBuffer(verifier)) {
-    return error(errc::verification_failed, "control message failed FlatBuffers verification");
-  }
-  const fb::ClusterMessage* root = fb::GetClusterMessage(data);
+  auto verified = wire::verify_root<fb::ClusterMessage>(
+      bytes, wire::verify_limits{static_cast<std::uint32_t>(limits.max_depth),
+                                 static_cast<std::uint32_t>(limits.max_tables)});
+  if (!verified) return std::move(verified).error();
+  const fb::ClusterMessage* root = *verified;
   reader r(limits);
   switch (root->body_type()) {
     case fb::ClusterBody::Gossip:

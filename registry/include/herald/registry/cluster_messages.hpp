@@ -67,8 +67,9 @@ struct codec_limits {
 // Encodes one control message as a verified-on-receipt FlatBuffer.
 std::vector<std::byte> encode(const cluster_message& msg);
 
-// Decodes a buffer from the network: the size, then the FlatBuffers Verifier,
-// then the semantic bounds, all before any field is copied out.
+// Decodes a buffer from the network: the size, then the FlatBuffers Verifier
+// (herald::wire::verify_root: the buffer must start 8-byte aligned, as frame
+// payloads do), then the semantic bounds, all before any field is copied out.
 // frame_too_large, verification_failed, limit_exceeded or decode_failed.
 result<cluster_message> decode(std::span<const std::byte> bytes, const codec_limits& limits);
 
