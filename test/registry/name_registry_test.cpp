@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "support/test_support.hpp"
 
 namespace herald::registry {
 namespace {
@@ -212,6 +216,45 @@ TEST(NameRegistry, WatchSeesOnlyItsNameAndMayWriteFromItsCallback) {
   EXPECT_EQ(seen, (std::vector<registry_event_kind>{registry_event_kind::added, registry_event_kind::moved,
                                                      registry_event_kind::removed}));
   EXPECT_TRUE(r.lookup("echo"));
+}
+
+TEST(NameRegistry, LookupsNeverSeeATornEntryWhileAWriterAppliesDeltas) {
+  name_registry r(member_key{1, 10});
+  constexpr int names = 64;
+  // Every entry the writer makes has actor == actor_type: a torn read breaks that.
+  for (int i = 0; i < names; ++i) {
+    r.apply(stream_batch{member_key{2, 1}, false, 0, 0,
+                         {name_delta{"n" + std::to_string(i), static_cast<stream_version>(i + 1), false, 1, 1}}});
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> torn{0}, misses{0}, reads{0};
+  auto reader = [&] {
+    std::uint64_t i = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      auto e = r.lookup("n" + std::to_string(i++ % names));
+      if (!e) {
+        misses.fetch_add(1, std::memory_order_relaxed);
+      } else if (e->actor != e->actor_type) {
+        torn.fetch_add(1, std::memory_order_relaxed);
+      }
+      reads.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  std::thread a(reader), b(reader);
+  stream_version v = names;
+  const std::size_t rounds = herald::test::scaled(20000);
+  for (std::size_t k = 0; k < rounds; ++k) {
+    const std::uint64_t x = k + 2;
+    r.apply(stream_batch{member_key{2, 1}, false, 0, 0,
+                         {name_delta{"n" + std::to_string(k % names), ++v, false, x, x}}});
+  }
+  stop.store(true);
+  a.join();
+  b.join();
+  EXPECT_EQ(torn.load(), 0u) << "a lookup copied half of one entry and half of another";
+  EXPECT_EQ(misses.load(), 0u) << "re-pointing a name never makes it disappear, even briefly";
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(r.digest_of(2).version, v);
 }
 
 }  // namespace
