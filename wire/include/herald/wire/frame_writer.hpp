@@ -14,10 +14,14 @@ namespace herald::wire {
 // `unencodable` when m is beyond any max_frame_size. A sender claims this many
 // bytes in its ring buffer, then calls write_message_frame.
 template <class M>
-  requires has_codec<M>
 std::size_t message_frame_size(const M& m) noexcept {
-  const std::size_t n = codec<M>::encoded_size(m);
-  return n > max_frame_size_cap ? unencodable : frame_size(n);
+  static_assert(require_codec<M>());
+  if constexpr (has_codec<M>) {  // keeps the diagnostic to the static_assert's one line
+    const std::size_t n = codec<M>::encoded_size(m);
+    return n > max_frame_size_cap ? unencodable : frame_size(n);
+  } else {
+    return unencodable;
+  }
 }
 
 // Writes h (payload_length set to the payload's size), the payload and zero
@@ -34,15 +38,17 @@ inline void write_frame(frame_header h, std::span<const std::byte> payload, std:
 // for tell and ask, type_id filled in. Precondition: out.size() ==
 // message_frame_size(m) (not unencodable).
 template <class M>
-  requires has_codec<M>
 void write_message_frame(frame_header h, const M& m, std::span<std::byte> out) noexcept {
-  const std::size_t n = codec<M>::encoded_size(m);
-  h.payload_length = static_cast<std::uint32_t>(n);
-  if (h.kind == frame_kind::tell || h.kind == frame_kind::ask) h.type_id = type_id_of<M>();
-  encode_header(h, out.data());
-  codec<M>::encode(m, out.subspan(frame_header::size, n));
-  const std::size_t end = frame_header::size + n;
-  std::memset(out.data() + end, 0, out.size() - end);
+  static_assert(require_codec<M>());
+  if constexpr (has_codec<M>) {
+    const std::size_t n = codec<M>::encoded_size(m);
+    h.payload_length = static_cast<std::uint32_t>(n);
+    if (h.kind == frame_kind::tell || h.kind == frame_kind::ask) h.type_id = type_id_of<M>();
+    encode_header(h, out.data());
+    codec<M>::encode(m, out.subspan(frame_header::size, n));
+    const std::size_t end = frame_header::size + n;
+    std::memset(out.data() + end, 0, out.size() - end);
+  }
 }
 
 }  // namespace herald::wire
