@@ -22,8 +22,7 @@ struct member {
   std::string name;
   std::vector<std::int32_t> scores;
   std::optional<std::string> nickname;
-  bool admin = false;
-  auto fields() { return std::tie(name, scores, nickname, admin); }
+  bool admin = false;  // a plain aggregate: reflected, no user code
 };
 struct team {
   std::string title;

@@ -33,6 +33,22 @@ struct u24 {
   std::uint32_t v = 0;
   std::map<int, int> not_trivial;
 };
+// Aggregates without any user code.
+struct greeting {
+  std::string who;
+  std::int32_t times;
+  std::optional<std::vector<std::string>> tags;
+  pod64 blob;
+  bool loud;
+};
+struct envelope_of_greetings {
+  std::vector<greeting> items;
+  std::array<std::string, 2> pair;
+};
+struct aggregate_with_map {
+  std::string name;
+  std::map<int, int> m;
+};
 struct holds_pointer {
   const char* p;
 };
@@ -61,6 +77,8 @@ namespace {
 
 static_assert(has_codec<pod64> && has_codec<empty_message> && has_codec<std::string> && has_codec<person> &&
               has_codec<team> && has_codec<u24> && has_codec<std::vector<u24>> && has_codec<std::optional<pod64>>);
+static_assert(has_codec<greeting> && has_codec<envelope_of_greetings> && !has_codec<aggregate_with_map>,
+              "aggregates of codec types need no user code; one member without a codec rules them out");
 static_assert(!has_codec<holds_pointer*> && !has_codec<std::map<int, int>> && !has_codec<no_codec_member> &&
                   !has_codec<std::vector<std::map<int, int>>> && !has_codec<std::string_view>,
               "types without a codec are detected at compile time");
@@ -121,6 +139,27 @@ TEST(Codec, AggregatesWithFieldsRoundTripIncludingNestedOnes) {
   team t{"core", {ann, person{"bob", {}, std::nullopt, false}}, pod64{}};
   t.stats.a = 42;
   EXPECT_EQ(round_trip(t), t);
+}
+
+TEST(Codec, PlainAggregatesRoundTripWithoutUserCode) {
+  greeting g{"world", 3, std::vector<std::string>{"a", "b"}, pod64{}, true};
+  g.blob.a = 9;
+  EXPECT_EQ(codec<greeting>::encoded_size(g), (4 + 5) + 4 + (1 + 4 + 2 * 5) + sizeof(pod64) + 1)
+      << "members back to back, each by its own codec";
+  auto back = round_trip(g);
+  EXPECT_EQ(back.who, "world");
+  EXPECT_EQ(back.times, 3);
+  EXPECT_EQ(back.tags, g.tags);
+  EXPECT_EQ(back.blob.a, 9);
+  EXPECT_TRUE(back.loud);
+  envelope_of_greetings e{{g, greeting{"x", 0, std::nullopt, pod64{}, false}}, {"l", "r"}};
+  auto e2 = round_trip(e);
+  ASSERT_EQ(e2.items.size(), 2u);
+  EXPECT_EQ(e2.items[1].who, "x");
+  EXPECT_EQ(e2.pair[1], "r");
+  std::vector<std::byte> bad = encode_vec(g);
+  bad.back() = std::byte{7};
+  EXPECT_EQ(codec<greeting>::decode(bad).error().code(), errc::decode_failed) << "a reflected bool is checked";
 }
 
 TEST(Codec, UserCodecsNestInsideContainersWithALengthPrefix) {

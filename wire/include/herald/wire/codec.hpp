@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "herald/result.hpp"
+#include "herald/wire/detail/reflect.hpp"
 #include "herald/wire/message.hpp"
 
 namespace herald::wire {
@@ -32,7 +33,8 @@ static_assert(std::endian::native == std::endian::little,
 //
 // The two-phase encode lets a sender write straight into a slot it claimed in
 // a ring buffer. Built-in codecs cover trivially copyable types, bool,
-// std::string, std::vector and std::optional of codec types, and types with a
+// std::string, std::vector and std::optional of codec types, aggregates of
+// codec types (up to 12 members, no base classes), and types with a
 // `auto fields() { return std::tie(a, b, c); }` member. Anything else:
 // specialize herald::wire::codec<T>. A codec may also provide `min_size`,
 // `write(const T&, detail::writer&)` and `bool read(detail::reader&, T&)` to
@@ -56,8 +58,9 @@ inline constexpr std::size_t unencodable = std::numeric_limits<std::size_t>::max
 template <class M>
 constexpr bool require_codec() {
   static_assert(has_codec<M>,
-                "herald: this message type cannot cross the wire. Make it trivially copyable, give it a "
-                "member `auto fields() { return std::tie(a, b); }` listing members that have codecs, "
+                "herald: this message type cannot cross the wire. Make it trivially copyable or an "
+                "aggregate of types with codecs, give it a member "
+                "`auto fields() { return std::tie(a, b); }` listing members that have codecs, "
                 "wrap a FlatBuffers table in herald::wire::fb_message<Table>, or specialize "
                 "herald::wire::codec<M>.");
   return true;
@@ -233,6 +236,23 @@ struct fields_have_codecs<std::tuple<F&...>>
 template <class T>
 concept fields_codable = has_fields_member<T> && std::is_default_constructible_v<T> &&
                          fields_have_codecs<decltype(std::declval<T&>().fields())>::value;
+
+// An aggregate without fields() whose members all have codecs, encoded as if
+// fields() listed every member.
+template <class T>
+concept reflected_codable = !has_fields_member<T> && !byte_copyable<T> && reflectable_aggregate<T> &&
+                            std::is_default_constructible_v<T> &&
+                            fields_have_codecs<decltype(tie_members(std::declval<T&>()))>::value;
+
+// The members a composite codec encodes: fields(), else all of them.
+template <class T>
+auto members_of(T& t) {
+  if constexpr (has_fields_member<T>) {
+    return t.fields();
+  } else {
+    return tie_members(t);
+  }
+}
 
 }  // namespace detail
 

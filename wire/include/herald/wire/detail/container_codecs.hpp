@@ -1,7 +1,8 @@
 #pragma once
 
 // The built-in codecs of composite types: std::vector, std::optional and
-// types with a fields() member. Included by codec.hpp; not for direct use.
+// types with a fields() member, and reflected aggregates. Included by
+// codec.hpp; not for direct use.
 
 #include "herald/wire/codec.hpp"
 
@@ -91,13 +92,14 @@ struct codec<std::optional<E>> : detail::streaming_codec<std::optional<E>, codec
   }
 };
 
-// Types with `auto fields() { return std::tie(a, b, c); }`: the listed
-// members in order, each by its own codec. fields() must be callable on a
-// non-const object (decode assigns through it); encode only reads.
+// Types with `auto fields() { return std::tie(a, b, c); }`, and aggregates
+// without it: the listed (or all) members in order, each by its own codec, with
+// nothing between them. fields() must be callable on a non-const object
+// (decode assigns through it); encode only reads.
 template <class T>
-  requires(!detail::byte_copyable<T> && detail::fields_codable<T>)
+  requires(!detail::byte_copyable<T> && (detail::fields_codable<T> || detail::reflected_codable<T>))
 struct codec<T> : detail::streaming_codec<T, codec<T>> {
-  using tuple = decltype(std::declval<T&>().fields());
+  using tuple = decltype(detail::members_of(std::declval<T&>()));
 
   template <std::size_t... I>
   static constexpr std::size_t min_of(std::index_sequence<I...>) {
@@ -113,13 +115,13 @@ struct codec<T> : detail::streaming_codec<T, codec<T>> {
           ((n = detail::add_size(n, detail::nested_size(f))), ...);
           return n;
         },
-        const_cast<T&>(v).fields());
+        detail::members_of(const_cast<T&>(v)));
   }
   static void write(const T& v, detail::writer& w) noexcept {
-    std::apply([&w](auto&... f) { (detail::nested_write(f, w), ...); }, const_cast<T&>(v).fields());
+    std::apply([&w](auto&... f) { (detail::nested_write(f, w), ...); }, detail::members_of(const_cast<T&>(v)));
   }
   static bool read(detail::reader& r, T& out) {
-    return std::apply([&r](auto&... f) { return (detail::nested_read(r, f) && ...); }, out.fields());
+    return std::apply([&r](auto&... f) { return (detail::nested_read(r, f) && ...); }, detail::members_of(out));
   }
 };
 
