@@ -112,6 +112,14 @@ void cluster_node::on_connection_lost(std::string_view address) {
   mark(m->key.node, member_status::down, "connection to " + std::string(address) + " reset");
 }
 
+void cluster_node::on_connection_up(std::string_view address) {
+  check_thread();
+  if (self().status == member_status::left) return;
+  const bool alone = std::none_of(members_.others().begin(), members_.others().end(),
+                                  [](const auto& kv) { return member_table::is_live(kv.second.status); });
+  if (alone) send_syn(address);
+}
+
 void cluster_node::leave() {
   check_thread();
   if (self().status == member_status::left) return;

@@ -96,6 +96,9 @@ class cluster_node {
   void on_message(std::span<const std::byte> bytes);
   // The transport lost its connection to address: that member is down at once.
   void on_connection_lost(std::string_view address);
+  // The transport connected to address. A node still alone gossips with it
+  // at once instead of waiting for the next join attempt.
+  void on_connection_up(std::string_view address);
   // Announces that this node leaves and stops taking part.
   void leave();
 

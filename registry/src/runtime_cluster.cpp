@@ -1,0 +1,125 @@
+#include "herald/registry/runtime_cluster.hpp"
+
+#include "herald/wire/frame.hpp"
+
+namespace herald::registry {
+
+namespace {
+
+cluster_config complete(cluster_config cfg, const runtime::node& node) {
+  if (cfg.self.node == 0) cfg.self = member_key{node.id(), node.incarnation()};
+  if (cfg.address.empty() && !node.listen_addresses().empty()) cfg.address = node.listen_addresses().front();
+  if (cfg.name.empty()) cfg.name = node.name();
+  return cfg;
+}
+
+}  // namespace
+
+runtime_cluster::runtime_cluster(cluster_config cfg, runtime::node& node, std::chrono::milliseconds tick_interval)
+    : transport_(node), node_(complete(std::move(cfg), node), link_, clock_), tick_interval_(tick_interval) {}
+
+runtime_cluster::~runtime_cluster() { stop(); }
+
+void runtime_cluster::on_member_event(cluster_node::member_callback cb) { node_.on_member_event(std::move(cb)); }
+
+void runtime_cluster::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void runtime_cluster::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  std::lock_guard lock(mutex_);
+  inbox_.clear();
+}
+
+void runtime_cluster::leave() {
+  bool running = false;
+  {
+    std::lock_guard lock(mutex_);
+    running = thread_.joinable() && !stopping_;
+  }
+  if (running) call([](cluster_node& n) { n.leave(); });
+  stop();
+}
+
+void runtime_cluster::post(std::function<void(cluster_node&)> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    inbox_.push_back(std::move(fn));
+  }
+  wake_.notify_one();
+}
+
+void runtime_cluster::run() {
+  using clock = std::chrono::steady_clock;
+  auto next_tick = clock::now();
+  std::vector<std::function<void(cluster_node&)>> batch;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty(); });
+    if (stopping_) break;
+    batch.swap(inbox_);
+    lock.unlock();
+    for (auto& fn : batch) fn(node_);
+    batch.clear();
+    if (clock::now() >= next_tick) {
+      node_.tick();
+      next_tick = clock::now() + tick_interval_;
+    }
+    lock.lock();
+  }
+}
+
+void runtime_cluster::on_control(const std::shared_ptr<runtime::connection>&, runtime::inbound_frame frame) {
+  if (frame.header.kind != wire::frame_kind::gossip) return;  // transport-level heartbeats are not ours
+  auto shared = std::make_shared<runtime::inbound_frame>(std::move(frame));
+  post([shared](cluster_node& n) { n.on_message(shared->bytes()); });
+}
+
+void runtime_cluster::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
+  const std::string address = conn->peer().listen_address;
+  {
+    std::lock_guard lock(peers_mutex_);
+    peers_[address] = conn;
+  }
+  post([address](cluster_node& n) { n.on_connection_up(address); });
+}
+
+void runtime_cluster::on_peer_down(const runtime::peer_info& peer, const herald::error&) {
+  {
+    std::lock_guard lock(peers_mutex_);
+    auto it = peers_.find(peer.listen_address);
+    if (it != peers_.end()) {
+      auto c = it->second.lock();
+      if (!c || !c->is_open()) peers_.erase(it);
+    }
+  }
+  post([address = peer.listen_address](cluster_node& n) { n.on_connection_lost(address); });
+}
+
+void runtime_cluster::link::send(std::string_view address, std::span<const std::byte> bytes) {
+  std::shared_ptr<runtime::connection> conn;
+  {
+    std::lock_guard lock(owner_.peers_mutex_);
+    if (auto it = owner_.peers_.find(std::string(address)); it != owner_.peers_.end()) conn = it->second.lock();
+  }
+  if (!conn || !conn->is_open()) {
+    // Dial and let the protocol retry: gossip, heartbeats and joins repeat.
+    owner_.transport_.connect(std::string(address));
+    return;
+  }
+  wire::frame_header h;
+  h.kind = wire::frame_kind::gossip;
+  h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  (void)conn->send_bytes(h, bytes);
+}
+
+}  // namespace herald::registry

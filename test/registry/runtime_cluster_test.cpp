@@ -1,0 +1,113 @@
+#include "herald/registry/runtime_cluster.hpp"
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <thread>
+
+#include "registry/runtime_harness.hpp"
+#include "support/test_support.hpp"
+
+namespace herald::registry {
+namespace {
+
+using namespace std::chrono_literals;
+using test::loopback_node;
+using steady = std::chrono::steady_clock;
+
+constexpr type_id account_type = 0xacc0;
+
+// Polls pred every 10 ms until it holds or limit passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto end = steady::now() + limit;
+  while (steady::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+bool converged(std::vector<std::unique_ptr<loopback_node>>& nodes) {
+  std::vector<member_key> expected;
+  for (auto& n : nodes) expected.push_back(member_key{n->node->id(), n->node->incarnation()});
+  std::sort(expected.begin(), expected.end());
+  const auto names = nodes.front()->cluster->registry().snapshot();
+  for (auto& n : nodes) {
+    if (n->live() != expected) return false;
+    if (n->cluster->registry().snapshot() != names) return false;
+  }
+  return true;
+}
+
+class LoopbackJoin : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(LoopbackJoin, NodesOnLoopbackTcpConvergeWithinTenGossipRounds) {
+  const std::size_t n = GetParam();
+  const auto t0 = steady::now();
+  std::vector<std::unique_ptr<loopback_node>> nodes;
+  nodes.push_back(loopback_node::start(1, {}));
+  ASSERT_TRUE(nodes.back());
+  for (std::size_t i = 1; i < n; ++i) {
+    nodes.push_back(loopback_node::start(i + 1, {nodes.front()->address()}));
+    ASSERT_TRUE(nodes.back());
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_TRUE(nodes[i]->cluster->registry().register_local(
+          "n" + std::to_string(i) + "/actor-" + std::to_string(k), k, account_type));
+    }
+  }
+  // Bounded by the rounds: 10 rounds of 200 ms, plus scheduling slack of a loaded machine.
+  const bool ok = eventually([&] { return converged(nodes); }, herald::test::sanitized() ? 30s : 5s);
+  const double ms = std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+  const auto rounds = nodes.front()->cluster->call([](cluster_node& c) { return c.counters().gossip_rounds; });
+  ASSERT_TRUE(ok) << n << " nodes on loopback did not converge";
+  std::cout << "[ figures ] loopback TCP join, N=" << n << ": converged after " << ms << " ms, " << rounds
+            << " gossip rounds of the seed\n";
+  if (!herald::test::sanitized()) {
+    EXPECT_LE(rounds, 10u);
+  }
+  EXPECT_EQ(nodes.back()->cluster->registry().size(), 4 * n);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, LoopbackJoin, ::testing::Values(3, 5, 10, 16));
+
+TEST(RuntimeCluster, ALostConnectionMarksThePeerDownEverywhereAtOnce) {
+  std::vector<std::unique_ptr<loopback_node>> nodes;
+  nodes.push_back(loopback_node::start(1, {}));
+  for (std::uint64_t i = 2; i <= 4; ++i) nodes.push_back(loopback_node::start(i, {nodes.front()->address()}));
+  ASSERT_TRUE(nodes[3]->cluster->registry().register_local("doomed", 1, account_type));
+  ASSERT_TRUE(eventually([&] { return converged(nodes); }, 10s));
+  const auto t0 = steady::now();
+  // The transport closes every connection of node 4, as a dying process's kernel would.
+  nodes[3]->sink.cluster.store(nullptr);
+  nodes[3]->cluster->stop();
+  nodes[3]->node->shutdown();
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          if (nodes[i]->status_of(4) != member_status::down) return false;
+          if (nodes[i]->cluster->registry().lookup("doomed")) return false;
+        }
+        return true;
+      },
+      1s))
+      << "every peer marks the node down and drops its names within 1 s";
+  std::cout << "[ figures ] loopback: closed node down everywhere after "
+            << std::chrono::duration<double, std::milli>(steady::now() - t0).count() << " ms\n";
+}
+
+TEST(RuntimeCluster, AGracefulLeaveIsSeenByEveryPeer) {
+  std::vector<std::unique_ptr<loopback_node>> nodes;
+  nodes.push_back(loopback_node::start(1, {}));
+  for (std::uint64_t i = 2; i <= 3; ++i) nodes.push_back(loopback_node::start(i, {nodes.front()->address()}));
+  ASSERT_TRUE(eventually([&] { return converged(nodes); }, 10s));
+  nodes[2]->cluster->leave();
+  ASSERT_TRUE(eventually(
+      [&] { return nodes[0]->status_of(3) == member_status::left && nodes[1]->status_of(3) == member_status::left; },
+      1s));
+}
+
+}  // namespace
+}  // namespace herald::registry
