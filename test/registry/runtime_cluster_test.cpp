@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <iostream>
 #include <thread>
 
@@ -107,6 +108,43 @@ TEST(RuntimeCluster, AGracefulLeaveIsSeenByEveryPeer) {
   ASSERT_TRUE(eventually(
       [&] { return nodes[0]->status_of(3) == member_status::left && nodes[1]->status_of(3) == member_status::left; },
       1s));
+}
+
+TEST(RuntimeCluster, ASaturatedDataRingDoesNotDelayHeartbeatsIntoASuspicion) {
+  std::vector<std::unique_ptr<loopback_node>> nodes;
+  nodes.push_back(loopback_node::start(1, {}));
+  for (std::uint64_t i = 2; i <= 3; ++i) nodes.push_back(loopback_node::start(i, {nodes.front()->address()}));
+  ASSERT_TRUE(eventually([&] { return converged(nodes); }, 10s));
+  auto conn = nodes[0]->node->connection_to(2);
+  ASSERT_TRUE(conn);
+  // Tells from node 1 to node 2 as fast as the ring takes them, for 4 s:
+  // longer than the ~2.2 s of silence that makes a member suspect.
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> sent{0};
+  std::vector<std::byte> payload(32 * 1024, std::byte{0x5a});
+  std::thread blaster([&] {
+    wire::frame_header h;
+    h.kind = wire::frame_kind::tell;
+    h.target = 42;
+    h.type_id = 7;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (conn->send_bytes(h, payload)) sent.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  std::this_thread::sleep_for(herald::test::sanitized() ? 2s : 4s);
+  stop.store(true);
+  blaster.join();
+  const auto stats = conn->stats();
+  EXPECT_GT(stats.backpressure_events, 0u) << "the data ring was full while heartbeats were due";
+  for (auto& n : nodes) {
+    std::lock_guard lock(n->mutex);
+    for (const member_event& e : n->events) {
+      EXPECT_NE(e.kind, member_event_kind::suspect) << "node " << n->node->id() << " suspected " << e.member.key.node;
+      EXPECT_NE(e.kind, member_event_kind::down) << "node " << n->node->id() << " declared " << e.member.key.node;
+    }
+  }
+  std::cout << "[ figures ] saturated data ring: " << sent.load() << " tells of 32 KiB in 4 s, "
+            << stats.backpressure_events << " sends found the ring full, no suspicion\n";
 }
 
 }  // namespace
