@@ -212,10 +212,12 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
 
 void connection_impl::read_more() {
   stream_->async_read_some(std::span<std::byte>(read_buf_.get() + read_filled_, read_cap_ - read_filled_),
-                           [s = self()](std::error_code ec, std::size_t n) { s->on_read(ec, n); });
+                           [s = shared_from_this()](std::error_code ec, std::size_t n) {
+                             static_cast<connection_impl&>(*s).on_read(s, ec, n);
+                           });
 }
 
-void connection_impl::on_read(std::error_code ec, std::size_t n) {
+void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
   if (ec) {
     if (state_ == state::handshaking)
@@ -240,7 +242,7 @@ void connection_impl::on_read(std::error_code ec, std::size_t n) {
       assembling_ = false;
       counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
                                       std::memory_order_relaxed);
-      deliver(inbound_frame{asm_header_, std::move(asm_buf_)});
+      deliver(me, inbound_frame(asm_header_, std::move(asm_buf_)));
       continue;
     }
     auto r = decoder_.next(std::span<const std::byte>(read_buf_.get() + off, read_filled_ - off));
@@ -248,7 +250,7 @@ void connection_impl::on_read(std::error_code ec, std::size_t n) {
     if (r->has_value()) {
       const wire::frame_view& v = **r;
       off += v.total_size;
-      if (v.known_kind()) on_frame(v.header, v.payload);
+      if (v.known_kind()) on_frame(me, v.header, v.payload);
       continue;
     }
     const std::size_t needed = decoder_.bytes_needed();
@@ -273,7 +275,8 @@ void connection_impl::on_read(std::error_code ec, std::size_t n) {
   read_more();
 }
 
-void connection_impl::on_frame(const wire::frame_header& h, std::span<const std::byte> payload) {
+void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire::frame_header& h,
+                               std::span<const std::byte> payload) {
   counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
                                   std::memory_order_relaxed);
   if (state_ == state::handshaking) {
@@ -291,17 +294,15 @@ void connection_impl::on_frame(const wire::frame_header& h, std::span<const std:
       return do_close(herald::error(errc::node_down, "the peer closed the connection"));
     default: break;
   }
-  pooled_buffer buf = pool_->acquire(payload.size());
-  if (!payload.empty()) std::memcpy(buf.data(), payload.data(), payload.size());
-  deliver(inbound_frame{h, std::move(buf)});
+  deliver(me, inbound_frame(h, payload, *pool_));
 }
 
-void connection_impl::deliver(inbound_frame f) {
+void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_frame f) {
   if (state_ != state::established) return;
   switch (f.header.kind) {
     case wire::frame_kind::tell:
     case wire::frame_kind::ask:
-      node_.sink().on_frame(shared_from_this(), std::move(f));
+      node_.sink().on_frame(me, std::move(f));
       break;
     case wire::frame_kind::reply:
     case wire::frame_kind::error_reply: {
@@ -313,7 +314,7 @@ void connection_impl::deliver(inbound_frame f) {
     case wire::frame_kind::heartbeat:
     case wire::frame_kind::gossip:
     case wire::frame_kind::membership:
-      node_.sink().on_control(shared_from_this(), std::move(f));
+      node_.sink().on_control(me, std::move(f));
       break;
     default: break;  // handled in on_frame; optional kinds are skipped
   }

@@ -48,9 +48,11 @@ class connection_impl final : public connection {
   void write_more();
   void on_written(std::error_code ec, std::size_t n);
   void read_more();
-  void on_read(std::error_code ec, std::size_t n);
-  void on_frame(const wire::frame_header& h, std::span<const std::byte> payload);
-  void deliver(inbound_frame f);
+  // `me` is this connection, held by the pending read: passed down so that
+  // handing a frame to the sink costs no reference count per frame.
+  void on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n);
+  void on_frame(const std::shared_ptr<connection>& me, const wire::frame_header& h, std::span<const std::byte> payload);
+  void deliver(const std::shared_ptr<connection>& me, inbound_frame f);
   void on_hello(std::span<const std::byte> payload);
   void on_proof(std::span<const std::byte> payload);
   void schedule_sweep();
