@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <random>
+
+#include "herald/wire/handshake.hpp"
 
 #include "node_harness.hpp"
 #include "raw_peer.hpp"
@@ -112,6 +117,82 @@ TEST_P(HostilePeer, ManyHostilePeersAtOnceLeaveTheNodeServing) {
     peers.back()->send(header_bytes(0xFFFFFFF0u, static_cast<std::uint8_t>(i % 12), static_cast<std::uint8_t>(i)));
   }
   for (auto& p : peers) EXPECT_TRUE(p->closed_by_peer(5s));
+  expect_still_serving();
+}
+
+std::vector<std::byte> control_frame(wire::frame_kind kind, const std::vector<std::byte>& payload) {
+  wire::frame_header h;
+  h.kind = kind;
+  h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  h.payload_length = static_cast<std::uint32_t>(payload.size());
+  std::vector<std::byte> out(wire::frame_size(payload.size()), std::byte{0});
+  wire::encode_header(h, out.data());
+  std::copy(payload.begin(), payload.end(), out.begin() + wire::frame_header::size);
+  return out;
+}
+
+// Plays a peer node by hand: reads the node's hello, answers with its own
+// hello and a proof of the shared secret, so the node accepts it.
+bool raw_handshake(raw_peer& peer, const std::string& secret) {
+  std::byte header[32];
+  if (!peer.read_exact(header, 32)) return false;
+  const auto h = wire::peek_header(header);
+  std::vector<std::byte> payload(wire::frame_size(h.payload_length) - 32);
+  if (!peer.read_exact(payload.data(), payload.size())) return false;
+  auto theirs = wire::decode_hello(std::span(payload).first(h.payload_length));
+  if (!theirs) return false;
+  wire::hello mine;
+  mine.node_id = 4242;
+  mine.incarnation = 1;
+  mine.node_name = "raw";
+  if (!peer.send(control_frame(wire::frame_kind::handshake, wire::encode(mine)))) return false;
+  const auto input = wire::proof_input(theirs->nonce, mine.node_id, theirs->node_id);
+  wire::proof p;
+  unsigned len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), p.mac.data(), &len);
+  return peer.send(control_frame(wire::frame_kind::handshake_ack, wire::encode(p)));
+}
+
+TEST_P(HostilePeer, FramesDribbledOneByteAtATimeAreReassembled) {
+  raw_peer peer(address_);
+  ASSERT_TRUE(peer.connected());
+  ASSERT_TRUE(raw_handshake(peer, "test-secret"));
+  ASSERT_TRUE(sink_.wait([&] { return !sink_.ups.empty(); })) << "the hand-made handshake is accepted\n" << log_.all();
+  std::vector<std::byte> stream;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    auto h = header_bytes(5 + i, static_cast<std::uint8_t>(wire::frame_kind::tell), 0);
+    h[16] = std::byte{1};
+    h.resize(wire::frame_size(5 + i), std::byte{static_cast<unsigned char>('a' + i)});
+    stream.insert(stream.end(), h.begin(), h.end());
+  }
+  // An optional kind (>= 0x80) the node does not know is skipped.
+  auto opt = header_bytes(3, 0x90, 0);
+  opt.resize(wire::frame_size(3), std::byte{0});
+  stream.insert(stream.begin() + 40, opt.begin(), opt.end());
+  for (const std::byte b : stream) ASSERT_TRUE(peer.send(std::span(&b, 1)));
+  ASSERT_TRUE(sink_.wait([&] { return sink_.frames.size() == 3; })) << log_.all();
+  sink_.locked([&] {
+    for (std::uint32_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(sink_.frames[i].bytes().size(), 5 + i);
+      EXPECT_EQ(sink_.frames[i].bytes()[0], std::byte{static_cast<unsigned char>('a' + i)});
+    }
+  });
+}
+
+TEST_P(HostilePeer, AuthenticatedPeerWithAHostileLengthLosesOnlyItsConnection) {
+  raw_peer peer(address_);
+  ASSERT_TRUE(peer.connected());
+  ASSERT_TRUE(raw_handshake(peer, "test-secret"));
+  ASSERT_TRUE(sink_.wait([&] { return !sink_.ups.empty(); }));
+  const auto before = server_->pool_stats();
+  auto h = header_bytes(0xFFFFFFFFu, static_cast<std::uint8_t>(wire::frame_kind::tell), 0);
+  h[16] = std::byte{1};
+  ASSERT_TRUE(peer.send(h));
+  EXPECT_TRUE(peer.closed_by_peer(5s));
+  EXPECT_TRUE(log_.wait_for("frame_too_large")) << log_.all();
+  EXPECT_EQ(server_->pool_stats().bytes_allocated, before.bytes_allocated) << "max_frame_size is checked first";
+  EXPECT_TRUE(sink_.wait([&] { return !sink_.downs.empty(); })) << "the sink hears the peer is down";
   expect_still_serving();
 }
 
