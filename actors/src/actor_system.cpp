@@ -1,5 +1,9 @@
 #include "herald/actors/actor_system.hpp"
 
+#include <algorithm>
+
+#include "network.hpp"
+#include "node_actor.hpp"
 #include "system_core.hpp"
 
 namespace herald {
@@ -23,8 +27,53 @@ detail::ref_ptr<detail::cell_base> actor_system::current_parent() const noexcept
   return {};
 }
 
-result<void> actor_system::add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type) {
-  return core_->add(c, type);
+result<void> actor_system::add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type,
+                               std::uint64_t wire_type) {
+  return core_->add(c, type, wire_type);
+}
+
+result<void> actor_system::start_network(runtime::node_config cfg, wire::type_registry& types) {
+  result<void> ok;
+  auto add_type = [&]<class M>() {
+    if (ok) ok = types.add<M>();
+  };
+  detail::interface_types<detail::node_actor, detail::node_actor::messages>::each(add_type);
+  if (!ok) return ok;
+  cfg.schema_hash = types.schema_hash();
+  if (auto started = core_->start_network(std::move(cfg)); !started) return started;
+  auto* net = core_->net();
+  auto c = make_cell<detail::node_actor>(spawn_options{}, detail::node_actor_id,
+                                          [core = core_.get(), net] { return std::make_unique<detail::node_actor>(core, net); });
+  return add(c, std::type_index(typeid(detail::node_actor)), detail::actor_type_id<detail::node_actor>());
+}
+
+std::uint64_t actor_system::node_id() const noexcept {
+  auto* net = core_->net();
+  return net ? net->node_id() : 0;
+}
+
+std::vector<std::string> actor_system::listen_addresses() const {
+  auto* net = core_->net();
+  return net ? net->node().listen_addresses() : std::vector<std::string>{};
+}
+
+result<std::shared_ptr<const detail::remote_target>> actor_system::resolve_remote(const std::string& address,
+                                                                                 const std::string& name,
+                                                                                 std::uint64_t wire_type,
+                                                                                 std::chrono::milliseconds timeout) {
+  auto* net = core_->net();
+  if (!net) return error(errc::invalid_argument, "the actor system has no network: call start_node() first");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto node = net->wait_for_peer(address, deadline);
+  if (!node) return std::move(node).error();
+  auto slot = net->slot(*node);
+  actor_ref<detail::node_actor> remote_node(
+      std::make_shared<const detail::remote_target>(detail::remote_target{slot, detail::node_actor_id}));
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto reply = remote_node.ask(detail::resolve_request{name, wire_type}, std::max(left, std::chrono::milliseconds(1))).get();
+  if (!reply) return std::move(reply).error();
+  if (reply->code != 0) return error(static_cast<errc>(reply->code), reply->context);
+  return std::make_shared<const detail::remote_target>(detail::remote_target{std::move(slot), reply->actor_id});
 }
 
 result<detail::ref_ptr<detail::cell_base>> actor_system::find(std::string_view name, std::type_index type) const {

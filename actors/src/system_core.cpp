@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "herald/actors/actor_system.hpp"
+#include "network.hpp"
 
 namespace herald::detail {
 namespace {
@@ -34,10 +35,10 @@ system_core::system_core(actor_system& owner, actor_system_config cfg)
 
 system_core::~system_core() { shutdown(); }
 
-result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type) {
+result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
-  if (!c->name().empty() && !names_.insert(c->name(), named{c, type})) {
+  if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
     return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
   }
   cells_.insert(c->id(), c);
@@ -55,6 +56,26 @@ result<ref_ptr<cell_base>> system_core::find(std::string_view name, std::type_in
     return error(errc::type_mismatch, "actor '" + std::string(name) + "' is a " + demangle(hit->type.name()));
   }
   return std::move(hit->cell);
+}
+
+result<actor_id> system_core::resolve(std::string_view name, std::uint64_t wire_type) const {
+  std::optional<named> hit;
+  names_.find_fn(std::string(name), [&](const named& n) { hit.emplace(n); });
+  if (!hit) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  if (hit->wire_type != wire_type) {
+    return error(errc::type_mismatch, "actor '" + std::string(name) + "' is a " + demangle(hit->type.name()));
+  }
+  return hit->cell->id();
+}
+
+result<void> system_core::start_network(runtime::node_config cfg) {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (shutting_down_) return error(errc::system_shutdown, "start_node during shutdown");
+  if (net_) return error(errc::invalid_argument, "the node is already started");
+  auto n = std::make_unique<network>(*this);
+  if (auto ok = n->start(std::move(cfg)); !ok) return ok;
+  net_ = std::move(n);
+  return {};
 }
 
 ref_ptr<cell_base> system_core::find(actor_id id) const {
@@ -117,6 +138,8 @@ void system_core::shutdown() {
     all_stopped_.wait(lock, [&] { return cells_.empty(); });
   }
   live.clear();
+  // Remote asks still pending fail with node_down; no frame arrives after this.
+  if (net_) net_->shutdown();
   scheduler_.stop();
   timers_.stop();
   std::lock_guard lock(lifecycle_mutex_);
@@ -134,6 +157,7 @@ system_metrics system_core::metrics() const {
   m.escalations = escalations_.load(std::memory_order_relaxed);
   m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
   m.activations = scheduler_.snapshot().activations;
+  if (net_) net_->add_metrics(m);
   return m;
 }
 

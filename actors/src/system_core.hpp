@@ -12,6 +12,7 @@
 #include "herald/actors/detail/cell.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
+#include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
 
@@ -20,6 +21,8 @@ class actor_system;
 }
 
 namespace herald::detail {
+
+class network;
 
 // The shared innards of an actor_system: threads, timers, the table of live
 // actors and their names, counters. Safe for concurrent use.
@@ -36,8 +39,16 @@ class system_core {
   actor_id next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
   // Registers a new actor (and its name) and schedules its start.
-  result<void> add(const ref_ptr<cell_base>& c, std::type_index type);
+  result<void> add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type);
   result<ref_ptr<cell_base>> find(std::string_view name, std::type_index type) const;
+  // For other nodes: the id of the actor named `name`, checked against the
+  // wire id of its type.
+  result<actor_id> resolve(std::string_view name, std::uint64_t wire_type) const;
+
+  // Starts the transport; null until then.
+  result<void> start_network(runtime::node_config cfg);
+  network* net() noexcept { return net_.get(); }
+  const network* net() const noexcept { return net_.get(); }
   ref_ptr<cell_base> find(actor_id id) const;
   // Called by a cell as it stops (on its worker).
   void remove(cell_base& c) noexcept;
@@ -55,11 +66,13 @@ class system_core {
   struct named {
     ref_ptr<cell_base> cell;
     std::type_index type;
+    std::uint64_t wire_type;
   };
 
   actor_system& owner_;
   actor_system_config cfg_;
-  std::atomic<actor_id> next_id_{1};
+  // Id 1 is the node actor's (node_protocol.hpp).
+  std::atomic<actor_id> next_id_{2};
 
   // Spawning and shutting down exclude each other, so that no actor is added
   // after shutdown has taken its snapshot of the live ones.
@@ -82,6 +95,7 @@ class system_core {
   // Declared last: destroyed first, after shutdown() has stopped them.
   runtime::timer_queue timers_;
   runtime::scheduler scheduler_;
+  std::unique_ptr<network> net_;
 };
 
 }  // namespace herald::detail

@@ -10,6 +10,7 @@ class actor_system;
 
 namespace detail {
 actor_system& system_of(cell_base& c) noexcept;
+void monitor_remote(const remote_target& target, cell_base& watcher, cell_base::down_fn deliver);
 }
 
 // The base of every actor class (CRTP): `class account : public
@@ -47,7 +48,11 @@ class actor {
   void monitor(const actor_ref<T>& target) {
     static_assert(handles<Derived, down>, "herald: an actor that calls monitor() needs a handler `on(const herald::down&)`");
     if (!target) return;
-    target.cell()->add_monitor(detail::ref_ptr<detail::cell_base>(cell_), &detail::deliver_down<Derived>);
+    if (target.cell()) {
+      target.cell()->add_monitor(detail::ref_ptr<detail::cell_base>(cell_), &detail::deliver_down<Derived>);
+    } else {
+      detail::monitor_remote(*target.remote(), *cell_, &detail::deliver_down<Derived>);
+    }
   }
 
  private:

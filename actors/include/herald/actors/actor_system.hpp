@@ -7,14 +7,19 @@
 #include <type_traits>
 #include <typeindex>
 #include <utility>
+#include <vector>
 
 #include "herald/actors/actor.hpp"
 #include "herald/actors/actor_ref.hpp"
 #include "herald/actors/config.hpp"
 #include "herald/actors/detail/cell.hpp"
+#include "herald/actors/detail/remote_dispatch.hpp"
+#include "herald/actors/remote.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
+#include "herald/runtime/node_config.hpp"
+#include "herald/wire/type_registry.hpp"
 
 namespace herald {
 
@@ -28,6 +33,13 @@ class cell final : public cell_base {
       : cell_base(sys, id, std::move(opts), std::move(parent)), factory_(std::move(f)) {}
 
   void* state() noexcept override { return state_.get(); }
+  remote_handler find_remote_handler(std::uint64_t type_id) const noexcept override {
+    if constexpr (remote_actor<T>) {
+      return dispatch_table<T, typename T::messages>::find(type_id);
+    } else {
+      return nullptr;
+    }
+  }
 
  protected:
   void construct_state() override {
@@ -75,10 +87,46 @@ class actor_system {
     auto factory = [... captured = std::decay_t<Args>(std::forward<Args>(args))]() {
       return std::make_unique<T>(captured...);
     };
-    auto c = make_cell<T>(std::move(opts), std::move(factory));
-    auto added = add(c, std::type_index(typeid(T)));
+    auto c = make_cell<T>(std::move(opts), next_id(), std::move(factory));
+    auto added = add(c, std::type_index(typeid(T)), detail::actor_type_id<T>());
     if (!added) return std::move(added).error();
     return actor_ref<T>(std::move(c));
+  }
+
+  // Joins a cluster: starts the transport (listeners, io threads, the
+  // handshake) and the node actor. `Exposed` are the actor types other nodes
+  // may reach: their `messages` (and reply types) make up the schema hash that
+  // the handshake compares, so nodes with different interfaces refuse each
+  // other. Errors: invalid_argument (config, secret, two message types with
+  // one wire id), io_error (bind), system_shutdown.
+  template <class... Exposed>
+  result<void> start_node(runtime::node_config cfg) {
+    static_assert((remote_actor<Exposed> && ...), "herald: start_node<T...>: every T must declare `using messages = herald::messages<...>`");
+    wire::type_registry types;
+    result<void> ok;
+    auto add_type = [&]<class M>() {
+      if (ok) ok = types.add<M>();
+    };
+    (detail::interface_types<Exposed, typename Exposed::messages>::each(add_type), ...);
+    if (!ok) return ok;
+    return start_network(std::move(cfg), types);
+  }
+
+  // The node's id and its bound listen addresses (empty before start_node).
+  std::uint64_t node_id() const noexcept;
+  std::vector<std::string> listen_addresses() const;
+
+  // A ref to the actor named `name` on the node listening at `address`
+  // ("tcp://127.0.0.1:7000"), dialling it if needed. Blocks up to `timeout`;
+  // not for use inside a handler. Errors: timeout (no connection), not_found,
+  // type_mismatch, node_down.
+  template <class T>
+  result<actor_ref<T>> remote_lookup(const std::string& address, const std::string& name,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    static_assert(remote_actor<T>, "herald: remote_lookup<T>: T must declare `using messages = herald::messages<...>`");
+    auto target = resolve_remote(address, name, detail::actor_type_id<T>(), timeout);
+    if (!target) return std::move(target).error();
+    return actor_ref<T>(std::move(*target));
   }
 
   // Finds a named actor of this system. errc::not_found if no actor has that
@@ -104,13 +152,17 @@ class actor_system {
 
  private:
   template <class T, class F>
-  detail::ref_ptr<detail::cell_base> make_cell(spawn_options opts, F factory) {
-    auto* c = new detail::cell<T>(*core_, next_id(), std::move(opts), current_parent(), std::move(factory));
+  detail::ref_ptr<detail::cell_base> make_cell(spawn_options opts, actor_id id, F factory) {
+    auto* c = new detail::cell<T>(*core_, id, std::move(opts), current_parent(), std::move(factory));
     return detail::ref_ptr<detail::cell_base>::adopt(c);
   }
   actor_id next_id() noexcept;
   detail::ref_ptr<detail::cell_base> current_parent() const noexcept;
-  result<void> add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type);
+  result<void> add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type, std::uint64_t wire_type);
+  result<void> start_network(runtime::node_config cfg, wire::type_registry& types);
+  result<std::shared_ptr<const detail::remote_target>> resolve_remote(const std::string& address, const std::string& name,
+                                                                      std::uint64_t wire_type,
+                                                                      std::chrono::milliseconds timeout);
   result<detail::ref_ptr<detail::cell_base>> find(std::string_view name, std::type_index type) const;
 
   std::unique_ptr<detail::system_core> core_;

@@ -19,6 +19,7 @@ using actor_id = std::uint64_t;
 struct down {
   actor_id who = 0;
   error reason;
+  std::uint64_t node = 0;  // the node `who` lives on; 0 for this process
 };
 
 // A message that no actor will handle: sent to an actor that had stopped, or

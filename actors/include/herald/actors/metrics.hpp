@@ -15,6 +15,23 @@ struct system_metrics {
   std::uint64_t escalations = 0;
   std::uint64_t asks_timed_out = 0;
   std::uint64_t activations = 0;      // times a worker picked up an actor with mail
+
+  // Across nodes (zero without start_node). Connection counters are summed
+  // over the connections open now.
+  std::uint64_t connections = 0;      // a level
+  std::uint64_t frames_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t writev_calls = 0;     // frames_sent / writev_calls: frames per vectored write
+  std::uint64_t frames_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t backpressure_events = 0;
+  std::uint64_t late_replies = 0;     // replies dropped: their ask had timed out
+  std::uint64_t remote_asks_timed_out = 0;
+  std::uint64_t remote_asks_failed_node_down = 0;
+  std::uint64_t frames_to_missing_actors = 0;
+  std::uint64_t remote_decode_failures = 0;
+  std::uint64_t remote_unknown_types = 0;
+  std::uint64_t remote_reply_failures = 0;
 };
 
 }  // namespace herald

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "herald/actors/detail/envelope.hpp"
+#include "herald/actors/detail/remote_call.hpp"
 #include "herald/actors/detail/ref_counted.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/runtime/schedulable.hpp"
@@ -61,6 +62,9 @@ class cell_base : public runtime::schedulable {
 
   // worker: the user's object.
   virtual void* state() noexcept = 0;
+  // The handler for a message that came from another node, by type id; null
+  // when the actor's type has no remote interface or no such message.
+  virtual remote_handler find_remote_handler(std::uint64_t type_id) const noexcept = 0;
 
  protected:
   ~cell_base() override;

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "herald/error.hpp"
+#include "herald/runtime/connection.hpp"
+#include "herald/runtime/inbound_frame.hpp"
+#include "herald/wire/codec.hpp"
+#include "herald/wire/frame.hpp"
+#include "herald/wire/message.hpp"
+
+namespace herald::detail {
+
+class cell_base;
+
+// One tell or ask that came from another node, waiting in a mailbox: the
+// frame (its payload in a pooled buffer, still encoded) and the connection
+// to answer an ask on. Decoded by the receiving actor's worker.
+struct remote_call {
+  runtime::inbound_frame frame;
+  std::shared_ptr<runtime::connection> from;
+
+  bool is_ask() const noexcept { return frame.header.kind == wire::frame_kind::ask; }
+  std::uint64_t request_id() const noexcept { return frame.header.request_id; }
+};
+
+// Decodes the frame's message and runs the handler for it. May throw (the
+// handler's exception, for the supervisor).
+using remote_handler = void (*)(cell_base& cell, remote_call& call);
+
+// Sends an error_reply for an ask (counted and logged by the transport if the
+// link is gone). Defined in remote.cpp.
+void send_error_reply(runtime::connection& conn, std::uint64_t request_id, const error& e) noexcept;
+// Counts a reply that could not be sent (the link closed, or backpressure).
+void count_reply_failure(cell_base& cell, const error& e) noexcept;
+
+// Sends the reply to a remote ask: the value encoded with its codec, or an
+// error_reply.
+template <class R>
+void send_reply(cell_base& cell, runtime::connection& conn, std::uint64_t request_id, result<R> r) {
+  if (!r) {
+    send_error_reply(conn, request_id, r.error());
+    return;
+  }
+  wire::frame_header h;
+  h.kind = wire::frame_kind::reply;
+  h.request_id = request_id;
+  result<void> sent;
+  if constexpr (std::is_void_v<R>) {
+    sent = conn.send(h, 0, [](std::span<std::byte>) {});
+  } else {
+    const R& v = *r;
+    h.type_id = wire::type_id_of<R>();
+    sent = conn.send(h, wire::codec<R>::encoded_size(v), [&](std::span<std::byte> out) { wire::codec<R>::encode(v, out); });
+  }
+  if (!sent) count_reply_failure(cell, sent.error());
+}
+
+}  // namespace herald::detail

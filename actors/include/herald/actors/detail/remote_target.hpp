@@ -1,0 +1,93 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "herald/actors/ask_future.hpp"
+#include "herald/actors/messages.hpp"
+#include "herald/runtime/connection.hpp"
+#include "herald/wire/codec.hpp"
+#include "herald/wire/control.hpp"
+#include "herald/wire/message.hpp"
+
+namespace herald::detail {
+
+class network;
+
+// What this node knows about one peer node: its current connection (null
+// while there is none). Owned by the network layer and shared with every ref
+// to an actor there. Safe for concurrent use.
+struct peer_slot {
+  explicit peer_slot(std::uint64_t id) : node_id(id) {}
+  const std::uint64_t node_id;
+  std::atomic<std::shared_ptr<runtime::connection>> conn;
+  network* net = nullptr;
+
+  result<std::shared_ptr<runtime::connection>> live() const {
+    auto c = conn.load(std::memory_order_acquire);
+    if (!c || !c->is_open()) return error(errc::node_down, "no connection to node " + std::to_string(node_id));
+    return c;
+  }
+};
+
+// The remote half of an actor_ref: which node, which actor. Immutable.
+struct remote_target {
+  std::shared_ptr<peer_slot> peer;
+  actor_id id = 0;
+};
+
+template <class M>
+result<void> remote_tell(const remote_target& t, const M& m) {
+  auto conn = t.peer->live();
+  if (!conn) return std::move(conn).error();
+  wire::frame_header h;
+  h.kind = wire::frame_kind::tell;
+  h.target = t.id;
+  h.type_id = wire::type_id_of<M>();
+  return (*conn)->send(h, wire::codec<M>::encoded_size(m),
+                       [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); });
+}
+
+// Turns what came back for a remote ask into its result.
+template <class R>
+result<R> decode_reply(result<runtime::inbound_frame> f) {
+  if (!f) return std::move(f).error();
+  const auto& h = f->header;
+  if (h.kind == wire::frame_kind::error_reply) {
+    auto e = wire::decode_error_reply(f->bytes());
+    if (!e) return std::move(e).error();
+    return e->to_error();
+  }
+  if (h.kind != wire::frame_kind::reply) return error(errc::unknown_frame_kind, "an ask was answered by a frame that is not a reply");
+  if constexpr (std::is_void_v<R>) {
+    return result<void>{};
+  } else {
+    if (h.type_id != wire::type_id_of<R>()) {
+      return error(errc::type_mismatch, "reply of type id " + std::to_string(h.type_id) + ", expected " +
+                                            std::string(wire::wire_name_of<R>()));
+    }
+    return wire::codec<R>::decode(f->bytes());
+  }
+}
+
+template <class R, class M>
+ask_future<R> remote_ask(const remote_target& t, const M& m, runtime::connection::clock::time_point deadline) {
+  auto conn = t.peer->live();
+  if (!conn) return ask_future<R>::ready(std::move(conn).error());
+  auto state = ask_state_ptr<R>::adopt(new ask_state<R>());
+  ask_future<R> f(state);
+  wire::frame_header h;
+  h.kind = wire::frame_kind::ask;
+  h.target = t.id;
+  h.type_id = wire::type_id_of<M>();
+  auto sent = (*conn)->request(
+      h, wire::codec<M>::encoded_size(m), [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); },
+      deadline, [state](result<runtime::inbound_frame> reply) mutable { (void)state->complete(decode_reply<R>(std::move(reply))); });
+  if (!sent) return ask_future<R>::ready(std::move(sent).error());
+  return f;
+}
+
+}  // namespace herald::detail

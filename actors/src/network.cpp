@@ -1,0 +1,142 @@
+#include "network.hpp"
+
+#include "herald/actors/detail/node_protocol.hpp"
+#include "system_core.hpp"
+
+namespace herald::detail {
+
+envelope make_remote_envelope(remote_call&& rc);
+
+network::network(system_core& core) : core_(core) {}
+
+network::~network() { shutdown(); }
+
+result<void> network::start(runtime::node_config cfg) {
+  auto n = runtime::node::start(std::move(cfg), *this);
+  if (!n) return std::move(n).error();
+  node_ = std::move(*n);
+  node_id_ = node_->id();
+  return {};
+}
+
+void network::shutdown() {
+  if (node_) node_->shutdown();
+}
+
+std::shared_ptr<peer_slot> network::slot(std::uint64_t node_id) {
+  std::lock_guard lock(mutex_);
+  auto& s = peers_[node_id];
+  if (!s) {
+    s = std::make_shared<peer_slot>(node_id);
+    s->net = this;
+    if (node_) s->conn.store(node_->connection_to(node_id));
+  }
+  return s;
+}
+
+result<std::uint64_t> network::wait_for_peer(const std::string& address, std::chrono::steady_clock::time_point deadline) {
+  if (!node_) return error(errc::invalid_argument, "the actor system has no network: call start_node() first");
+  node_->connect(address);
+  std::unique_lock lock(mutex_);
+  bool up = peer_up_.wait_until(lock, deadline, [&] {
+    auto it = by_address_.find(address);
+    if (it == by_address_.end()) return false;
+    auto p = peers_.find(it->second);
+    return p != peers_.end() && p->second->live().has_value();
+  });
+  if (!up) return error(errc::timeout, "no connection to " + address + " before the deadline");
+  return by_address_.at(address);
+}
+
+void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
+  auto cell = core_.find(frame.header.target);
+  if (!cell) {
+    frames_to_missing_actors_.fetch_add(1, std::memory_order_relaxed);
+    if (frame.header.kind == wire::frame_kind::ask) {
+      send_error_reply(*from, frame.header.request_id,
+                       error(errc::actor_stopped, "no actor " + std::to_string(frame.header.target) + " on node " +
+                                                      std::to_string(node_id_)));
+    }
+    return;
+  }
+  cell->enqueue(make_remote_envelope(remote_call{std::move(frame), from}));
+}
+
+void network::on_control(const std::shared_ptr<runtime::connection>&, runtime::inbound_frame) {
+  // Gossip and membership frames belong to the cluster layer; a node without
+  // one ignores them.
+}
+
+void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
+  const auto& peer = conn->peer();
+  std::shared_ptr<peer_slot> s;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot_ref = peers_[peer.node_id];
+    if (!slot_ref) {
+      slot_ref = std::make_shared<peer_slot>(peer.node_id);
+      slot_ref->net = this;
+    }
+    s = slot_ref;
+    s->conn.store(conn, std::memory_order_release);
+    if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
+  }
+  peer_up_.notify_all();
+}
+
+void network::on_peer_down(const runtime::peer_info& peer, const herald::error& reason) {
+  std::vector<std::pair<actor_id, std::vector<watcher>>> lost;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = peers_.find(peer.node_id); it != peers_.end()) {
+      auto cur = it->second->conn.load();
+      if (cur && !cur->is_open()) it->second->conn.compare_exchange_strong(cur, nullptr);
+    }
+    auto first = watchers_.lower_bound({peer.node_id, 0});
+    auto last = first;
+    while (last != watchers_.end() && last->first.first == peer.node_id) {
+      lost.emplace_back(last->first.second, std::move(last->second));
+      ++last;
+    }
+    watchers_.erase(first, last);
+  }
+  error why(errc::node_down, "node " + peer.node_name + " (" + std::to_string(peer.node_id) + ") lost: " + reason.message());
+  for (auto& [actor, ws] : lost) {
+    for (auto& [w, deliver] : ws) deliver(*w, down{actor, why, peer.node_id});
+  }
+}
+
+void network::deliver_down(std::uint64_t node, actor_id actor, const error& reason) {
+  std::vector<watcher> ws;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = watchers_.find({node, actor});
+    if (it == watchers_.end()) return;
+    ws = std::move(it->second);
+    watchers_.erase(it);
+  }
+  for (auto& [w, deliver] : ws) deliver(*w, down{actor, reason, node});
+}
+
+void network::add_metrics(system_metrics& m) const {
+  m.frames_to_missing_actors = frames_to_missing_actors_.load(std::memory_order_relaxed);
+  m.remote_decode_failures = decode_failures_.load(std::memory_order_relaxed);
+  m.remote_reply_failures = reply_failures_.load(std::memory_order_relaxed);
+  m.remote_unknown_types = unknown_types_.load(std::memory_order_relaxed);
+  if (!node_) return;
+  for (const auto& c : node_->connections()) {
+    auto s = c->stats();
+    ++m.connections;
+    m.frames_sent += s.frames_sent;
+    m.bytes_sent += s.bytes_sent;
+    m.writev_calls += s.writev_calls;
+    m.frames_received += s.frames_received;
+    m.bytes_received += s.bytes_received;
+    m.backpressure_events += s.backpressure_events;
+    m.late_replies += s.late_replies;
+    m.remote_asks_timed_out += s.asks_timed_out;
+    m.remote_asks_failed_node_down += s.asks_failed_node_down;
+  }
+}
+
+}  // namespace herald::detail

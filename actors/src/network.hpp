@@ -1,0 +1,79 @@
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "herald/actors/detail/cell.hpp"
+#include "herald/actors/detail/remote_target.hpp"
+#include "herald/actors/metrics.hpp"
+#include "herald/runtime/frame_sink.hpp"
+#include "herald/runtime/node.hpp"
+
+namespace herald::detail {
+
+class system_core;
+
+// The actor system's side of the transport: it receives frames for local
+// actors and puts them in their mailboxes, tracks the connection to each
+// peer node for the refs that point there, and runs remote monitors. Safe
+// for concurrent use; frame_sink calls come from io threads.
+class network final : public runtime::frame_sink {
+ public:
+  explicit network(system_core& core);
+  ~network() override;
+
+  result<void> start(runtime::node_config cfg);
+  // Closes every connection (pending remote asks fail with node_down) and
+  // joins the io threads. Idempotent.
+  void shutdown();
+
+  runtime::node& node() noexcept { return *node_; }
+  std::uint64_t node_id() const noexcept { return node_id_; }
+
+  // The slot of a peer node, created on first use.
+  std::shared_ptr<peer_slot> slot(std::uint64_t node_id);
+  // Dials `address` if needed and waits until its node is connected.
+  result<std::uint64_t> wait_for_peer(const std::string& address, std::chrono::steady_clock::time_point deadline);
+
+  // Remote monitors: `deliver(*watcher, down)` when (node, actor) stops or
+  // its node is lost.
+  void monitor(const remote_target& target, ref_ptr<cell_base> watcher, cell_base::down_fn deliver);
+  void deliver_down(std::uint64_t node, actor_id actor, const error& reason);
+
+  void count_decode_failure() noexcept { decode_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void count_reply_failure() noexcept { reply_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void count_unknown_type() noexcept { unknown_types_.fetch_add(1, std::memory_order_relaxed); }
+  void add_metrics(system_metrics& m) const;
+
+  // frame_sink
+  void on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
+  void on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
+  void on_peer_up(const std::shared_ptr<runtime::connection>& conn) override;
+  void on_peer_down(const runtime::peer_info& peer, const herald::error& reason) override;
+
+ private:
+  using watcher = std::pair<ref_ptr<cell_base>, cell_base::down_fn>;
+
+  system_core& core_;
+  std::unique_ptr<runtime::node> node_;
+  std::uint64_t node_id_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable peer_up_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<peer_slot>> peers_;
+  std::unordered_map<std::string, std::uint64_t> by_address_;
+  std::map<std::pair<std::uint64_t, actor_id>, std::vector<watcher>> watchers_;
+
+  std::atomic<std::uint64_t> frames_to_missing_actors_{0};
+  std::atomic<std::uint64_t> decode_failures_{0};
+  std::atomic<std::uint64_t> reply_failures_{0};
+  std::atomic<std::uint64_t> unknown_types_{0};
+};
+
+}  // namespace herald::detail
