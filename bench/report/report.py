@@ -26,7 +26,7 @@ METRIC_LABEL = {
     "p999_us": "p99.9 µs",
     "allocs_per_msg": "allocs/msg",
 }
-LOWER_IS_BETTER = {"p50_us", "p99_us", "p999_us", "allocs_per_msg"}
+LOWER_IS_BETTER = {"p50_us", "p99_us", "p999_us", "allocs_per_msg", "other_allocs_per_msg"}
 
 
 def summarize(entry, key):
@@ -42,7 +42,7 @@ def summarize(entry, key):
 def fmt(v, key):
     if key in ("p50_us", "p99_us", "p999_us"):
         return "%.3g" % v if v < 1000 else "%.0f" % v
-    if key == "allocs_per_msg":
+    if key.endswith("allocs_per_msg"):
         return "%.2f" % v
     for div, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
         if abs(v) >= div:
@@ -101,7 +101,7 @@ class Tables:
                     cells.append(cell(st[impl], key) if ranges else fmt(st[impl][0], key))
                 elif entry.get("status", {}).get(impl) == "unsupported":
                     cells.append("n/a")
-                elif impl in entry.get("runs", {}):
+                elif entry.get("runs", {}).get(impl) and all("error" in r for r in entry["runs"][impl]):
                     cells.append("failed")
                 else:
                     cells.append("–")
@@ -111,7 +111,29 @@ class Tables:
         return "\n".join(lines) if any_row else ""
 
 
+def with_other_process_allocs(results):
+    """Copies results, adding other_allocs_per_msg to runs whose program reports
+    the other process's allocations (herald-bench: sender_/server_allocs_per_msg)."""
+    results = dict(results)
+    scen = []
+    for s in results["scenarios"]:
+        s = dict(s)
+        runs = {}
+        for impl, rs in s.get("runs", {}).items():
+            runs[impl] = []
+            for r in rs:
+                for k in ("sender_allocs_per_msg", "server_allocs_per_msg"):
+                    if k in r:
+                        r = dict(r, other_allocs_per_msg=r[k])
+                runs[impl].append(r)
+        s["runs"] = runs
+        scen.append(s)
+    results["scenarios"] = scen
+    return results
+
+
 def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
+    results = with_other_process_allocs(results)
     h = "#" * level
     t = Tables(results)
     m = results["machine"]
@@ -204,10 +226,13 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
     section("Tell 64 B by transport and connection count", t.table(rows, "transport"),
             "Messages per second at the receiver. Peers run the shapes they support.")
     rows = [(s["title"], s["id"], "allocs_per_msg") for s in results["scenarios"]]
-    section("Heap allocations per message", t.table(rows, "scenario", ratios=False),
+    other = [(s["title"], s["id"], "other_allocs_per_msg") for s in results["scenarios"]]
+    section("Heap allocations per message", t.table(rows, "scenario", ratios=False) +
+            ("\n\nIn the other process (the sender of tell, the server of ask), where the program reports it:\n\n" +
+             t.table(other, "scenario", ratios=False) if t.table(other, "scenario", ratios=False) else ""),
             "operator new calls in the measuring process during the timed window, divided by messages "
             "(bench/peers/alloc_counter.hpp). malloc called directly (libzmq's message bodies) is not "
-            "counted, nor the other process.")
+            "counted.")
     problems = []
     for s in results["scenarios"]:
         for impl, runs in s.get("runs", {}).items():

@@ -36,7 +36,7 @@ def fake_results(with_herald=True):
         tell["runs"]["herald"] = [run("tell", "herald", msgs_per_s=v, mb_per_s=v * 64 / 1e6, allocs_per_msg=0.5,
                                       msgs=1) for v in (5e6, 6e6, 7e6)]
         ask["runs"]["herald"] = [run("ask", "herald", rtt_per_s=25e3, p50_us=40, p99_us=80, p999_us=160,
-                                     allocs_per_msg=2, msgs=1)]
+                                     allocs_per_msg=2, server_allocs_per_msg=3, msgs=1)]
     return {
         "command": "tools/bench --quick", "quick": True, "reps": 3, "seconds": 1.0, "warmup": 0.25,
         "started": "2026-01-01T10:00:00+00:00", "finished": "2026-01-01T10:02:00+00:00", "wall_s": 120,
@@ -61,6 +61,12 @@ class RenderTest(unittest.TestCase):
         md = report.render(fake_results())
         self.assertIn("n/a", md, "caf does not implement this tell")
         self.assertIn("zmq: 1 of 2 runs failed (exit 1: boom)", md)
+
+    def test_the_other_process_allocations_get_their_own_table_when_reported(self):
+        md = report.render(fake_results())
+        self.assertIn("In the other process", md)
+        self.assertIn("| ask 64 B, 1 in flight | 3.00 |", md)
+        self.assertNotIn("In the other process", report.render(fake_results(with_herald=False)))
 
     def test_a_busy_machine_is_flagged(self):
         self.assertIn("treat the figures as noisy", report.render(fake_results()))
