@@ -131,5 +131,20 @@ TEST(SerializerPool, ManyThreadsShareOnePool) {
   EXPECT_LE(s.high_water, 4u);
 }
 
+TEST(SerializerPool, CountsStayExactBeyondOneCounterSlotPerThread) {
+  serializer_pool pool;
+  // More threads than the pool has private counter slots: the rest share one.
+  for (int round = 0; round < 80; ++round) {
+    std::thread t([&] {
+      auto b = pool.builder();
+      auto v = pool.buffer();
+    });
+    t.join();
+  }
+  auto s = pool.stats();
+  EXPECT_EQ(s.hits + s.misses, 160u) << "every acquisition is counted, in a private slot or the shared one";
+  EXPECT_EQ(s.outstanding, 0u) << "every release is counted";
+}
+
 }  // namespace
 }  // namespace herald::wire

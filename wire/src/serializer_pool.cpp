@@ -1,25 +1,43 @@
 #include "herald/wire/serializer_pool.hpp"
 
 #include <cstdint>
+#include <utility>
 
 namespace herald::wire {
 
 namespace {
 
-// One thread's cache: the serializer of each kind it released last, and the
-// pool it belongs to. A cache entry of another pool (possibly destroyed) is
-// never handed out; it is freed when this thread caches for a new pool.
-// Owners are pool ids, not addresses: a new pool may reuse a dead one's address.
+// One thread's cache: the pool it works for now (by id, not address: a new
+// pool may reuse a dead one's address), this thread's counter slot in that
+// pool, and the serializer of each kind it released last. Entries of a
+// previous pool are freed, never handed out, when the thread attaches to a
+// new one.
+//
+// The cache is trivially destructible so that reaching it costs no TLS guard;
+// a separate reaper, touched once per thread, frees what the cache holds
+// when the thread exits.
 struct thread_cache {
-  std::uint64_t builder_owner = 0;
-  std::unique_ptr<flatbuffers::FlatBufferBuilder> builder;
-  std::uint64_t buffer_owner = 0;
-  std::unique_ptr<std::vector<std::byte>> buffer;
+  std::uint64_t owner;
+  void* slot;  // the owner's counter_slot for this thread
+  flatbuffers::FlatBufferBuilder* builder;
+  std::vector<std::byte>* buffer;
+  bool reaper_armed;
 };
 
 // initial-exec: one instruction to reach, instead of a call to __tls_get_addr
 // (herald is linked into executables, or into shared libraries loaded at start).
-[[gnu::tls_model("initial-exec")]] thread_local thread_cache cache;
+[[gnu::tls_model("initial-exec")]] constinit thread_local thread_cache cache{};
+
+struct cache_reaper {
+  ~cache_reaper() {
+    delete cache.builder;
+    delete cache.buffer;
+    cache.builder = nullptr;
+    cache.buffer = nullptr;
+    cache.owner = 0;
+  }
+};
+thread_local cache_reaper reaper;
 
 std::uint64_t next_pool_id() noexcept {
   static std::atomic<std::uint64_t> last{0};
@@ -31,8 +49,11 @@ std::uint64_t next_pool_id() noexcept {
 serializer_pool::serializer_pool(config cfg) : cfg_(cfg), id_(next_pool_id()) {}
 
 serializer_pool::~serializer_pool() {
-  if (cache.builder_owner == id_) cache.builder.reset();
-  if (cache.buffer_owner == id_) cache.buffer.reset();
+  if (cache.owner == id_) {
+    delete std::exchange(cache.builder, nullptr);
+    delete std::exchange(cache.buffer, nullptr);
+    cache.owner = 0;
+  }
 }
 
 serializer_pool::builder_lease& serializer_pool::builder_lease::operator=(builder_lease&& o) noexcept {
@@ -67,10 +88,36 @@ void serializer_pool::buffer_lease::reset() noexcept {
   pool_ = nullptr;
 }
 
-serializer_pool::shard& serializer_pool::my_shard() noexcept {
-  // Threads' caches lie at distinct addresses: a cheap, stable spread.
-  const auto a = reinterpret_cast<std::uintptr_t>(&cache);
-  return shards_[((a >> 6) ^ (a >> 12)) % shard_count];
+inline serializer_pool::counter_slot& serializer_pool::attach() noexcept {
+  if (cache.owner == id_) [[likely]]
+    return *static_cast<counter_slot*>(cache.slot);
+  return attach_slow();
+}
+
+serializer_pool::counter_slot& serializer_pool::attach_slow() noexcept {
+  delete std::exchange(cache.builder, nullptr);
+  delete std::exchange(cache.buffer, nullptr);
+  if (!cache.reaper_armed) {
+    cache.reaper_armed = true;
+    [[maybe_unused]] volatile auto* armed = &reaper;  // the first odr-use registers its destructor
+  }
+  cache.owner = id_;
+  cache.slot = &shared_;
+  for (auto& s : slots_) {
+    if (!s.claimed.load(std::memory_order_relaxed) && !s.claimed.exchange(true, std::memory_order_relaxed)) {
+      cache.slot = &s;
+      break;
+    }
+  }
+  return *static_cast<counter_slot*>(cache.slot);
+}
+
+inline void serializer_pool::bump(std::atomic<std::uint64_t>& c, const counter_slot& s) noexcept {
+  if (&s == &shared_) {
+    c.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // sole writer
+  }
 }
 
 void serializer_pool::created() noexcept {
@@ -80,64 +127,58 @@ void serializer_pool::created() noexcept {
   }
 }
 
-void serializer_pool::freed(shard& s) noexcept {
-  s.dropped.fetch_add(1, std::memory_order_relaxed);
+void serializer_pool::freed(counter_slot& s) noexcept {
+  bump(s.dropped, s);
   live_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 serializer_pool::builder_lease serializer_pool::builder() {
-  shard& s = my_shard();
-  std::unique_ptr<flatbuffers::FlatBufferBuilder> b;
-  if (cache.builder_owner == id_ && cache.builder != nullptr) {
-    b = std::move(cache.builder);
-  } else if (!builders_.try_dequeue(b)) {
+  counter_slot& s = attach();
+  std::unique_ptr<flatbuffers::FlatBufferBuilder> b(std::exchange(cache.builder, nullptr));
+  if (b != nullptr || builders_.try_dequeue(b)) {
+    bump(s.hits, s);
+  } else {
     b = std::make_unique<flatbuffers::FlatBufferBuilder>(cfg_.initial_capacity);
-    s.misses.fetch_add(1, std::memory_order_relaxed);
+    bump(s.misses, s);
     created();
-    return builder_lease(this, std::move(b));
   }
-  s.hits.fetch_add(1, std::memory_order_relaxed);
   return builder_lease(this, std::move(b));
 }
 
 serializer_pool::buffer_lease serializer_pool::buffer() {
-  shard& s = my_shard();
-  std::unique_ptr<std::vector<std::byte>> v;
-  if (cache.buffer_owner == id_ && cache.buffer != nullptr) {
-    v = std::move(cache.buffer);
-  } else if (!buffers_.try_dequeue(v)) {
+  counter_slot& s = attach();
+  std::unique_ptr<std::vector<std::byte>> v(std::exchange(cache.buffer, nullptr));
+  if (v != nullptr || buffers_.try_dequeue(v)) {
+    bump(s.hits, s);
+  } else {
     v = std::make_unique<std::vector<std::byte>>();
     v->reserve(cfg_.initial_capacity);
-    s.misses.fetch_add(1, std::memory_order_relaxed);
+    bump(s.misses, s);
     created();
-    return buffer_lease(this, std::move(v));
   }
-  s.hits.fetch_add(1, std::memory_order_relaxed);
   return buffer_lease(this, std::move(v));
 }
 
 void serializer_pool::give_back(std::unique_ptr<flatbuffers::FlatBufferBuilder> b) noexcept {
-  shard& s = my_shard();
-  s.releases.fetch_add(1, std::memory_order_relaxed);
+  counter_slot& s = attach();
+  bump(s.releases, s);
   // GetSize() after use approximates the capacity the builder has grown to.
   if (b->GetSize() > cfg_.max_retained_capacity) return freed(s);
   b->Clear();
-  if (cache.builder == nullptr || cache.builder_owner != id_) {
-    cache.builder = std::move(b);  // frees another pool's entry, if any
-    cache.builder_owner = id_;
+  if (cache.builder == nullptr) {
+    cache.builder = b.release();
     return;
   }
   if (builders_.size_approx() >= cfg_.max_idle || !builders_.enqueue(std::move(b))) freed(s);
 }
 
 void serializer_pool::give_back(std::unique_ptr<std::vector<std::byte>> v) noexcept {
-  shard& s = my_shard();
-  s.releases.fetch_add(1, std::memory_order_relaxed);
+  counter_slot& s = attach();
+  bump(s.releases, s);
   if (v->capacity() > cfg_.max_retained_capacity) return freed(s);
   v->clear();
-  if (cache.buffer == nullptr || cache.buffer_owner != id_) {
-    cache.buffer = std::move(v);
-    cache.buffer_owner = id_;
+  if (cache.buffer == nullptr) {
+    cache.buffer = v.release();
     return;
   }
   if (buffers_.size_approx() >= cfg_.max_idle || !buffers_.enqueue(std::move(v))) freed(s);
@@ -146,12 +187,14 @@ void serializer_pool::give_back(std::unique_ptr<std::vector<std::byte>> v) noexc
 serializer_pool::counters serializer_pool::stats() const noexcept {
   counters c;
   std::uint64_t releases = 0;
-  for (const auto& s : shards_) {
+  auto add = [&](const counter_slot& s) {
     c.hits += s.hits.load(std::memory_order_relaxed);
     c.misses += s.misses.load(std::memory_order_relaxed);
     releases += s.releases.load(std::memory_order_relaxed);
     c.dropped += s.dropped.load(std::memory_order_relaxed);
-  }
+  };
+  for (const auto& s : slots_) add(s);
+  add(shared_);
   const std::uint64_t acquired = c.hits + c.misses;
   c.outstanding = acquired > releases ? acquired - releases : 0;
   c.high_water = high_water_.load(std::memory_order_relaxed);

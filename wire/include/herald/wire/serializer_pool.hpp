@@ -93,18 +93,24 @@ class serializer_pool {
   counters stats() const noexcept;
 
  private:
-  // Counters split by thread so that threads do not share a cache line.
-  struct alignas(64) shard {
+  // The counters of one thread (claimed on its first use of the pool, and
+  // then written by that thread alone: plain increments, no locked
+  // instruction), or the shared fallback for threads beyond slot_count,
+  // written with atomic increments.
+  struct alignas(64) counter_slot {
+    std::atomic<bool> claimed{false};
     std::atomic<std::uint64_t> hits{0};
     std::atomic<std::uint64_t> misses{0};
     std::atomic<std::uint64_t> releases{0};
     std::atomic<std::uint64_t> dropped{0};
   };
-  static constexpr std::size_t shard_count = 16;
+  static constexpr std::size_t slot_count = 64;
 
-  shard& my_shard() noexcept;
+  counter_slot& attach() noexcept;
+  [[gnu::noinline]] counter_slot& attach_slow() noexcept;
+  void bump(std::atomic<std::uint64_t>& c, const counter_slot& s) noexcept;
   void created() noexcept;
-  void freed(shard& s) noexcept;
+  void freed(counter_slot& s) noexcept;
   void give_back(std::unique_ptr<flatbuffers::FlatBufferBuilder> b) noexcept;
   void give_back(std::unique_ptr<std::vector<std::byte>> v) noexcept;
 
@@ -113,16 +119,19 @@ class serializer_pool {
   //    idle queue, or one thread's cache.
   // 2. An idle or cached serializer is cleared (size 0) and holds at most
   //    max_retained_capacity bytes.
-  // 3. live_ counts serializers created minus those the pool freed;
+  // 3. A claimed slot is written only by the thread that claimed it; a slot
+  //    is never unclaimed (a thread that exits leaves its counts behind).
+  // 4. live_ counts serializers created minus those the pool freed;
   //    high_water_ >= live_ whenever no miss is in flight. Both change only
   //    on a miss or a drop, never on the fast path.
-  // 4. All counters are relaxed: statistics, not synchronisation. The queue
+  // 5. All counters are relaxed: statistics, not synchronisation. The queue
   //    orders a serializer's reuse after its release.
   config cfg_;
   std::uint64_t id_;  // unique in the process: names this pool in threads' caches
   moodycamel::ConcurrentQueue<std::unique_ptr<flatbuffers::FlatBufferBuilder>> builders_;
   moodycamel::ConcurrentQueue<std::unique_ptr<std::vector<std::byte>>> buffers_;
-  shard shards_[shard_count];
+  counter_slot slots_[slot_count];
+  counter_slot shared_;
   std::atomic<std::uint64_t> live_{0};
   std::atomic<std::uint64_t> high_water_{0};
 };
