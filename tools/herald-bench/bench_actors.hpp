@@ -1,0 +1,143 @@
+// The messages and actors of herald-bench: what crosses the wire in each
+// scenario and the handlers that count and check it.
+//
+//   pod64  a trivially copyable struct of 64 bytes: copied as bytes by its
+//          codec, decoded without touching the heap (the POD path).
+//   blob   a std::vector<std::byte> of any size: a u32 count and the bytes
+//          on the wire; payloads above node_config::large_payload_threshold
+//          (64 KiB) take the transport's pooled large-payload path.
+//
+// Every payload is filled with fill_byte and ends with last_byte; handlers
+// check the size and the last byte of each message, as the peers do.
+//
+// Thread safety: the counters are written by the one actor that owns them
+// (handlers of one actor never overlap) and read by the measuring thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "herald/herald.hpp"
+
+namespace herald::bench {
+
+inline constexpr std::byte fill_byte{0x5a};
+inline constexpr std::byte last_byte{0xa5};
+inline constexpr std::size_t pod_size = 64;
+
+struct pod64 {
+  static constexpr std::string_view wire_name = "herald.bench.pod64";
+  std::array<std::byte, pod_size> bytes;
+};
+
+struct blob {
+  static constexpr std::string_view wire_name = "herald.bench.blob";
+  std::vector<std::byte> bytes;
+  auto fields() { return std::tie(bytes); }
+};
+
+inline pod64 make_pod() {
+  pod64 m;
+  m.bytes.fill(fill_byte);
+  m.bytes.back() = last_byte;
+  return m;
+}
+
+inline blob make_blob(std::size_t size) {
+  blob m{std::vector<std::byte>(size, fill_byte)};
+  if (size > 0) m.bytes.back() = last_byte;
+  return m;
+}
+
+inline bool well_formed(const pod64& m) { return m.bytes.back() == last_byte; }
+inline bool well_formed(const blob& m, std::size_t size) {
+  return m.bytes.size() == size && (size == 0 || m.bytes.back() == last_byte);
+}
+
+// One receiver's count, on its own cache line.
+struct alignas(64) handler_count {
+  std::atomic<std::uint64_t> n{0};
+};
+
+// What the receiving handlers report to the measuring thread.
+struct tell_counters {
+  explicit tell_counters(std::size_t receivers, std::size_t size)
+      : counts(std::make_unique<handler_count[]>(receivers)), receivers(receivers), size(size) {}
+
+  std::uint64_t total() const noexcept {
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < receivers; ++i) sum += counts[i].n.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+  std::unique_ptr<handler_count[]> counts;
+  std::size_t receivers;
+  std::size_t size;                   // expected payload bytes per message
+  std::atomic<std::uint64_t> bad{0};  // messages of the wrong size or content
+};
+
+// Counts and checks the tells of one sender. Single writer of counts[index].
+class sink : public actor<sink> {
+ public:
+  using messages = herald::messages<pod64, blob>;
+
+  sink(tell_counters* c, std::size_t index) : c_(c), slot_(&c->counts[index].n) {}
+
+  void on(const pod64& m) {
+    if (c_->size != pod_size || !well_formed(m)) c_->bad.fetch_add(1, std::memory_order_relaxed);
+    slot_->store(++n_, std::memory_order_relaxed);
+  }
+  void on(const blob& m) {
+    if (!well_formed(m, c_->size)) c_->bad.fetch_add(1, std::memory_order_relaxed);
+    slot_->store(++n_, std::memory_order_relaxed);
+  }
+
+ private:
+  tell_counters* c_;
+  std::atomic<std::uint64_t>* slot_;
+  std::uint64_t n_ = 0;
+};
+
+// Answers every request with the message it got (the peers' echo server).
+class echo : public actor<echo> {
+ public:
+  using messages = herald::messages<pod64, blob>;
+
+  explicit echo(std::atomic<std::uint64_t>* served) : served_(served) {}
+
+  pod64 on(const pod64& m) {
+    served_->store(++n_, std::memory_order_relaxed);
+    return m;
+  }
+  blob on(const blob& m) {
+    served_->store(++n_, std::memory_order_relaxed);
+    return m;
+  }
+
+ private:
+  std::atomic<std::uint64_t>* served_;
+  std::uint64_t n_ = 0;
+};
+
+// Local scenarios: one std::uint64_t, as CAF's local peer sends.
+struct local_tick {
+  std::uint64_t n;
+};
+
+class local_sink : public actor<local_sink> {
+ public:
+  explicit local_sink(std::atomic<std::uint64_t>* received) : received_(received) {}
+  void on(const local_tick&) { received_->store(++n_, std::memory_order_relaxed); }
+  std::uint64_t on(const std::uint64_t& v) { return v + 1; }
+
+ private:
+  std::atomic<std::uint64_t>* received_;
+  std::uint64_t n_ = 0;
+};
+
+}  // namespace herald::bench
