@@ -280,9 +280,11 @@ void name_registry::publish_winner(const std::string& name, const name_entry* be
                                    const name_entry* after) {
   if (before == nullptr && after != nullptr) {
     map_.insert_or_assign(name, *after);
+    visible_.fetch_add(1, std::memory_order_relaxed);
     pending_.push_back(registry_event{registry_event_kind::added, name, *after, {}});
   } else if (before != nullptr && after == nullptr) {
     map_.erase(name);
+    visible_.fetch_sub(1, std::memory_order_relaxed);
     pending_.push_back(registry_event{registry_event_kind::removed, name, *before, {}});
   } else if (before != nullptr && after != nullptr && !(*before == *after)) {
     map_.insert_or_assign(name, *after);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,8 +44,10 @@ class name_registry {
   result<name_entry> lookup(std::string_view name) const;
   // As lookup, and type_mismatch if the actor is not of expected_type.
   result<name_entry> lookup(std::string_view name, type_id expected_type) const;
-  // Visible names (one per name, whatever the number of claims).
-  std::size_t size() const { return map_.size(); }
+  // Visible names (one per name, whatever the number of claims). libcuckoo's
+  // own size() reads its per-lock counters without their locks, so the
+  // registry keeps its own.
+  std::size_t size() const noexcept { return visible_.load(std::memory_order_relaxed); }
 
   // Registers one of this node's actors; the change is the next item of this
   // node's stream. limit_exceeded for a name too long or one name too many,
@@ -136,6 +139,7 @@ class name_registry {
   // 4. pending_ is appended under write_mutex_ in the order the changes were
   //    made and drained in that order by whoever holds dispatch_mutex_.
   libcuckoo::cuckoohash_map<std::string, name_entry, name_hash, std::equal_to<>> map_;
+  std::atomic<std::size_t> visible_{0};  // entries of map_, written under write_mutex_
   mutable std::mutex write_mutex_;
   std::unordered_map<node_id, stream> streams_;
   std::unordered_map<std::string, claim_list, name_hash, std::equal_to<>> claims_;
