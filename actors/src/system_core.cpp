@@ -42,6 +42,7 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
     return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
   }
   cells_.insert(c->id(), c);
+  alive_.fetch_add(1, std::memory_order_relaxed);
   spawned_.fetch_add(1, std::memory_order_relaxed);
   // An empty message gets the actor scheduled; its first activation starts it.
   c->enqueue(make_noop_envelope());
@@ -95,6 +96,7 @@ void system_core::remove(cell_base& c) noexcept {
   stopped_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(lifecycle_mutex_);
+    alive_.fetch_sub(1, std::memory_order_relaxed);
     all_stopped_.notify_all();
   }
 }
@@ -135,7 +137,7 @@ void system_core::shutdown() {
   for (auto& c : live) c->request_stop(error(errc::system_shutdown, "actor system shutting down"));
   {
     std::unique_lock lock(lifecycle_mutex_);
-    all_stopped_.wait(lock, [&] { return cells_.empty(); });
+    all_stopped_.wait(lock, [&] { return alive_.load(std::memory_order_relaxed) == 0; });
   }
   live.clear();
   // Remote asks still pending fail with node_down; no frame arrives after this.
@@ -150,7 +152,7 @@ system_metrics system_core::metrics() const {
   system_metrics m;
   m.actors_spawned = spawned_.load(std::memory_order_relaxed);
   m.actors_stopped = stopped_.load(std::memory_order_relaxed);
-  m.actors_alive = cells_.size();
+  m.actors_alive = alive_.load(std::memory_order_relaxed);
   m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
   m.handler_failures = failures_.load(std::memory_order_relaxed);
   m.restarts = restarts_.load(std::memory_order_relaxed);

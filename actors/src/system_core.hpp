@@ -84,6 +84,7 @@ class system_core {
   libcuckoo::cuckoohash_map<actor_id, ref_ptr<cell_base>> cells_;
   libcuckoo::cuckoohash_map<std::string, named> names_;
 
+  std::atomic<std::uint64_t> alive_{0};  // added and not yet removed; shutdown waits for 0
   std::atomic<std::uint64_t> spawned_{0};
   std::atomic<std::uint64_t> stopped_{0};
   std::atomic<std::uint64_t> dead_letters_{0};

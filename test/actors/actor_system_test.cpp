@@ -147,27 +147,25 @@ TEST(ActorSystem, TellToAStoppedActorIsACountedDeadLetter) {
 
 TEST(ActorSystem, ShutdownFailsQueuedAsksInsteadOfHangingThem) {
   struct block {
-    std::atomic<bool>* go;
+    std::atomic<bool>* entered;
   };
+  // Busy until shutdown asks it to stop, with 50 asks queued behind.
   class slow : public actor<slow> {
    public:
     void on(const block& b) {
-      while (!b.go->load()) std::this_thread::yield();
+      b.entered->store(true);
+      while (!stop_requested()) std::this_thread::yield();
     }
     int on(const get&) { return 1; }
   };
-  std::atomic<bool> go{false};
+  std::atomic<bool> entered{false};
   actor_system sys{actor_system_config{.worker_threads = 1}};
   auto s = sys.spawn<slow>().value();
-  (void)s.tell(block{&go});
+  (void)s.tell(block{&entered});
   std::vector<ask_future<int>> pending;
   for (int i = 0; i < 50; ++i) pending.push_back(s.ask(get{}));
-  std::thread releaser([&] {
-    std::this_thread::sleep_for(20ms);  // lets shutdown() start while the actor is busy
-    go = true;
-  });
+  while (!entered.load()) std::this_thread::yield();
   sys.shutdown();
-  releaser.join();
   for (auto& f : pending) {
     auto r = f.get();
     ASSERT_FALSE(r) << "mail queued at shutdown is not handled";

@@ -286,15 +286,16 @@ TEST(RemoteProcess, AKilledNodeFailsPendingAsksAndFiresMonitorsWithNodeDown) {
   EXPECT_EQ(far->tell(deposit{1}).error().code(), errc::node_down) << "a tell to a lost node is refused, not dropped";
 }
 
+struct other_msg {
+  std::uint64_t x;
+};
+class other : public actor<other> {
+ public:
+  using messages = herald::messages<other_msg>;
+  void on(const other_msg&) {}
+};
+
 TEST(RemoteNode, NodesWithDifferentInterfacesRefuseEachOther) {
-  struct other_msg {
-    std::uint64_t x;
-  };
-  class other : public actor<other> {
-   public:
-    using messages = herald::messages<other_msg>;
-    void on(const other_msg&) {}
-  };
   actor_system a{actor_system_config{.worker_threads = 1}}, b{actor_system_config{.worker_threads = 1}};
   runtime::node_config c;
   c.secret.value = "s";

@@ -42,6 +42,11 @@ class actor {
   // not handled: tells become dead letters, asks fail with errc::actor_stopped.
   void stop() noexcept { cell_->request_stop(error(errc::actor_stopped, "stopped by itself")); }
 
+  // True once this actor has been asked to stop (by stop(), actor_system::stop
+  // or shutdown). A long-running handler may poll it to finish early: the
+  // actor stops when the handler returns.
+  bool stop_requested() const noexcept { return cell_->stop_requested(); }
+
   // Delivers a herald::down to this actor's `on(const down&)` when `target`
   // stops (at once if it already has).
   template <class T>

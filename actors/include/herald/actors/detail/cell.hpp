@@ -37,6 +37,7 @@ class cell_base : public runtime::schedulable {
   const std::string& name() const noexcept { return opts_.name; }
   system_core& core() const noexcept { return sys_; }
   bool stopped() const noexcept { return closed_.load(std::memory_order_acquire); }
+  bool stop_requested() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
 
   // Puts a message in the mailbox and schedules the actor if the mailbox was
   // empty. A stopped actor rejects it (dead letter, or the ask fails).

@@ -35,7 +35,9 @@ struct envelope_ops {
 // Move-only; confined to one thread at a time (it travels through the mailbox).
 class envelope {
  public:
-  static constexpr std::size_t inline_size = 104;
+  // Room for a remote frame with a small payload inline (detail::remote_call),
+  // so that neither local nor remote messages allocate per send.
+  static constexpr std::size_t inline_size = 176;
   static constexpr std::size_t inline_align = alignof(std::max_align_t) > 8 ? 8 : alignof(std::max_align_t);
 
   template <class M>
@@ -110,6 +112,6 @@ class envelope {
   }
 };
 
-static_assert(sizeof(envelope) == 128, "an envelope is two cache lines");
+static_assert(sizeof(envelope) == 200, "an envelope is 24 bytes of routing plus the inline message");
 
 }  // namespace herald::detail
