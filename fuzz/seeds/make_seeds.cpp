@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "herald/registry/cluster_messages.hpp"
 #include "herald/wire/codec.hpp"
 #include "herald/wire/control.hpp"
 #include "herald/wire/frame_writer.hpp"
@@ -181,6 +182,27 @@ int main(int argc, char** argv) {
   truncated.insert(truncated.end(), hdr.begin(), hdr.end());
   truncated.insert(truncated.end(), 40, std::byte{1});
   write("frame_decoder", "truncated", truncated);
+  // cluster_messages: one of each kind.
+  {
+    namespace reg = herald::registry;
+    reg::member_info me{{7, 1}, 3, reg::member_status::up, "node-a", "10.0.0.1:7000"};
+    reg::member_info other{{9, 2}, 5, reg::member_status::suspect, "node-b", "10.0.0.2:7000"};
+    reg::gossip_msg g;
+    g.phase = reg::gossip_phase::ack;
+    g.sender = me;
+    g.members = {me, other};
+    g.digests.push_back(reg::stream_digest{{9, 2}, 12, false});
+    reg::stream_batch batch;
+    batch.owner = {9, 2};
+    batch.floor = 10;
+    batch.deltas.push_back(reg::name_delta{"bank/alice", 11, false, 42, 0x1234});
+    batch.deltas.push_back(reg::name_delta{"bank/bob", 12, true, 0, 0});
+    g.batches.push_back(batch);
+    write("cluster_messages", "gossip", reg::encode(g));
+    write("cluster_messages", "heartbeat", reg::encode(reg::heartbeat_msg{me}));
+    write("cluster_messages", "probe",
+          reg::encode(reg::probe_msg{reg::probe_kind::ping_req, me, 7, 9, 77}));
+  }
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
