@@ -1,5 +1,7 @@
 #include "herald/registry/sim_network.hpp"
 
+#include <algorithm>
+
 namespace herald::registry {
 
 class sim_network::link final : public control_transport {
@@ -65,6 +67,7 @@ control_transport& sim_network::transport(const std::string& address) {
 void sim_network::send_from(std::size_t from, std::string_view to, std::span<const std::byte> bytes) {
   ++stats_.sent;
   stats_.bytes += bytes.size();
+  stats_.largest = std::max<std::uint64_t>(stats_.largest, bytes.size());
   auto it = by_address_.find(std::string(to));
   if (it == by_address_.end() || !endpoints_[from]->alive) {
     ++stats_.dropped;

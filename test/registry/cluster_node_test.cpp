@@ -212,6 +212,35 @@ TEST(ClusterNode, ARestartedNodeIsANewMemberWithAFreshStream) {
   EXPECT_FALSE(c.node(0).registry().lookup("n2/actor-0")) << "names of the previous run stay gone";
 }
 
+TEST(ClusterNode, ALargeRegistryReachesAJoinerInBoundedMessages) {
+  sim_cluster c(3);
+  ASSERT_TRUE(c.net().run_until([&] { return c.converged(); }, 2s));
+  // About 190 KB of names: several messages' worth.
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(c.node(0).registry().register_local("bulk/" + std::to_string(i) + "/" + std::string(40, 'x'), i, account_type));
+  }
+  const auto t0 = c.net().now();
+  ASSERT_TRUE(c.net().run_until([&] { return c.converged(); }, 10s));
+  std::cout << "[ figures ] 3000 new names spread to 2 nodes after " << ms_since(c, t0) << " ms, largest message "
+            << c.net().counters().largest << " bytes\n";
+  EXPECT_LE(c.net().counters().largest, c.node(0).config().codec.max_message_bytes);
+  EXPECT_EQ(c.node(2).registry().size(), 3000u);
+}
+
+TEST(ClusterNode, ClustersFormedApartMergeThroughTheirSeeds) {
+  cluster_config base;
+  base.seeds = {"node-0", "node-3"};
+  sim_cluster c(6, 5, base);
+  c.net().partition({{"node-0", "node-1", "node-2"}, {"node-3", "node-4", "node-5"}});
+  for (std::size_t i = 0; i < c.size(); ++i) register_names(c, i, 2);
+  c.net().run_for(3s);
+  EXPECT_EQ(c.node(1).live_members().size(), 3u) << "each side formed a cluster of its own";
+  c.net().heal();
+  const auto t0 = c.net().now();
+  ASSERT_TRUE(c.net().run_until([&] { return c.converged(); }, 5s)) << "anti-entropy with the seeds merges them";
+  std::cout << "[ figures ] clusters formed apart merged " << ms_since(c, t0) << " ms after the heal\n";
+}
+
 std::vector<std::byte> hostile_gossip(std::vector<member_info> members, std::vector<stream_batch> batches) {
   member_info evil{member_key{99, 1}, 0, member_status::up, "evil", "evil"};
   members.push_back(evil);

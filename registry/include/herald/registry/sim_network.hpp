@@ -36,6 +36,7 @@ class sim_network final : public clock_source {
     std::uint64_t delivered = 0;
     std::uint64_t dropped = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t largest = 0;  // bytes of the largest message sent
   };
 
   explicit sim_network(std::uint64_t seed = 1, std::chrono::milliseconds latency = std::chrono::milliseconds(1),
