@@ -199,6 +199,20 @@ TEST(ClusterNode, GracefulLeaveRemovesTheNodeAndItsNamesAtOnce) {
   EXPECT_TRUE(told);
 }
 
+TEST(ClusterNode, DownMembersAreForgottenAfterTheRetention) {
+  cluster_config base;
+  base.down_retention = 10s;
+  sim_cluster c(3, 42, base);
+  converge(c);
+  c.kill(2);
+  ASSERT_TRUE(c.net().run_until([&] { return c.all_see(2, member_status::down); }, 1s));
+  c.net().run_for(9s);
+  EXPECT_NE(c.node(0).members().find(3), nullptr) << "kept while peers may still gossip about it";
+  c.net().run_for(2s);
+  EXPECT_EQ(c.node(0).members().find(3), nullptr);
+  EXPECT_TRUE(c.converged());
+}
+
 TEST(ClusterNode, ARestartedNodeIsANewMemberWithAFreshStream) {
   sim_cluster c(4);
   converge(c);
