@@ -32,7 +32,8 @@ result<void> actor_system::add(const detail::ref_ptr<detail::cell_base>& c, std:
   return core_->add(c, type, wire_type);
 }
 
-result<void> actor_system::start_network(runtime::node_config cfg, wire::type_registry& types) {
+result<void> actor_system::start_network(runtime::node_config cfg, registry::cluster_config cluster,
+                                         wire::type_registry& types) {
   result<void> ok;
   auto add_type = [&]<class M>() {
     if (ok) ok = types.add<M>();
@@ -40,11 +41,18 @@ result<void> actor_system::start_network(runtime::node_config cfg, wire::type_re
   detail::interface_types<detail::node_actor, detail::node_actor::messages>::each(add_type);
   if (!ok) return ok;
   cfg.schema_hash = types.schema_hash();
-  if (auto started = core_->start_network(std::move(cfg)); !started) return started;
+  if (auto started = core_->start_network(std::move(cfg), std::move(cluster)); !started) return started;
   auto* net = core_->net();
   auto c = make_cell<detail::node_actor>(spawn_options{}, detail::node_actor_id,
                                           [core = core_.get(), net] { return std::make_unique<detail::node_actor>(core, net); });
   return add(c, std::type_index(typeid(detail::node_actor)), detail::actor_type_id<detail::node_actor>());
+}
+
+result<std::shared_ptr<const detail::remote_target>> actor_system::find_in_cluster(std::string_view name,
+                                                                                  std::uint64_t wire_type) const {
+  auto where = core_->find_in_cluster(name, wire_type);
+  if (!where) return std::move(where).error();
+  return std::make_shared<const detail::remote_target>(detail::remote_target{core_->net()->slot(where->first), where->second});
 }
 
 std::uint64_t actor_system::node_id() const noexcept {

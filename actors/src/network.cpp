@@ -11,16 +11,48 @@ network::network(system_core& core) : core_(core) {}
 
 network::~network() { shutdown(); }
 
-result<void> network::start(runtime::node_config cfg) {
+result<void> network::start(runtime::node_config cfg, registry::cluster_config cluster) {
   auto n = runtime::node::start(std::move(cfg), *this);
   if (!n) return std::move(n).error();
   node_ = std::move(*n);
   node_id_ = node_->id();
+  cluster_ = std::make_unique<registry::runtime_cluster>(std::move(cluster), *node_);
+  cluster_->on_member_event([this](const registry::member_event& e) { on_member_event(e); });
+  (void)cluster_->registry().subscribe([this](const registry::registry_event& e) { on_registry_event(e); });
+  cluster_->start();
   return {};
 }
 
 void network::shutdown() {
+  if (cluster_) cluster_->leave();
   if (node_) node_->shutdown();
+}
+
+void network::on_member_event(const registry::member_event& e) {
+  using kind = registry::member_event_kind;
+  if (e.kind == kind::joined || e.kind == kind::alive) {
+    // Refs to a member's actors need a link to it: keep a full mesh, so the
+    // link is usually up by the time gossip brings that member's names.
+    if (!e.member.address.empty() && e.member.key.node != node_id_) node_->connect(e.member.address);
+    return;
+  }
+  if (e.kind != kind::down && e.kind != kind::left) return;
+  members_lost_.fetch_add(1, std::memory_order_relaxed);
+  // The cluster declared the node gone (a silent or paused node keeps its
+  // TCP link open): closing the link fails every ask to it with node_down and
+  // fires the monitors of its actors, exactly as a lost connection does.
+  if (auto c = node_->connection_to(e.member.key.node)) {
+    c->close(error(errc::node_down, "node " + e.member.name + " declared " + std::string(registry::to_string(e.kind)) +
+                                        ": " + e.reason));
+  }
+}
+
+void network::on_registry_event(const registry::registry_event& e) {
+  if (e.kind != registry::registry_event_kind::conflict_lost || e.entry.owner.node != node_id_) return;
+  name_conflicts_lost_.fetch_add(1, std::memory_order_relaxed);
+  core_.log_warning("the name '" + e.name + "' of actor " + std::to_string(e.entry.actor) +
+                    " lost to the same name on node " + std::to_string(e.other.owner.node) +
+                    " (the lower node id wins); lookups anywhere find the winner");
 }
 
 std::shared_ptr<peer_slot> network::slot(std::uint64_t node_id) {
@@ -62,9 +94,8 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
   cell->enqueue(make_remote_envelope(remote_call{std::move(frame), from}));
 }
 
-void network::on_control(const std::shared_ptr<runtime::connection>&, runtime::inbound_frame) {
-  // Gossip and membership frames belong to the cluster layer; a node without
-  // one ignores them.
+void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
+  cluster_->on_control(from, std::move(frame));
 }
 
 void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
@@ -82,9 +113,11 @@ void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
     if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
   }
   peer_up_.notify_all();
+  cluster_->on_peer_up(conn);
 }
 
 void network::on_peer_down(const runtime::peer_info& peer, const herald::error& reason) {
+  cluster_->on_peer_down(peer, reason);
   std::vector<std::pair<actor_id, std::vector<watcher>>> lost;
   {
     std::lock_guard lock(mutex_);
@@ -123,6 +156,9 @@ void network::add_metrics(system_metrics& m) const {
   m.remote_decode_failures = decode_failures_.load(std::memory_order_relaxed);
   m.remote_reply_failures = reply_failures_.load(std::memory_order_relaxed);
   m.remote_unknown_types = unknown_types_.load(std::memory_order_relaxed);
+  m.name_conflicts_lost = name_conflicts_lost_.load(std::memory_order_relaxed);
+  m.members_lost = members_lost_.load(std::memory_order_relaxed);
+  m.registry_names = cluster_ ? cluster_->registry().size() : 0;
   if (!node_) return;
   for (const auto& c : node_->connections()) {
     auto s = c->stats();

@@ -13,6 +13,7 @@
 #include "herald/actors/detail/remote_target.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/runtime/frame_sink.hpp"
+#include "herald/registry/runtime_cluster.hpp"
 #include "herald/runtime/node.hpp"
 
 namespace herald::detail {
@@ -28,10 +29,15 @@ class network final : public runtime::frame_sink {
   explicit network(system_core& core);
   ~network() override;
 
-  result<void> start(runtime::node_config cfg);
-  // Closes every connection (pending remote asks fail with node_down) and
-  // joins the io threads. Idempotent.
+  // Starts the transport and the cluster layer (membership, gossip, the
+  // cluster-wide registry), which joins through cluster.seeds.
+  result<void> start(runtime::node_config cfg, registry::cluster_config cluster);
+  // Leaves the cluster gracefully, closes every connection (pending remote
+  // asks fail with node_down) and joins the io threads. Idempotent.
   void shutdown();
+
+  registry::runtime_cluster& cluster() noexcept { return *cluster_; }
+  const registry::runtime_cluster& cluster() const noexcept { return *cluster_; }
 
   runtime::node& node() noexcept { return *node_; }
   std::uint64_t node_id() const noexcept { return node_id_; }
@@ -61,7 +67,11 @@ class network final : public runtime::frame_sink {
   using watcher = std::pair<ref_ptr<cell_base>, cell_base::down_fn>;
 
   system_core& core_;
+  void on_member_event(const registry::member_event& e);
+  void on_registry_event(const registry::registry_event& e);
+
   std::unique_ptr<runtime::node> node_;
+  std::unique_ptr<registry::runtime_cluster> cluster_;
   std::uint64_t node_id_ = 0;
 
   mutable std::mutex mutex_;
@@ -74,6 +84,8 @@ class network final : public runtime::frame_sink {
   std::atomic<std::uint64_t> decode_failures_{0};
   std::atomic<std::uint64_t> reply_failures_{0};
   std::atomic<std::uint64_t> unknown_types_{0};
+  std::atomic<std::uint64_t> name_conflicts_lost_{0};
+  std::atomic<std::uint64_t> members_lost_{0};
 };
 
 }  // namespace herald::detail

@@ -18,7 +18,8 @@ class system_core;
 // stop. Confined to its own handlers, like any actor.
 class node_actor : public actor<node_actor> {
  public:
-  using messages = herald::messages<resolve_request, monitor_request, remote_down_notice>;
+  using messages = herald::messages<resolve_request, monitor_request, remote_down_notice, members_request,
+                                    registry_request, metrics_request>;
 
   node_actor(system_core* core, network* net) : core_(core), net_(net) {}
 
@@ -26,6 +27,9 @@ class node_actor : public actor<node_actor> {
   void on(const monitor_request& r);
   void on(const remote_down_notice& n);
   void on(const down& d);
+  members_reply on(const members_request&);
+  registry_reply on(const registry_request&);
+  metrics_reply on(const metrics_request&);
 
  private:
   void notify(std::uint64_t node, actor_id who, const error& reason);

@@ -114,6 +114,64 @@ void node_actor::on(const remote_down_notice& n) {
   net_->deliver_down(n.node, n.actor_id, error(static_cast<errc>(n.code), n.context));
 }
 
+members_reply node_actor::on(const members_request&) {
+  members_reply out;
+  auto rows = net_->cluster().call([](registry::cluster_node& n) {
+    std::vector<member_row> v;
+    auto add = [&](const registry::member_info& m) {
+      v.push_back(member_row{m.key.node, m.key.incarnation, m.name, m.address, std::string(registry::to_string(m.status))});
+    };
+    add(n.members().self());
+    for (const auto& [id, m] : n.members().others()) add(m);
+    return v;
+  });
+  std::sort(rows.begin(), rows.end(), [](const member_row& a, const member_row& b) { return a.name < b.name; });
+  out.members = std::move(rows);
+  return out;
+}
+
+registry_reply node_actor::on(const registry_request&) {
+  registry_reply out;
+  for (auto& [name, e] : net_->cluster().registry().snapshot()) {
+    out.entries.push_back(registry_row{name, e.owner.node, e.owner.incarnation, e.actor, e.actor_type});
+  }
+  std::sort(out.entries.begin(), out.entries.end(), [](const registry_row& a, const registry_row& b) { return a.name < b.name; });
+  return out;
+}
+
+metrics_reply node_actor::on(const metrics_request&) {
+  auto m = core_->metrics();
+  metrics_reply out;
+  auto add = [&](const char* name, std::uint64_t v) { out.counters.push_back(counter_row{name, v}); };
+  add("actors_spawned", m.actors_spawned);
+  add("actors_stopped", m.actors_stopped);
+  add("actors_alive", m.actors_alive);
+  add("dead_letters", m.dead_letters);
+  add("handler_failures", m.handler_failures);
+  add("restarts", m.restarts);
+  add("escalations", m.escalations);
+  add("asks_timed_out", m.asks_timed_out);
+  add("activations", m.activations);
+  add("connections", m.connections);
+  add("frames_sent", m.frames_sent);
+  add("bytes_sent", m.bytes_sent);
+  add("writev_calls", m.writev_calls);
+  add("frames_received", m.frames_received);
+  add("bytes_received", m.bytes_received);
+  add("backpressure_events", m.backpressure_events);
+  add("late_replies", m.late_replies);
+  add("remote_asks_timed_out", m.remote_asks_timed_out);
+  add("remote_asks_failed_node_down", m.remote_asks_failed_node_down);
+  add("frames_to_missing_actors", m.frames_to_missing_actors);
+  add("remote_decode_failures", m.remote_decode_failures);
+  add("remote_unknown_types", m.remote_unknown_types);
+  add("remote_reply_failures", m.remote_reply_failures);
+  add("registry_names", m.registry_names);
+  add("name_conflicts_lost", m.name_conflicts_lost);
+  add("members_lost", m.members_lost);
+  return out;
+}
+
 void node_actor::notify(std::uint64_t node, actor_id who, const error& reason) {
   (void)node_actor_at(*net_, node).tell(
       remote_down_notice{who, net_->node_id(), static_cast<std::uint16_t>(reason.code()), reason.context()});

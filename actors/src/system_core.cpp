@@ -43,6 +43,14 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
   }
   cells_.insert(c->id(), c);
   alive_.fetch_add(1, std::memory_order_relaxed);
+  if (net_ && !c->name().empty()) {
+    if (auto r = net_->cluster().registry().register_local(c->name(), c->id(), wire_type); !r) {
+      names_.erase(c->name());
+      cells_.erase(c->id());
+      alive_.fetch_sub(1, std::memory_order_relaxed);
+      return r.error();
+    }
+  }
   spawned_.fetch_add(1, std::memory_order_relaxed);
   // An empty message gets the actor scheduled; its first activation starts it.
   c->enqueue(make_noop_envelope());
@@ -69,14 +77,41 @@ result<actor_id> system_core::resolve(std::string_view name, std::uint64_t wire_
   return hit->cell->id();
 }
 
-result<void> system_core::start_network(runtime::node_config cfg) {
+result<void> system_core::start_network(runtime::node_config cfg, registry::cluster_config cluster) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "start_node during shutdown");
   if (net_) return error(errc::invalid_argument, "the node is already started");
+  log_ = cfg.log;
   auto n = std::make_unique<network>(*this);
-  if (auto ok = n->start(std::move(cfg)); !ok) return ok;
+  if (auto ok = n->start(std::move(cfg), std::move(cluster)); !ok) return ok;
   net_ = std::move(n);
+  auto table = names_.lock_table();
+  for (auto& [name, entry] : table) {
+    if (auto r = net_->cluster().registry().register_local(name, entry.cell->id(), entry.wire_type); !r) {
+      log_warning("actor '" + name + "' is not registered cluster-wide: " + r.error().message());
+    }
+  }
   return {};
+}
+
+result<std::pair<std::uint64_t, actor_id>> system_core::find_in_cluster(std::string_view name,
+                                                                       std::uint64_t wire_type) const {
+  if (!net_) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  auto e = net_->cluster().registry().lookup(name, wire_type);
+  if (!e) return std::move(e).error();
+  if (e->owner.node == net_->node_id()) return error(errc::not_found, "actor '" + std::string(name) + "' has stopped");
+  return std::make_pair(e->owner.node, e->actor);
+}
+
+void system_core::log_warning(const std::string& line) noexcept {
+  try {
+    if (log_) {
+      log_(runtime::log_level::warn, line);
+    } else {
+      std::fprintf(stderr, "herald: %s\n", line.c_str());
+    }
+  } catch (...) {
+  }
 }
 
 ref_ptr<cell_base> system_core::find(actor_id id) const {
@@ -87,7 +122,11 @@ ref_ptr<cell_base> system_core::find(actor_id id) const {
 
 void system_core::remove(cell_base& c) noexcept {
   // Erase the name only if it still maps to this cell.
-  if (!c.name().empty()) names_.erase_fn(c.name(), [&](const named& n) { return n.cell.get() == &c; });
+  if (!c.name().empty()) {
+    bool mine = false;
+    names_.erase_fn(c.name(), [&](const named& n) { return mine = n.cell.get() == &c; });
+    if (mine && net_) (void)net_->cluster().registry().unregister_local(c.name());
+  }
   ref_ptr<cell_base> keep;  // released outside the table's lock
   cells_.erase_fn(c.id(), [&](ref_ptr<cell_base>& p) {
     keep = std::move(p);

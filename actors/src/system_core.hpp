@@ -12,6 +12,7 @@
 #include "herald/actors/detail/cell.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
+#include "herald/registry/cluster_node.hpp"
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
@@ -45,8 +46,15 @@ class system_core {
   // wire id of its type.
   result<actor_id> resolve(std::string_view name, std::uint64_t wire_type) const;
 
-  // Starts the transport; null until then.
-  result<void> start_network(runtime::node_config cfg);
+  // Starts the transport and the cluster layer; net() is null until then.
+  // Named actors (those already spawned, and later ones) are registered
+  // cluster-wide.
+  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster);
+  // A named actor of another node, from the cluster registry.
+  result<std::pair<std::uint64_t, actor_id>> find_in_cluster(std::string_view name, std::uint64_t wire_type) const;
+  // Problems the runtime reports but no caller waits for (stderr, or the
+  // node's log hook).
+  void log_warning(const std::string& line) noexcept;
   network* net() noexcept { return net_.get(); }
   const network* net() const noexcept { return net_.get(); }
   ref_ptr<cell_base> find(actor_id id) const;
@@ -97,6 +105,7 @@ class system_core {
   runtime::timer_queue timers_;
   runtime::scheduler scheduler_;
   std::unique_ptr<network> net_;
+  std::function<void(runtime::log_level, std::string_view)> log_;
 };
 
 }  // namespace herald::detail

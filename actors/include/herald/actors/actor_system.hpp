@@ -18,6 +18,7 @@
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
+#include "herald/registry/cluster_node.hpp"
 #include "herald/runtime/node_config.hpp"
 #include "herald/wire/type_registry.hpp"
 
@@ -99,8 +100,13 @@ class actor_system {
   // the handshake compares, so nodes with different interfaces refuse each
   // other. Errors: invalid_argument (config, secret, two message types with
   // one wire id), io_error (bind), system_shutdown.
+  //
+  // The node also joins the cluster through cluster.seeds (none: it starts a
+  // cluster of its own that others join through it): membership, failure
+  // detection, and the cluster-wide registry of named actors, which spawn()
+  // and lookup() then use. docs/cluster.md has the timings and bounds.
   template <class... Exposed>
-  result<void> start_node(runtime::node_config cfg) {
+  result<void> start_node(runtime::node_config cfg, registry::cluster_config cluster = {}) {
     static_assert((remote_actor<Exposed> && ...), "herald: start_node<T...>: every T must declare `using messages = herald::messages<...>`");
     wire::type_registry types;
     result<void> ok;
@@ -109,7 +115,7 @@ class actor_system {
     };
     (detail::interface_types<Exposed, typename Exposed::messages>::each(add_type), ...);
     if (!ok) return ok;
-    return start_network(std::move(cfg), types);
+    return start_network(std::move(cfg), std::move(cluster), types);
   }
 
   // The node's id and its bound listen addresses (empty before start_node).
@@ -129,13 +135,22 @@ class actor_system {
     return actor_ref<T>(std::move(*target));
   }
 
-  // Finds a named actor of this system. errc::not_found if no actor has that
-  // name; errc::type_mismatch if it is not a T.
+  // Finds a named actor: one of this process first, then, for an actor type
+  // with a remote interface, one anywhere in the cluster (from the local copy
+  // of the cluster registry: no network round trip). errc::not_found if no
+  // actor has that name; errc::type_mismatch if it is not a T.
   template <class T>
   result<actor_ref<T>> lookup(std::string_view name) const {
     auto c = find(name, std::type_index(typeid(T)));
-    if (!c) return std::move(c).error();
-    return actor_ref<T>(std::move(*c));
+    if (c) return actor_ref<T>(std::move(*c));
+    if constexpr (remote_actor<T>) {
+      if (c.error().code() == errc::not_found) {
+        auto r = find_in_cluster(name, detail::actor_type_id<T>());
+        if (!r) return std::move(r).error();
+        return actor_ref<T>(std::move(*r));
+      }
+    }
+    return std::move(c).error();
   }
 
   // Stops the actor (as if it called stop() itself). Idempotent.
@@ -159,7 +174,8 @@ class actor_system {
   actor_id next_id() noexcept;
   detail::ref_ptr<detail::cell_base> current_parent() const noexcept;
   result<void> add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type, std::uint64_t wire_type);
-  result<void> start_network(runtime::node_config cfg, wire::type_registry& types);
+  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster, wire::type_registry& types);
+  result<std::shared_ptr<const detail::remote_target>> find_in_cluster(std::string_view name, std::uint64_t wire_type) const;
   result<std::shared_ptr<const detail::remote_target>> resolve_remote(const std::string& address, const std::string& name,
                                                                       std::uint64_t wire_type,
                                                                       std::chrono::milliseconds timeout);

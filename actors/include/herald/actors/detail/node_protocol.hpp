@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 namespace herald::detail {
 
@@ -41,6 +42,58 @@ struct remote_down_notice {
   std::uint16_t code = 0;
   std::string context;
   auto fields() { return std::tie(actor_id, node, code, context); }
+};
+
+// Introspection for tools (herald-ctl): members, registry, counters.
+struct members_request {
+  static constexpr std::string_view wire_name = "herald.members_request";
+  std::uint8_t unused = 0;
+};
+struct member_row {
+  std::uint64_t node = 0;
+  std::uint64_t incarnation = 0;
+  std::string name;
+  std::string address;
+  std::string status;  // "up", "suspect", "down", "left"
+  auto fields() { return std::tie(node, incarnation, name, address, status); }
+};
+struct members_reply {
+  static constexpr std::string_view wire_name = "herald.members_reply";
+  std::vector<member_row> members;
+  auto fields() { return std::tie(members); }
+};
+
+struct registry_request {
+  static constexpr std::string_view wire_name = "herald.registry_request";
+  std::uint8_t unused = 0;
+};
+struct registry_row {
+  std::string name;
+  std::uint64_t node = 0;
+  std::uint64_t incarnation = 0;
+  std::uint64_t actor = 0;
+  std::uint64_t actor_type = 0;
+  auto fields() { return std::tie(name, node, incarnation, actor, actor_type); }
+};
+struct registry_reply {
+  static constexpr std::string_view wire_name = "herald.registry_reply";
+  std::vector<registry_row> entries;
+  auto fields() { return std::tie(entries); }
+};
+
+struct metrics_request {
+  static constexpr std::string_view wire_name = "herald.metrics_request";
+  std::uint8_t unused = 0;
+};
+struct counter_row {
+  std::string name;
+  std::uint64_t value = 0;
+  auto fields() { return std::tie(name, value); }
+};
+struct metrics_reply {
+  static constexpr std::string_view wire_name = "herald.metrics_reply";
+  std::vector<counter_row> counters;
+  auto fields() { return std::tie(counters); }
 };
 
 }  // namespace herald::detail

@@ -1,0 +1,111 @@
+#include "herald/actors/actor_system.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "herald/herald.hpp"
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct greet {
+  std::string who;
+  auto fields() { return std::tie(who); }
+};
+
+class greeter : public actor<greeter> {
+ public:
+  using messages = herald::messages<greet>;
+  explicit greeter(std::string node) : node_(std::move(node)) {}
+  std::string on(const greet& g) const { return "hello " + g.who + " from " + node_; }
+
+ private:
+  std::string node_;
+};
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// Three nodes on loopback: the first is the seed of the other two.
+struct three_nodes {
+  three_nodes() {
+    for (int i = 0; i < 3; ++i) {
+      runtime::node_config c;
+      c.secret.value = "cluster-test-secret";
+      c.node_name = "n" + std::to_string(i);
+      c.listen = {"tcp://127.0.0.1:0"};
+      registry::cluster_config cl;
+      cl.gossip_interval = 50ms;
+      cl.heartbeat_interval = 50ms;
+      if (i > 0) cl.seeds = {nodes[0]->listen_addresses().at(0)};
+      nodes.push_back(std::make_unique<actor_system>(actor_system_config{.worker_threads = 1}));
+      auto ok = nodes.back()->start_node<greeter>(c, cl);
+      EXPECT_TRUE(ok) << ok.error().message();
+    }
+  }
+  std::vector<std::unique_ptr<actor_system>> nodes;
+};
+
+TEST(Cluster, ANamedActorIsFoundByNameFromEveryNode) {
+  three_nodes n;
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("front-desk", std::string("n2")));
+  for (int i = 0; i < 2; ++i) {
+    result<actor_ref<greeter>> ref = error(errc::not_found);
+    ASSERT_TRUE(eventually([&] {
+      ref = n.nodes[i]->lookup<greeter>("front-desk");
+      return ref.has_value();
+    })) << "node " << i << " learns the name through gossip";
+    EXPECT_TRUE(ref->is_remote());
+    EXPECT_EQ(ref->node_id(), n.nodes[2]->node_id());
+    // The name can arrive through a third node a moment before the direct
+    // link to its owner is up; until then a send fails with node_down.
+    result<std::string> reply = error(errc::node_down);
+    ASSERT_TRUE(eventually([&] {
+      reply = ref->ask(greet{"n" + std::to_string(i)}, 5s).get();
+      return reply.has_value() || reply.error().code() != errc::node_down;
+    }));
+    ASSERT_TRUE(reply) << reply.error().message();
+    EXPECT_EQ(*reply, "hello n" + std::to_string(i) + " from n2");
+  }
+  auto local = n.nodes[2]->lookup<greeter>("front-desk");
+  ASSERT_TRUE(local);
+  EXPECT_FALSE(local->is_remote()) << "the owning node finds its own actor locally";
+}
+
+TEST(Cluster, ANameIsRemovedEverywhereWhenItsActorStops) {
+  three_nodes n;
+  auto g = n.nodes[1]->spawn<greeter>("temp", std::string("n1")).value();
+  ASSERT_TRUE(eventually([&] { return n.nodes[0]->lookup<greeter>("temp").has_value(); }));
+  n.nodes[1]->stop(g);
+  EXPECT_TRUE(eventually([&] {
+    auto r = n.nodes[0]->lookup<greeter>("temp");
+    return !r && r.error().code() == errc::not_found;
+  })) << "the unregistration spreads like the registration";
+}
+
+TEST(Cluster, ANodeThatLeavesTakesItsNamesWithIt) {
+  three_nodes n;
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("leaver", std::string("n2")));
+  ASSERT_TRUE(eventually([&] { return n.nodes[0]->lookup<greeter>("leaver").has_value(); }));
+  n.nodes[2].reset();  // graceful leave
+  EXPECT_TRUE(eventually([&] { return !n.nodes[0]->lookup<greeter>("leaver").has_value(); }))
+      << "the departed node's names are removed from every registry";
+  EXPECT_GE(n.nodes[0]->metrics().members_lost, 1u);
+}
+
+}  // namespace
+}  // namespace herald
