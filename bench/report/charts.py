@@ -101,22 +101,19 @@ def _bar_panel(ax, results, rows, impls, ylabel, logy=False, fmt=_si):
     impls = [i for i in impls if any(_stats(by_id[sid], key, i) for _, sid, key in rows)]
     width = 0.8 / max(len(impls), 1)
     any_bar = False
-    for i, impl in enumerate(impls):
-        xs, ys, lo, hi = [], [], [], []
-        for j, (_, sid, key) in enumerate(rows):
-            st = _stats(by_id[sid], key, impl)
-            if st:
-                xs.append(j + (i - (len(impls) - 1) / 2) * width)
-                ys.append(st[0])
-                lo.append(st[0] - st[1])
-                hi.append(st[2] - st[0])
-        if xs:
+    labelled = set()
+    for j, (_, sid, key) in enumerate(rows):
+        # Bars of one group sit centred on its tick, whoever ran that row.
+        present = [(impl, _stats(by_id[sid], key, impl)) for impl in impls]
+        present = [(impl, st) for impl, st in present if st]
+        for k, (impl, st) in enumerate(present):
             any_bar = True
-            bars = ax.bar(xs, ys, width, yerr=[lo, hi], label=impl, color=COLORS.get(impl), capsize=2,
-                          error_kw={"linewidth": 1})
-            for b, y in zip(bars, ys):
-                ax.annotate(fmt(y), (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=7,
-                            xytext=(0, 2), textcoords="offset points")
+            x = j + (k - (len(present) - 1) / 2) * width
+            ax.bar([x], [st[0]], width, yerr=[[st[0] - st[1]], [st[2] - st[0]]], color=COLORS.get(impl),
+                         capsize=2, error_kw={"linewidth": 1}, label=None if impl in labelled else impl)
+            labelled.add(impl)
+            ax.annotate(fmt(st[0]), (x, st[0]), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                        textcoords="offset points")
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r[0] for r in rows])
     if logy:

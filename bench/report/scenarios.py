@@ -51,7 +51,7 @@ def _scenario(group, sid, title, args, metric, higher_is_better=True, x=None, he
 def build(quick):
     """The scenario list; --quick keeps the shape with fewer points."""
     tell_sizes = [64, MIB] if quick else [64, KIB, 64 * KIB, MIB]
-    reqresp_sizes = [KIB, 100 * KIB] if quick else [KIB, 10 * KIB, 100 * KIB]
+    reqresp_sizes = [KIB] if quick else [KIB, 10 * KIB, 100 * KIB]
     s = []
     for n in tell_sizes:
         s.append(_scenario("tell", "tell-%d" % n, "tell %s" % size_label(n),
