@@ -127,8 +127,8 @@ def _bar_panel(ax, results, rows, impls, ylabel, logy=False, fmt=_si):
 
 def _title(fig, results, text):
     m = results["machine"]
-    fig.suptitle("%s\n%s, %s cores; median of %d runs, whiskers min–max%s"
-                 % (text, m.get("cpu", "?"), m.get("nproc", "?"), results["reps"],
+    fig.suptitle("%s\n%s, %s cores; median of %d run%s, whiskers min–max%s"
+                 % (text, m.get("cpu", "?"), m.get("nproc", "?"), results["reps"], "" if results["reps"] == 1 else "s",
                     "; herald not built" if "herald" not in _impls(results) else ""), fontsize=10)
 
 
