@@ -23,8 +23,10 @@
 //   ask            request(...).then(...) from an event-based actor, K
 //                  requests in flight; the server echoes the string.
 //   reqresp        ask with 1 in flight and N-byte requests and replies.
-//   local-tell     1 or 2 sender actors -> 1 receiver in one system, message:
-//                  one std::uint64_t, the same 16-batch window.
+//   local-tell     1 or 2 plain threads anon_send one std::uint64_t at a time
+//                  to 1 receiver actor, each staying at most 16 batches of
+//                  1000 messages ahead of the receiver's count (the shape of
+//                  herald-bench's local-tell).
 //   local-ask      request(...).then(...) of one std::uint64_t, 1 in flight.
 // Not implemented (exit 2): --transport unix|inproc, --connections > 1.
 #include "alloc_counter.hpp"
@@ -266,14 +268,24 @@ int run_local_tell(const peer_options& o) {
   std::atomic<std::uint64_t> count{0};
   std::atomic<bool> bad{false};
   auto receiver = sys.spawn(number_receiver, receiver_state{&count, &bad, 8});
-  auto msg = std::make_shared<const std::uint64_t>(42);
-  std::vector<caf::actor> senders;
+  constexpr std::uint64_t batch = 1000;
+  constexpr std::uint64_t max_ahead = batches_in_flight * batch;
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
   for (int i = 0; i < o.senders; ++i) {
-    senders.push_back(sys.spawn(tell_sender<std::uint64_t>, msg, std::size_t{1000}));
-    caf::anon_send(senders.back(), caf::open_atom::value, receiver);
+    senders.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (std::uint64_t n = 0; n < batch; ++n) caf::anon_send(receiver, n);
+        std::uint64_t total = sent.fetch_add(batch, std::memory_order_relaxed) + batch;
+        while (total > count.load(std::memory_order_relaxed) + max_ahead && !stop.load(std::memory_order_relaxed))
+          std::this_thread::yield();
+      }
+    });
   }
   window_result w = measure_window([&] { return count.load(std::memory_order_relaxed); }, o, allocations);
-  for (auto& s : senders) caf::anon_send_exit(s, caf::exit_reason::kill);
+  stop = true;
+  for (auto& t : senders) t.join();
   caf::anon_send_exit(receiver, caf::exit_reason::kill);
   if (w.msgs == 0) return 1;
   peer_options shown = o;
