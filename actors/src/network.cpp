@@ -15,27 +15,26 @@ result<void> network::start(runtime::node_config cfg, registry::cluster_config c
   auto n = runtime::node::start(std::move(cfg), *this);
   if (!n) return std::move(n).error();
   node_ = std::move(*n);
-  node_id_ = node_->id();
+  node_id_.store(node_->id(), std::memory_order_release);
   cluster_ = std::make_unique<registry::runtime_cluster>(std::move(cluster), *node_);
   cluster_->on_member_event([this](const registry::member_event& e) { on_member_event(e); });
   (void)cluster_->registry().subscribe([this](const registry::registry_event& e) { on_registry_event(e); });
   cluster_->start();
+  cluster_ready_.store(cluster_.get(), std::memory_order_release);
   return {};
 }
 
 void network::shutdown() {
   if (cluster_) cluster_->leave();
   if (node_) node_->shutdown();
+  cluster_ready_.store(nullptr, std::memory_order_release);
 }
 
 void network::on_member_event(const registry::member_event& e) {
   using kind = registry::member_event_kind;
-  if (e.kind == kind::joined || e.kind == kind::alive) {
-    // Refs to a member's actors need a link to it: keep a full mesh, so the
-    // link is usually up by the time gossip brings that member's names.
-    if (!e.member.address.empty() && e.member.key.node != node_id_) node_->connect(e.member.address);
-    return;
-  }
+  // Links to new members come from gossip, which dials the members it
+  // talks to. Dialling here as well would race the member's own dial, and
+  // the transport keeps only one of two simultaneous links.
   if (e.kind != kind::down && e.kind != kind::left) return;
   members_lost_.fetch_add(1, std::memory_order_relaxed);
   // The cluster declared the node gone (a silent or paused node keeps its
@@ -48,7 +47,7 @@ void network::on_member_event(const registry::member_event& e) {
 }
 
 void network::on_registry_event(const registry::registry_event& e) {
-  if (e.kind != registry::registry_event_kind::conflict_lost || e.entry.owner.node != node_id_) return;
+  if (e.kind != registry::registry_event_kind::conflict_lost || e.entry.owner.node != node_id()) return;
   name_conflicts_lost_.fetch_add(1, std::memory_order_relaxed);
   core_.log_warning("the name '" + e.name + "' of actor " + std::to_string(e.entry.actor) +
                     " lost to the same name on node " + std::to_string(e.other.owner.node) +
@@ -87,7 +86,7 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     if (frame.header.kind == wire::frame_kind::ask) {
       send_error_reply(*from, frame.header.request_id,
                        error(errc::actor_stopped, "no actor " + std::to_string(frame.header.target) + " on node " +
-                                                      std::to_string(node_id_)));
+                                                      std::to_string(node_id())));
     }
     return;
   }
@@ -95,7 +94,7 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
 }
 
 void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
-  cluster_->on_control(from, std::move(frame));
+  if (auto* c = cluster_ready_.load(std::memory_order_acquire)) c->on_control(from, std::move(frame));
 }
 
 void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
@@ -113,11 +112,11 @@ void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
     if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
   }
   peer_up_.notify_all();
-  cluster_->on_peer_up(conn);
+  if (auto* c = cluster_ready_.load(std::memory_order_acquire)) c->on_peer_up(conn);
 }
 
 void network::on_peer_down(const runtime::peer_info& peer, const herald::error& reason) {
-  cluster_->on_peer_down(peer, reason);
+  if (auto* c = cluster_ready_.load(std::memory_order_acquire)) c->on_peer_down(peer, reason);
   std::vector<std::pair<actor_id, std::vector<watcher>>> lost;
   {
     std::lock_guard lock(mutex_);

@@ -40,7 +40,7 @@ class network final : public runtime::frame_sink {
   const registry::runtime_cluster& cluster() const noexcept { return *cluster_; }
 
   runtime::node& node() noexcept { return *node_; }
-  std::uint64_t node_id() const noexcept { return node_id_; }
+  std::uint64_t node_id() const noexcept { return node_id_.load(std::memory_order_acquire); }
 
   // The slot of a peer node, created on first use.
   std::shared_ptr<peer_slot> slot(std::uint64_t node_id);
@@ -72,7 +72,10 @@ class network final : public runtime::frame_sink {
 
   std::unique_ptr<runtime::node> node_;
   std::unique_ptr<registry::runtime_cluster> cluster_;
-  std::uint64_t node_id_ = 0;
+  // cluster_ as the io threads see it: the node's io threads run (and may
+  // hand up a peer) before cluster_ exists; they skip it until published.
+  std::atomic<registry::runtime_cluster*> cluster_ready_{nullptr};
+  std::atomic<std::uint64_t> node_id_{0};  // set once the node is up; read by io threads
 
   mutable std::mutex mutex_;
   std::condition_variable peer_up_;
