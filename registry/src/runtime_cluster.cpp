@@ -60,6 +60,11 @@ void runtime_cluster::post(std::function<void(cluster_node&)> fn) {
 
 void runtime_cluster::run() {
   using clock = std::chrono::steady_clock;
+  // A full control ring (a stopped peer whose socket buffers are full) must
+  // not stall failure detection for everyone else: sends from this thread
+  // fail at once instead of blocking, as they do on io threads. Control
+  // messages are repeated by the protocol, so a dropped one costs nothing.
+  runtime::detail::on_io_thread() = true;
   auto next_tick = clock::now();
   std::vector<std::function<void(cluster_node&)>> batch;
   std::unique_lock lock(mutex_);
