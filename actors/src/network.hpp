@@ -66,6 +66,10 @@ class network final : public runtime::frame_sink {
  private:
   using watcher = std::pair<ref_ptr<cell_base>, cell_base::down_fn>;
 
+  // The actor with this id, or null: on an io thread through a one-entry
+  // cache of the last target (network.cpp), elsewhere from the id table.
+  ref_ptr<cell_base> find_target(actor_id id) const;
+
   system_core& core_;
   void on_member_event(const registry::member_event& e);
   void on_registry_event(const registry::registry_event& e);
