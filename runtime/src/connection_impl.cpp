@@ -53,6 +53,13 @@ connection_impl::~connection_impl() {
   drop_unsent();
 }
 
+herald::error connection_impl::stream_error(const char* op, std::error_code ec) const {
+  if (state_ == state::handshaking)
+    return herald::error(errc::handshake_failed, std::string("connection closed during the handshake (") + op + ": " +
+                                                     ec.message() + "); the peer's log says why");
+  return herald::error(errc::node_down, std::string("connection lost (") + op + ": " + ec.message() + ")");
+}
+
 std::string connection_impl::who() const {
   if (got_hello_) return peer_hello_.node_name + " (" + remote_ + ")";
   return remote_;
@@ -184,7 +191,7 @@ void connection_impl::write_more() {
 
 void connection_impl::on_written(std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
-  if (ec) return do_close(herald::error(errc::node_down, "write to " + who() + " failed: " + ec.message()));
+  if (ec) return do_close(stream_error("write", ec));
   while (n != 0 && iov_first_ < iov_count_) {
     const std::size_t sz = iov_[iov_first_].size();
     if (n >= sz) {
@@ -219,12 +226,7 @@ void connection_impl::read_more() {
 
 void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
-  if (ec) {
-    if (state_ == state::handshaking)
-      return do_close(herald::error(errc::handshake_failed, "connection closed during the handshake (" +
-                                                                ec.message() + "); the peer's log says why"));
-    return do_close(herald::error(errc::node_down, "connection closed by the peer (" + ec.message() + ")"));
-  }
+  if (ec) return do_close(stream_error("read", ec));
   counters_.bytes_received.store(counters_.bytes_received.load(std::memory_order_relaxed) + n,
                                  std::memory_order_relaxed);
   read_filled_ += n;

@@ -57,6 +57,8 @@ class connection_impl final : public connection {
   void on_proof(std::span<const std::byte> payload);
   void schedule_sweep();
   std::string who() const;
+  // The error a failed read or write closes the connection with.
+  herald::error stream_error(const char* op, std::error_code ec) const;
 
   node_context& node_;
   asio::io_context& ctx_;

@@ -57,6 +57,35 @@ TEST_P(Handshake, MatchingSecretFromAFileAuthenticates) {
   std::remove(path.c_str());
 }
 
+TEST_P(Handshake, HandshakeTimeoutIsReportedOnBothSides) {
+  // b's only io thread is held by its sink, so b cannot answer a's hello in
+  // time; once released, b finds the connection a gave up on.
+  auto p = up_pair(GetParam(), {}, [](node_config& c) { c.io_threads = 1; });
+  ASSERT_TRUE(p->a_to_b);
+  std::mutex gate;
+  std::unique_lock held(gate);
+  std::atomic<bool> stalled{false};
+  p->sink_b.on_frame_hook = [&](const std::shared_ptr<connection>&, inbound_frame) {
+    stalled = true;
+    std::lock_guard wait(gate);
+  };
+  ASSERT_TRUE(p->a_to_b->send_bytes(tell_header(), {}));
+  ASSERT_TRUE(p->sink_b.wait([&] { return stalled.load(); }));
+  recording_sink sink_c;
+  log_capture log_c;
+  auto cc = base_config("c", GetParam(), &p->net);
+  cc.listen.clear();
+  cc.handshake_timeout = 200ms;
+  cc.log = log_c.hook();
+  auto c = node::start(cc, sink_c);
+  ASSERT_TRUE(c);
+  (*c)->connect(p->b->listen_addresses().front());
+  EXPECT_TRUE(log_c.wait_for("handshake_failed: no complete handshake")) << log_c.all();
+  held.unlock();
+  EXPECT_TRUE(p->log_b.wait_for("handshake_failed: connection closed during the handshake")) << p->log_b.all();
+  (*c)->shutdown();
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, Handshake,
                          ::testing::Values(transport_kind::inproc, transport_kind::tcp, transport_kind::unix_socket),
                          [](const auto& info) { return to_string(info.param); });

@@ -30,13 +30,16 @@ class frame_sink {
 
   // A tell or an ask (kinds tell, ask) for an actor of this node. To answer
   // an ask, send a frame of kind reply (or error_reply) with the same
-  // request_id on `from`.
+  // request_id on `from`, preferably from the actor's worker: a send from an
+  // io thread never blocks, so on a full ring it fails with backpressure.
   virtual void on_frame(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
 
   // A heartbeat, gossip or membership frame.
   virtual void on_control(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
 
   // A peer finished the handshake: `conn` is now the one connection to it.
+  // It can come twice for one node without on_peer_down between, when a
+  // simultaneous connection replaces the first: the latest is the one.
   virtual void on_peer_up(const std::shared_ptr<connection>& conn) = 0;
 
   // The connection to a peer is gone; its pending asks have already failed
