@@ -33,7 +33,7 @@ result<void> actor_system::add(const detail::ref_ptr<detail::cell_base>& c, std:
 }
 
 result<void> actor_system::start_network(runtime::node_config cfg, registry::cluster_config cluster,
-                                         wire::type_registry& types) {
+                                         wire::type_registry& types, bool join) {
   result<void> ok;
   auto add_type = [&]<class M>() {
     if (ok) ok = types.add<M>();
@@ -41,7 +41,7 @@ result<void> actor_system::start_network(runtime::node_config cfg, registry::clu
   detail::interface_types<detail::node_actor, detail::node_actor::messages>::each(add_type);
   if (!ok) return ok;
   cfg.schema_hash = types.schema_hash();
-  if (auto started = core_->start_network(std::move(cfg), std::move(cluster)); !started) return started;
+  if (auto started = core_->start_network(std::move(cfg), std::move(cluster), join); !started) return started;
   auto* net = core_->net();
   auto c = make_cell<detail::node_actor>(spawn_options{}, detail::node_actor_id,
                                           [core = core_.get(), net] { return std::make_unique<detail::node_actor>(core, net); });

@@ -116,6 +116,7 @@ void node_actor::on(const remote_down_notice& n) {
 
 members_reply node_actor::on(const members_request&) {
   members_reply out;
+  if (!core_->joined()) return out;  // a client's cluster layer does not run
   auto rows = net_->cluster().call([](registry::cluster_node& n) {
     std::vector<member_row> v;
     auto add = [&](const registry::member_info& m) {

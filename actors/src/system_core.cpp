@@ -77,13 +77,17 @@ result<actor_id> system_core::resolve(std::string_view name, std::uint64_t wire_
   return hit->cell->id();
 }
 
-result<void> system_core::start_network(runtime::node_config cfg, registry::cluster_config cluster) {
+result<void> system_core::start_network(runtime::node_config cfg, registry::cluster_config cluster, bool join) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "start_node during shutdown");
   if (net_) return error(errc::invalid_argument, "the node is already started");
   log_ = cfg.log;
   auto n = std::make_unique<network>(*this);
   if (auto ok = n->start(std::move(cfg), std::move(cluster)); !ok) return ok;
+  // A client stops its cluster layer before any connection exists: it never
+  // gossips, so it never becomes a member.
+  if (!join) n->cluster().stop();
+  joined_ = join;
   net_ = std::move(n);
   auto table = names_.lock_table();
   for (auto& [name, entry] : table) {

@@ -48,13 +48,16 @@ class system_core {
 
   // Starts the transport and the cluster layer; net() is null until then.
   // Named actors (those already spawned, and later ones) are registered
-  // cluster-wide.
-  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster);
+  // cluster-wide. A client (join false) has the transport only: its cluster
+  // layer never runs, so it is no member and its names stay local.
+  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster, bool join = true);
   // A named actor of another node, from the cluster registry.
   result<std::pair<std::uint64_t, actor_id>> find_in_cluster(std::string_view name, std::uint64_t wire_type) const;
   // Problems the runtime reports but no caller waits for (stderr, or the
   // node's log hook).
   void log_warning(const std::string& line) noexcept;
+  // Whether start_network joined the cluster (false for a client).
+  bool joined() const noexcept { return joined_; }
   network* net() noexcept { return net_.get(); }
   const network* net() const noexcept { return net_.get(); }
   ref_ptr<cell_base> find(actor_id id) const;
@@ -105,6 +108,7 @@ class system_core {
   runtime::timer_queue timers_;
   runtime::scheduler scheduler_;
   std::unique_ptr<network> net_;
+  bool joined_ = false;  // set with net_, before it is used
   std::function<void(runtime::log_level, std::string_view)> log_;
 };
 

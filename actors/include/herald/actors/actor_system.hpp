@@ -11,6 +11,7 @@
 
 #include "herald/actors/actor.hpp"
 #include "herald/actors/actor_ref.hpp"
+#include "herald/actors/admin.hpp"
 #include "herald/actors/config.hpp"
 #include "herald/actors/detail/cell.hpp"
 #include "herald/actors/detail/remote_dispatch.hpp"
@@ -108,15 +109,31 @@ class actor_system {
   template <class... Exposed>
   result<void> start_node(runtime::node_config cfg, registry::cluster_config cluster = {}) {
     static_assert((remote_actor<Exposed> && ...), "herald: start_node<T...>: every T must declare `using messages = herald::messages<...>`");
-    wire::type_registry types;
-    result<void> ok;
-    auto add_type = [&]<class M>() {
-      if (ok) ok = types.add<M>();
-    };
-    (detail::interface_types<Exposed, typename Exposed::messages>::each(add_type), ...);
-    if (!ok) return ok;
-    return start_network(std::move(cfg), std::move(cluster), types);
+    return start_with<Exposed...>(std::move(cfg), std::move(cluster), true);
   }
+
+  // Like start_node, as a client of a cluster: the transport and the node
+  // actor, without joining the membership, so that a tool (herald-ctl) comes
+  // and goes without appearing among the members. `Exposed` must match the
+  // cluster's nodes (the schema hash). remote_lookup() and the *_at()
+  // introspection calls work; lookup() finds only this process's actors.
+  template <class... Exposed>
+  result<void> start_client(runtime::node_config cfg) {
+    static_assert((remote_actor<Exposed> && ...), "herald: start_client<T...>: every T must declare `using messages = herald::messages<...>`");
+    return start_with<Exposed...>(std::move(cfg), {}, false);
+  }
+
+  // Introspection of the node listening at `address` ("tcp://10.0.0.1:7001"),
+  // answered by its node actor: its view of the cluster's members (itself
+  // included), of the cluster-wide registry, and its counters. Dials the node
+  // if needed; blocks up to `timeout`; not for use inside a handler. Errors:
+  // invalid_argument (no start_node/start_client), timeout, node_down.
+  result<std::vector<admin::member>> members_at(const std::string& address,
+                                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  result<std::vector<admin::registry_entry>> registry_at(const std::string& address,
+                                                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  result<std::vector<admin::counter>> metrics_at(const std::string& address,
+                                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // The node's id and its bound listen addresses (empty before start_node).
   std::uint64_t node_id() const noexcept;
@@ -166,6 +183,17 @@ class actor_system {
   const actor_system_config& config() const noexcept;
 
  private:
+  template <class... Exposed>
+  result<void> start_with(runtime::node_config cfg, registry::cluster_config cluster, bool join) {
+    wire::type_registry types;
+    result<void> ok;
+    auto add_type = [&]<class M>() {
+      if (ok) ok = types.add<M>();
+    };
+    (detail::interface_types<Exposed, typename Exposed::messages>::each(add_type), ...);
+    if (!ok) return ok;
+    return start_network(std::move(cfg), std::move(cluster), types, join);
+  }
   template <class T, class F>
   detail::ref_ptr<detail::cell_base> make_cell(spawn_options opts, actor_id id, F factory) {
     auto* c = new detail::cell<T>(*core_, id, std::move(opts), current_parent(), std::move(factory));
@@ -174,7 +202,8 @@ class actor_system {
   actor_id next_id() noexcept;
   detail::ref_ptr<detail::cell_base> current_parent() const noexcept;
   result<void> add(const detail::ref_ptr<detail::cell_base>& c, std::type_index type, std::uint64_t wire_type);
-  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster, wire::type_registry& types);
+  result<void> start_network(runtime::node_config cfg, registry::cluster_config cluster, wire::type_registry& types,
+                             bool join);
   result<std::shared_ptr<const detail::remote_target>> find_in_cluster(std::string_view name, std::uint64_t wire_type) const;
   result<std::shared_ptr<const detail::remote_target>> resolve_remote(const std::string& address, const std::string& name,
                                                                       std::uint64_t wire_type,

@@ -1,0 +1,46 @@
+#pragma once
+// Command-line conventions shared by herald-node and herald-ctl: HOST:PORT
+// addresses, the cluster secret, and the transport's log as one line each.
+#include <herald/herald.hpp>
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace herald::tools {
+
+// "127.0.0.1:7001" -> "tcp://127.0.0.1:7001"; a full address (with "://")
+// is kept as it is.
+inline std::string to_address(const std::string& host_port) {
+  if (host_port.find("://") != std::string::npos) return host_port;
+  return "tcp://" + host_port;
+}
+
+// The secret: --secret-file if given, else the HERALD_SECRET variable.
+inline runtime::secret_source secret_from(const std::string& secret_file) {
+  runtime::secret_source s;
+  s.file = secret_file;
+  s.env_var = "HERALD_SECRET";
+  return s;
+}
+
+// Remembers the last transport warning (a refused handshake, a lost link)
+// so that a tool can say why it could not reach a node.
+class last_warning {
+ public:
+  void set(std::string_view line) {
+    std::lock_guard lock(mutex_);
+    line_ = line;
+  }
+  std::string get() const {
+    std::lock_guard lock(mutex_);
+    return line_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string line_;
+};
+
+}  // namespace herald::tools
