@@ -37,6 +37,16 @@ TEST(FbMessage, BuildsFromAPooledBuilderAndDecodesAsAZeroCopyView) {
   EXPECT_EQ(pool.stats().outstanding, 0u) << "the builder returns when the message dies";
 }
 
+TEST(FbMessage, AMovedFromMessageIsEmpty) {
+  serializer_pool pool;
+  auto a = heartbeat_msg::build(pool, [](auto& b) { return fb::CreateHeartbeat(b, 1, 2, false); });
+  heartbeat_msg b = std::move(a);
+  EXPECT_FALSE(a) << "the moved-from message does not point into b's buffer";
+  EXPECT_TRUE(a.bytes().empty());
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->sent_at_ns(), 2u);
+}
+
 TEST(FbMessage, RejectsUnverifiableAndMisalignedBuffers) {
   alignas(8) std::byte junk[64];
   for (auto& b : junk) b = std::byte{0x7F};

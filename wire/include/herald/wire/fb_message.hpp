@@ -34,8 +34,17 @@ class fb_message {
   static constexpr std::string_view wire_name = Table::GetFullyQualifiedName();
 
   fb_message() = default;
-  fb_message(fb_message&&) noexcept = default;
-  fb_message& operator=(fb_message&&) noexcept = default;
+  // A moved-from message is empty: it no longer points into the buffer.
+  fb_message(fb_message&& o) noexcept
+      : lease_(std::move(o.lease_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  fb_message& operator=(fb_message&& o) noexcept {
+    if (this != &o) {
+      lease_ = std::move(o.lease_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
 
   // Builds the message: fill(builder) creates the table and returns its
   // offset, e.g. [&](auto& b) { return bank::CreateDeposit(b, 500); }.
