@@ -34,7 +34,10 @@ class serializer_pool {
     std::uint64_t hits = 0;         // acquisitions served by an idle serializer
     std::uint64_t misses = 0;       // acquisitions that had to create one
     std::uint64_t outstanding = 0;  // leases alive now
-    std::uint64_t high_water = 0;   // most serializers that existed at once, idle or leased
+    // Most serializers that existed at once, idle or leased: the pool's
+    // footprint. An upper bound when threads come and go, because a thread's
+    // cached serializer is freed at its exit without the pool's knowledge.
+    std::uint64_t high_water = 0;
     std::uint64_t dropped = 0;      // serializers freed on release (too big, or the pool full)
   };
 
