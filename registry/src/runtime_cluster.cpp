@@ -24,7 +24,8 @@ void runtime_cluster::on_member_event(cluster_node::member_callback cb) { node_.
 
 void runtime_cluster::start() {
   std::lock_guard lock(mutex_);
-  if (thread_.joinable() || stopping_) return;
+  if (running_ || thread_.joinable() || stopping_) return;
+  running_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -34,9 +35,16 @@ void runtime_cluster::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-  std::lock_guard lock(mutex_);
-  inbox_.clear();
+  if (thread_.joinable() && !on_cluster_thread()) thread_.join();
+}
+
+bool runtime_cluster::on_cluster_thread() const noexcept {
+  return thread_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+void runtime_cluster::wait_until_idle() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [&] { return !running_; });
 }
 
 void runtime_cluster::leave() {
@@ -49,13 +57,14 @@ void runtime_cluster::leave() {
   stop();
 }
 
-void runtime_cluster::post(std::function<void(cluster_node&)> fn) {
+bool runtime_cluster::post(std::function<void(cluster_node&)> fn) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    if (stopping_ || !running_) return false;
     inbox_.push_back(std::move(fn));
   }
-  wake_.notify_one();
+  wake_.notify_all();
+  return true;
 }
 
 void runtime_cluster::run() {
@@ -65,6 +74,7 @@ void runtime_cluster::run() {
   // fail at once instead of blocking, as they do on io threads. Control
   // messages are repeated by the protocol, so a dropped one costs nothing.
   runtime::detail::on_io_thread() = true;
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
   auto next_tick = clock::now();
   std::vector<std::function<void(cluster_node&)>> batch;
   std::unique_lock lock(mutex_);
@@ -81,6 +91,15 @@ void runtime_cluster::run() {
     }
     lock.lock();
   }
+  // What was queued before stop() still runs, so that no call() waits forever.
+  batch.swap(inbox_);
+  lock.unlock();
+  for (auto& fn : batch) fn(node_);
+  lock.lock();
+  running_ = false;
+  thread_id_.store(std::thread::id{}, std::memory_order_release);
+  lock.unlock();
+  wake_.notify_all();
 }
 
 void runtime_cluster::on_control(const std::shared_ptr<runtime::connection>&, runtime::inbound_frame frame) {

@@ -110,6 +110,23 @@ TEST(RuntimeCluster, AGracefulLeaveIsSeenByEveryPeer) {
       1s));
 }
 
+TEST(RuntimeCluster, CallRunsFromAMemberEventAndAfterStopWithoutDeadlock) {
+  std::atomic<runtime_cluster*> first{nullptr};
+  std::atomic<std::size_t> seen_from_callback{0};
+  auto a = loopback_node::start(1, {}, [&](const member_event& e) {
+    if (auto* c = first.load(); c != nullptr && e.kind == member_event_kind::joined) {
+      // On the cluster thread: call() must not wait for itself.
+      seen_from_callback = c->call([](cluster_node& n) { return n.live_members().size(); });
+    }
+  });
+  first = a->cluster.get();
+  auto b = loopback_node::start(2, {a->address()});
+  ASSERT_TRUE(eventually([&] { return seen_from_callback.load() == 2; }, 5s));
+  a->cluster->stop();
+  EXPECT_EQ(a->cluster->call([](cluster_node& n) { return n.self().key.node; }), 1u)
+      << "after stop() a call runs on the caller";
+}
+
 TEST(RuntimeCluster, ASaturatedDataRingDoesNotDelayHeartbeatsIntoASuspicion) {
   std::vector<std::unique_ptr<loopback_node>> nodes;
   nodes.push_back(loopback_node::start(1, {}));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -52,7 +53,9 @@ class runtime_cluster {
   void on_peer_down(const runtime::peer_info& peer, const herald::error& reason);
 
   name_registry& registry() noexcept { return node_.registry(); }
-  // Runs fn on the cluster thread and returns its result (for tools and tests).
+  // Runs fn on the cluster thread and returns its result (for tools and
+  // tests). Called on the cluster thread itself (from a member event), or
+  // before start() or after stop(), it runs fn at once on the caller.
   template <class F>
   auto call(F fn) -> decltype(fn(std::declval<cluster_node&>()));
 
@@ -66,8 +69,12 @@ class runtime_cluster {
     runtime_cluster& owner_;
   };
 
-  void post(std::function<void(cluster_node&)> fn);
+  // False when nothing will run fn: not started, or stopping.
+  bool post(std::function<void(cluster_node&)> fn);
   void run();
+  bool on_cluster_thread() const noexcept;
+  // Waits until the cluster thread has exited (or was never started).
+  void wait_until_idle();
 
   runtime::node& transport_;
   system_clock_source clock_;
@@ -87,16 +94,21 @@ class runtime_cluster {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::function<void(cluster_node&)>> inbox_;
+  bool running_ = false;   // from start() until run() has returned
   bool stopping_ = false;
   std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+  // Serializes calls that run on a caller's thread once no cluster thread runs.
+  std::mutex direct_mutex_;
 };
 
 template <class F>
 auto runtime_cluster::call(F fn) -> decltype(fn(std::declval<cluster_node&>())) {
   using R = decltype(fn(std::declval<cluster_node&>()));
+  if (on_cluster_thread()) return fn(node_);
   auto done = std::make_shared<std::promise<R>>();
   auto result = done->get_future();
-  post([done, fn = std::move(fn)](cluster_node& n) mutable {
+  const bool queued = post([done, &fn](cluster_node& n) {
     if constexpr (std::is_void_v<R>) {
       fn(n);
       done->set_value();
@@ -104,7 +116,10 @@ auto runtime_cluster::call(F fn) -> decltype(fn(std::declval<cluster_node&>())) 
       done->set_value(fn(n));
     }
   });
-  return result.get();
+  if (queued) return result.get();  // run() runs every queued call, even when stopping
+  wait_until_idle();
+  std::lock_guard lock(direct_mutex_);
+  return fn(node_);
 }
 
 }  // namespace herald::registry
