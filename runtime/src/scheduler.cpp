@@ -3,12 +3,19 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include <cassert>
+#include <utility>
 
 namespace herald::runtime {
 namespace {
 // Identifies the scheduler whose worker the current thread is, for
 // on_worker_thread() and the debug assertion in stop().
 thread_local const scheduler* current_scheduler = nullptr;
+// The stopped scheduler whose drain() loop runs on this thread, if any. Work
+// it runs that schedules itself again (an actor with more mail than one
+// budget) is queued for that loop instead of run nested: nested runs grew the
+// stack by a run() per budget of messages and overflowed it on shutdown with
+// a large mailbox.
+thread_local const scheduler* draining = nullptr;
 }  // namespace
 
 struct scheduler::queue {
@@ -27,8 +34,8 @@ scheduler::~scheduler() { stop(); }
 void scheduler::schedule(schedulable* s) noexcept {
   s->retain();
   if (stopped_.load(std::memory_order_acquire)) {
-    s->run(budget_);
-    s->release();
+    queue_->ready.enqueue(s);
+    if (draining != this) drain();
     return;
   }
   queue_->ready.enqueue(s);
@@ -39,12 +46,14 @@ void scheduler::schedule(schedulable* s) noexcept {
 }
 
 void scheduler::drain() noexcept {
+  const scheduler* outer = std::exchange(draining, this);
   schedulable* s = nullptr;
   while (queue_->ready.try_dequeue(s)) {
     if (s == nullptr) continue;
     s->run(budget_);
     s->release();
   }
+  draining = outer;
 }
 
 bool scheduler::on_worker_thread() const noexcept { return current_scheduler == this; }

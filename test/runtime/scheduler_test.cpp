@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -52,6 +53,37 @@ TEST(Scheduler, WorkScheduledAfterStopRunsOnTheCallersThread) {
   s.schedule(&c);
   EXPECT_EQ(c.runs.load(), 1);
   EXPECT_FALSE(c.on_worker.load());
+}
+
+// An actor with more mail than one budget schedules itself again from run().
+class rescheduling : public schedulable {
+ public:
+  void run(std::size_t) noexcept override {
+    max_depth = std::max(max_depth, ++depth);
+    if (++runs < target) owner->schedule(this);
+    --depth;
+  }
+  void retain() noexcept override { ++refs; }
+  void release() noexcept override { --refs; }
+
+  scheduler* owner = nullptr;
+  int target = 0;
+  int runs = 0;
+  int depth = 0;
+  int max_depth = 0;
+  int refs = 0;
+};
+
+TEST(Scheduler, WorkThatReschedulesItselfAfterStopRunsInALoopNotNested) {
+  scheduler s(1, 8);
+  s.stop();
+  rescheduling r;
+  r.owner = &s;
+  r.target = 1000;
+  s.schedule(&r);
+  EXPECT_EQ(r.runs, 1000) << "every rescheduled run happens before schedule() returns";
+  EXPECT_EQ(r.max_depth, 1) << "runs after stop do not nest (a large mailbox overflowed the stack)";
+  EXPECT_EQ(r.refs, 0);
 }
 
 TEST(Scheduler, StopReturnsPromptlyWhenIdle) {
