@@ -8,10 +8,9 @@
 // money between accounts anywhere in the cluster with co_await ask, and an
 // auditor "auditor-N" that monitors accounts (also on other nodes) and
 // remembers how each one went down.
-#include <herald/herald.hpp>
-
 #include <cstdint>
 #include <cstdio>
+#include <herald/herald.hpp>
 #include <string>
 #include <vector>
 
@@ -59,8 +58,10 @@ class teller : public herald::actor<teller> {
   using messages = herald::messages<transfer>;
 
   // Both asks suspend this handler without blocking the worker: the teller
-  // keeps serving other transfers meanwhile.
-  herald::task<std::string> on(const transfer& t) {
+  // keeps serving other transfers meanwhile. The message is taken by value:
+  // a coroutine keeps its parameters in its frame, while the message a
+  // reference would point to is gone once the handler first suspends.
+  herald::task<std::string> on(transfer t) {
     auto from = system().lookup<account>(t.from);
     auto to = system().lookup<account>(t.to);
     if (!from) co_return "failed: " + from.error().message();
@@ -99,14 +100,16 @@ class auditor : public herald::actor<auditor> {
     if (!a) return "cannot watch " + w.name + ": " + a.error().message();
     monitor(*a);
     watched_.push_back({a->id(), a->node_id(), w.name});
-    return "auditor-" + node_ + " watches " + w.name + (a->is_remote() ? " on node " + std::to_string(a->node_id()) : " here");
+    return "auditor-" + node_ + " watches " + w.name +
+           (a->is_remote() ? " on node " + std::to_string(a->node_id()) : " here");
   }
   void on(const herald::down& d) {
     std::string name = "actor " + std::to_string(d.who);
     for (const auto& w : watched_) {
       if (w.id == d.who && w.node == d.node) name = w.name;
     }
-    seen_.push_back(name + " down: " + std::string(herald::to_string(d.reason.code())) + " (" + d.reason.message() + ")");
+    seen_.push_back(name + " down: " + std::string(herald::to_string(d.reason.code())) + " (" +
+                    d.reason.message() + ")");
     std::printf("[%s] auditor: %s\n", node_.c_str(), seen_.back().c_str());
     std::fflush(stdout);
   }

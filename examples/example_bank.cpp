@@ -38,7 +38,8 @@ struct audit_failure {};
 
 class teller : public herald::actor<teller> {
  public:
-  herald::task<std::string> on(const transfer& t) {
+  // By value: the frame keeps its own copy across the co_await.
+  herald::task<std::string> on(transfer t) {
     auto ok = co_await t.from.ask(withdraw{t.cents});
     if (!ok) co_return "failed: " + ok.error().message();
     if (!*ok) co_return "refused: insufficient funds";

@@ -9,7 +9,6 @@
 //   HERALD_SECRET=s3cret example_cluster_client --seed 127.0.0.1:7001
 //       --nodes n1,n2,n3 --watch n3 --wait-down 20
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -70,7 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", nodes, "names of the herald-node processes")->delimiter(',');
   app.add_option("--watch", watched, "the node whose account is monitored");
   app.add_option("--tells", tells, "deposits of 1 cent told to each account");
-  app.add_option("--wait-down", wait_down_s, "seconds to wait for the watched node to go down (0: do not wait)");
+  app.add_option("--wait-down", wait_down_s,
+                 "seconds to wait for the watched node to go down (0: do not wait)");
   app.add_option("--secret-file", secret_file, "file holding the cluster secret (default: $HERALD_SECRET)");
   CLI11_PARSE(app, argc, argv);
 
@@ -97,10 +97,12 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(50ms);
     }
     if (!a) {
-      std::fprintf(stderr, "example_cluster_client: acct-%s not found: %s\n", n.c_str(), a.error().message().c_str());
+      std::fprintf(stderr, "example_cluster_client: acct-%s not found: %s\n", n.c_str(),
+                   a.error().message().c_str());
       return 1;
     }
-    say("lookup acct-" + n + ": on node " + std::to_string(a->node_id()) + (a->is_remote() ? " (remote)" : ""));
+    say("lookup acct-" + n + ": on node " + std::to_string(a->node_id()) +
+        (a->is_remote() ? " (remote)" : ""));
     accounts.push_back(*a);
   }
 
@@ -121,9 +123,10 @@ int main(int argc, char** argv) {
     }
     say("acct-" + nodes[i] + " holds " + std::to_string(*c) + " cents");
   }
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-  say(std::to_string(accounts.size() * (tells + 1)) + " tells and " + std::to_string(accounts.size()) + " asks in " +
-      std::to_string(us / 1000) + " ms");
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  say(std::to_string(accounts.size() * (tells + 1)) + " tells and " + std::to_string(accounts.size()) +
+      " asks in " + std::to_string(us / 1000) + " ms");
 
   // 3. A teller on the first node moves money between accounts on two other
   // nodes: its handler co_awaits a withdraw and a deposit, remote both.
@@ -133,9 +136,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string a = "acct-" + nodes[1 % nodes.size()], b = "acct-" + nodes[2 % nodes.size()];
-  for (auto cents : {2'500, 1'000'000}) {
+  bool transfers_ok = true;
+  for (auto [cents, expect] : {std::pair{2'500, "moved"}, std::pair{1'000'000, "refused"}}) {
     auto r = retry_node_down([&] { return teller->ask(bank::transfer{a, b, cents}, 5s).get(); });
     say("teller-" + nodes.front() + ": " + (r ? *r : "error: " + r.error().message()));
+    transfers_ok = transfers_ok && r && r->starts_with(expect);
+  }
+  if (!transfers_ok) {
+    std::fprintf(stderr, "example_cluster_client: a transfer did not end as expected\n");
+    return 1;
   }
 
   // 4. Monitors: an auditor on the first node and an actor here both watch
@@ -143,7 +152,8 @@ int main(int argc, char** argv) {
   auto auditor = sys.lookup<bank::auditor>("auditor-" + nodes.front());
   auto target = sys.lookup<bank::account>("acct-" + watched);
   if (!auditor || !target) {
-    std::fprintf(stderr, "example_cluster_client: auditor-%s or acct-%s not found\n", nodes.front().c_str(), watched.c_str());
+    std::fprintf(stderr, "example_cluster_client: auditor-%s or acct-%s not found\n", nodes.front().c_str(),
+                 watched.c_str());
     return 1;
   }
   auto w = retry_node_down([&] { return auditor->ask(bank::watch{"acct-" + watched}, 5s).get(); });
@@ -154,14 +164,16 @@ int main(int argc, char** argv) {
   (void)eye.tell(*target);
   if (wait_down_s <= 0) return 0;
 
-  say("monitoring acct-" + watched + " on node " + std::to_string(target->node_id()) + "; waiting for it to go down");
+  say("monitoring acct-" + watched + " on node " + std::to_string(target->node_id()) +
+      "; waiting for it to go down");
   auto t_wait = std::chrono::steady_clock::now();
   if (down_seen.wait_for(std::chrono::duration<double>(wait_down_s)) != std::future_status::ready) {
     say("acct-" + watched + " did not go down within " + std::to_string(wait_down_s) + " s");
     return 1;
   }
   auto d = down_seen.get();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t_wait).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t_wait)
+                .count();
   say("monitor fired after " + std::to_string(ms) + " ms: acct-" + watched + " down, reason " +
       std::string(herald::to_string(d.reason.code())) + " (" + d.reason.message() + ")");
 

@@ -1,9 +1,8 @@
 #pragma once
 // Command-line conventions shared by herald-node and herald-ctl: HOST:PORT
 // addresses, the cluster secret, and the transport's log as one line each.
-#include <herald/herald.hpp>
-
 #include <cstdio>
+#include <herald/herald.hpp>
 #include <mutex>
 #include <string>
 #include <string_view>

@@ -10,7 +10,6 @@
 // The secret comes from --secret-file or HERALD_SECRET. Exit status: 0, 1 on
 // an error (said on stderr), 2 on bad usage.
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -24,9 +23,15 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -45,10 +50,11 @@ void print_members(const std::vector<herald::admin::member>& ms, bool json) {
     std::printf("[");
     for (std::size_t i = 0; i < ms.size(); ++i) {
       const auto& m = ms[i];
-      std::printf("%s\n  {\"name\": %s, \"address\": %s, \"status\": %s, \"node\": %llu, \"incarnation\": %llu}",
-                  i ? "," : "", json_string(m.name).c_str(), json_string(m.address).c_str(),
-                  json_string(m.status).c_str(), static_cast<unsigned long long>(m.node),
-                  static_cast<unsigned long long>(m.incarnation));
+      std::printf(
+          "%s\n  {\"name\": %s, \"address\": %s, \"status\": %s, \"node\": %llu, \"incarnation\": %llu}",
+          i ? "," : "", json_string(m.name).c_str(), json_string(m.address).c_str(),
+          json_string(m.status).c_str(), static_cast<unsigned long long>(m.node),
+          static_cast<unsigned long long>(m.incarnation));
     }
     std::printf("\n]\n");
     return;
@@ -65,10 +71,12 @@ void print_registry(const std::vector<herald::admin::registry_entry>& es, bool j
     std::printf("[");
     for (std::size_t i = 0; i < es.size(); ++i) {
       const auto& e = es[i];
-      std::printf("%s\n  {\"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"actor\": %llu, \"actor_type\": %llu}",
-                  i ? "," : "", json_string(e.name).c_str(), static_cast<unsigned long long>(e.node),
-                  static_cast<unsigned long long>(e.incarnation), static_cast<unsigned long long>(e.actor),
-                  static_cast<unsigned long long>(e.actor_type));
+      std::printf(
+          "%s\n  {\"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"actor\": %llu, \"actor_type\": "
+          "%llu}",
+          i ? "," : "", json_string(e.name).c_str(), static_cast<unsigned long long>(e.node),
+          static_cast<unsigned long long>(e.incarnation), static_cast<unsigned long long>(e.actor),
+          static_cast<unsigned long long>(e.actor_type));
     }
     std::printf("\n]\n");
     return;
@@ -90,7 +98,8 @@ void print_metrics(const std::vector<herald::admin::counter>& cs, bool json) {
     std::printf("\n}\n");
     return;
   }
-  for (const auto& c : cs) std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
+  for (const auto& c : cs)
+    std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
 }
 
 }  // namespace

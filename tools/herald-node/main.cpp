@@ -6,9 +6,9 @@
 //
 //   HERALD_SECRET=s3cret herald-node --name n1 --listen 127.0.0.1:7001
 //   herald-node --name n2 --listen 127.0.0.1:7002 --seed 127.0.0.1:7001 --secret-file /etc/herald/secret
-#include <CLI/CLI.hpp>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
 
   herald::actor_system sys{herald::actor_system_config{.worker_threads = workers}};
   if (auto ok = sys.start_node<bank::account, bank::teller, bank::auditor>(node, cluster); !ok) {
-    std::fprintf(stderr, "herald-node: cannot start node %s: %s\n", name.c_str(), ok.error().message().c_str());
+    std::fprintf(stderr, "herald-node: cannot start node %s: %s\n", name.c_str(),
+                 ok.error().message().c_str());
     return 1;
   }
   if (auto ok = bank::spawn_branch(sys, name); !ok) {
