@@ -239,7 +239,7 @@ TEST(RingBuffer, SlowConsumerBlocksProducersWithoutLosingRecords) {
 
 TEST(RingBufferSoak, ManyProducersForALongTime) {
   HERALD_SOAK_ONLY();
-  run_stress({16 * 1024, 8, 2'000'000, 4096, false});
+  run_stress({64 * 1024, 8, 300'000, 4096, false});
 }
 
 }  // namespace
