@@ -126,6 +126,37 @@ TEST(Task, AHandlerSuspendedWhenItsActorStopsFailsItsAsk) {
   EXPECT_EQ(r.error().code(), errc::actor_stopped);
 }
 
+// Reads its message only after the co_await: the message must outlive the
+// envelope it arrived in.
+struct labeled {
+  actor_ref<oracle> oracle_ref;
+  std::string label;
+};
+
+class late_reader : public actor<late_reader> {
+ public:
+  task<std::string> on(const labeled& l) {
+    (void)co_await l.oracle_ref.ask(slow_value{1ms, 0});
+    co_return l.label;
+  }
+};
+
+TEST(Task, AConstRefMessageStaysValidAcrossCoAwait) {
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  auto o = sys.spawn<oracle>().value();
+  auto r = sys.spawn<late_reader>().value();
+  std::vector<ask_future<std::string>> replies;
+  for (int i = 0; i < 50; ++i) {
+    replies.push_back(r.ask(labeled{o, "label number " + std::to_string(i) + std::string(64, 'x')}));
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto v = replies[static_cast<std::size_t>(i)].get();
+    ASSERT_TRUE(v) << v.error().message();
+    EXPECT_EQ(*v, "label number " + std::to_string(i) + std::string(64, 'x'))
+        << "the handler read its message after the envelope was gone";
+  }
+}
+
 TEST(Task, AHandlerThatCompletesWithoutSuspendingRepliesAtOnce) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
   auto g = sys.spawn<gate>().value();

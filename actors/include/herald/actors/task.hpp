@@ -2,6 +2,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -63,6 +64,10 @@ class [[nodiscard]] task {
 
     std::exception_ptr exception;
     detail::task_reply<R> reply;
+    // The message the handler was called with, when the handler runs as a
+    // coroutine: owned by the frame, so a `const M&` parameter stays valid
+    // across every co_await (the envelope it came in is gone by then).
+    std::unique_ptr<void, void (*)(void*)> message{nullptr, nullptr};
     // The generation of the actor's state this frame belongs to; a restart
     // abandons frames of an older generation instead of resuming them.
     std::uint64_t generation = 0;

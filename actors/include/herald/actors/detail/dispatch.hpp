@@ -37,11 +37,18 @@ using reply_t = typename reply_of<handler_return_t<T, M>>::type;
 
 void report_dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept;
 
-// Runs a coroutine handler's first part: done -> reply now; suspended -> the
-// frame now belongs to whatever it awaits, which resumes it in this actor.
-template <class R>
-void start_task(cell_base& cell, task<R> t, ask_state_ptr<R> reply) {
+// Runs a coroutine handler: the message moves into storage that the
+// coroutine frame owns, the handler runs up to its first suspension, then
+// done -> reply now; suspended -> the frame belongs to whatever it awaits,
+// which resumes it in this actor.
+template <class T, class M, class R>
+void start_task(cell_base& cell, T& self, M&& message, ask_state_ptr<R> reply) {
+  using D = std::decay_t<M>;
+  auto held = std::unique_ptr<void, void (*)(void*)>(new D(std::forward<M>(message)),
+                                                     [](void* p) { delete static_cast<D*>(p); });
+  task<R> t = self.on(std::as_const(*static_cast<D*>(held.get())));
   auto h = t.release();
+  h.promise().message = std::move(held);
   h.promise().reply.ask = std::move(reply);
   h.promise().generation = cell.generation();
   if (h.done()) task<R>::finish(h);
@@ -53,7 +60,7 @@ struct tell_ops {
     T& self = *static_cast<T*>(c.state());
     using H = handler_return_t<T, M>;
     if constexpr (is_task<H>::value) {
-      start_task(c, self.on(std::as_const(e.message<M>())), {});
+      start_task(c, self, std::move(e.message<M>()), ask_state_ptr<reply_t<T, M>>{});
     } else if constexpr (std::is_void_v<H>) {
       self.on(std::as_const(e.message<M>()));
     } else {
@@ -77,8 +84,7 @@ struct ask_ops {
     T& self = *static_cast<T*>(c.state());
     using H = handler_return_t<T, M>;
     if constexpr (is_task<H>::value) {
-      auto t = self.on(std::as_const(e.message<M>()));
-      start_task(c, std::move(t), take_state(e));
+      start_task(c, self, std::move(e.message<M>()), take_state(e));
     } else if constexpr (std::is_void_v<H>) {
       self.on(std::as_const(e.message<M>()));
       (void)take_state(e)->complete(result<void>{});

@@ -36,15 +36,15 @@ void remote_invoke(cell_base& c, remote_call& call) {
     return;
   }
   T& self = *static_cast<T*>(c.state());
-  const M& m = *decoded;
+  M& m = *decoded;
   using H = handler_return_t<T, M>;
   if (!call.is_ask()) {
     if constexpr (is_task<H>::value) {
-      start_task(c, self.on(m), {});
+      start_task(c, self, std::move(m), ask_state_ptr<reply_t<T, M>>{});
     } else if constexpr (std::is_void_v<H>) {
-      self.on(m);
+      self.on(std::as_const(m));
     } else {
-      (void)self.on(m);
+      (void)self.on(std::as_const(m));
     }
     return;
   }
@@ -57,12 +57,12 @@ void remote_invoke(cell_base& c, remote_call& call) {
     raw->on_ready([raw, conn = call.from, rid, cell = ref_ptr<cell_base>(&c)] {
       send_reply<R>(*cell, *conn, rid, raw->take());
     });
-    start_task(c, self.on(m), std::move(state));
+    start_task(c, self, std::move(m), std::move(state));
   } else if constexpr (std::is_void_v<H>) {
-    self.on(m);
+    self.on(std::as_const(m));
     send_reply<void>(c, *call.from, rid, result<void>{});
   } else {
-    send_reply<R>(c, *call.from, rid, result<R>(self.on(m)));
+    send_reply<R>(c, *call.from, rid, result<R>(self.on(std::as_const(m))));
   }
 }
 
