@@ -55,6 +55,22 @@ result<std::shared_ptr<const detail::remote_target>> actor_system::find_in_clust
   return std::make_shared<const detail::remote_target>(detail::remote_target{core_->net()->slot(where->first), where->second});
 }
 
+result<actor_system::watch_id> actor_system::watch_names(std::function<void(const name_event&)> fn) {
+  auto* net = core_->net();
+  if (!net) return error(errc::invalid_argument, "no cluster registry: call start_node() first");
+  return net->cluster().registry().subscribe(std::move(fn));
+}
+
+result<actor_system::watch_id> actor_system::watch_name(std::string name, std::function<void(const name_event&)> fn) {
+  auto* net = core_->net();
+  if (!net) return error(errc::invalid_argument, "no cluster registry: call start_node() first");
+  return net->cluster().registry().watch(std::move(name), std::move(fn));
+}
+
+void actor_system::unwatch(watch_id id) {
+  if (auto* net = core_->net()) net->cluster().registry().unsubscribe(id);
+}
+
 std::uint64_t actor_system::node_id() const noexcept {
   auto* net = core_->net();
   return net ? net->node_id() : 0;

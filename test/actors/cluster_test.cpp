@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +97,45 @@ TEST(Cluster, ANameIsRemovedEverywhereWhenItsActorStops) {
     auto r = n.nodes[0]->lookup<greeter>("temp");
     return !r && r.error().code() == errc::not_found;
   })) << "the unregistration spreads like the registration";
+}
+
+TEST(Cluster, WatchersSeeNamesAddedAndRemovedAcrossTheCluster) {
+  three_nodes n;
+  std::mutex m;
+  std::vector<std::string> seen;
+  auto id = n.nodes[0]->watch_name("watched", [&](const actor_system::name_event& e) {
+    std::lock_guard lock(m);
+    seen.push_back(e.kind == registry::registry_event_kind::added     ? "added"
+                   : e.kind == registry::registry_event_kind::removed ? "removed"
+                                                                       : "other");
+  });
+  ASSERT_TRUE(id) << id.error().message();
+  std::atomic<int> all{0};
+  ASSERT_TRUE(n.nodes[0]->watch_names([&](const actor_system::name_event&) { all.fetch_add(1); }));
+  auto g = n.nodes[1]->spawn<greeter>("watched", std::string("n1")).value();
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("unwatched", std::string("n2")));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    return seen.size() == 1;
+  })) << "node 0 hears of the name registered on node 1";
+  n.nodes[1]->stop(g);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    return seen.size() == 2;
+  }));
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(seen, (std::vector<std::string>{"added", "removed"}));
+  }
+  EXPECT_GE(all.load(), 3) << "the stream of every name saw both names";
+  n.nodes[0]->unwatch(*id);
+}
+
+TEST(Cluster, WatchingNeedsANode) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.watch_names([](const actor_system::name_event&) {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::invalid_argument);
 }
 
 TEST(Cluster, ANodeThatLeavesTakesItsNamesWithIt) {

@@ -135,6 +135,18 @@ class actor_system {
   result<std::vector<admin::counter>> metrics_at(const std::string& address,
                                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // Events of the cluster-wide name registry: added, removed, moved (the name
+  // now points elsewhere) and conflict_lost (a duplicate name lost the rule of
+  // docs/cluster.md), for every name or for one. `fn` runs in order on the
+  // thread that changed the registry (the cluster's thread, or the one that
+  // spawned or stopped a local actor), outside the registry's locks: keep it
+  // short and never block in it. errc::invalid_argument before start_node().
+  using name_event = registry::registry_event;
+  using watch_id = std::uint64_t;
+  result<watch_id> watch_names(std::function<void(const name_event&)> fn);
+  result<watch_id> watch_name(std::string name, std::function<void(const name_event&)> fn);
+  void unwatch(watch_id id);
+
   // The node's id and its bound listen addresses (empty before start_node).
   std::uint64_t node_id() const noexcept;
   std::vector<std::string> listen_addresses() const;
@@ -191,6 +203,7 @@ class actor_system {
       if (ok) ok = types.add<M>();
     };
     (detail::interface_types<Exposed, typename Exposed::messages>::each(add_type), ...);
+    (void)add_type;  // unused when Exposed is empty (a client that hosts no actors)
     if (!ok) return ok;
     return start_network(std::move(cfg), std::move(cluster), types, join);
   }
