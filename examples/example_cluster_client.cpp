@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
   }
   const std::string a = "acct-" + nodes[1 % nodes.size()], b = "acct-" + nodes[2 % nodes.size()];
   bool transfers_ok = true;
-  for (auto [cents, expect] : {std::pair{2'500, "moved"}, std::pair{1'000'000, "refused"}}) {
+  for (auto [amount, expect] : {std::pair{2'500, "moved"}, std::pair{1'000'000, "refused"}}) {
+    const auto cents = amount;  // a lambda may not capture a structured binding before clang 16
     auto r = retry_node_down([&] { return teller->ask(bank::transfer{a, b, cents}, 5s).get(); });
     say("teller-" + nodes.front() + ": " + (r ? *r : "error: " + r.error().message()));
     transfers_ok = transfers_ok && r && r->starts_with(expect);
