@@ -69,8 +69,7 @@ void network::on_registry_event(const registry::registry_event& e) {
                     " (the lower node id wins); lookups anywhere find the winner");
 }
 
-std::shared_ptr<peer_slot> network::slot(std::uint64_t node_id) {
-  std::lock_guard lock(mutex_);
+std::shared_ptr<peer_slot>& network::slot_locked(std::uint64_t node_id) {
   auto& s = peers_[node_id];
   if (!s) {
     s = std::make_shared<peer_slot>(node_id);
@@ -78,6 +77,11 @@ std::shared_ptr<peer_slot> network::slot(std::uint64_t node_id) {
     if (node_) s->conn.store(node_->connection_to(node_id));
   }
   return s;
+}
+
+std::shared_ptr<peer_slot> network::slot(std::uint64_t node_id) {
+  std::lock_guard lock(mutex_);
+  return slot_locked(node_id);
 }
 
 result<std::uint64_t> network::wait_for_peer(const std::string& address, std::chrono::steady_clock::time_point deadline) {
@@ -128,12 +132,7 @@ void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
   std::shared_ptr<peer_slot> s;
   {
     std::lock_guard lock(mutex_);
-    auto& slot_ref = peers_[peer.node_id];
-    if (!slot_ref) {
-      slot_ref = std::make_shared<peer_slot>(peer.node_id);
-      slot_ref->net = this;
-    }
-    s = slot_ref;
+    s = slot_locked(peer.node_id);
     s->conn.store(conn, std::memory_order_release);
     if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
   }

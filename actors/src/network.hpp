@@ -71,6 +71,8 @@ class network final : public runtime::frame_sink {
   ref_ptr<cell_base> find_target(actor_id id) const;
 
   system_core& core_;
+  // The slot of node_id, created if needed. Call with mutex_ held.
+  std::shared_ptr<peer_slot>& slot_locked(std::uint64_t node_id);
   void on_member_event(const registry::member_event& e);
   void on_registry_event(const registry::registry_event& e);
 

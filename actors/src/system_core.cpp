@@ -57,10 +57,16 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
   return {};
 }
 
-result<ref_ptr<cell_base>> system_core::find(std::string_view name, std::type_index type) const {
+result<system_core::named> system_core::find_named(std::string_view name) const {
   std::optional<named> hit;
   names_.find_fn(std::string(name), [&](const named& n) { hit.emplace(n); });
   if (!hit) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  return std::move(*hit);
+}
+
+result<ref_ptr<cell_base>> system_core::find(std::string_view name, std::type_index type) const {
+  auto hit = find_named(name);
+  if (!hit) return std::move(hit).error();
   if (hit->type != type) {
     return error(errc::type_mismatch, "actor '" + std::string(name) + "' is a " + demangle(hit->type.name()));
   }
@@ -68,9 +74,8 @@ result<ref_ptr<cell_base>> system_core::find(std::string_view name, std::type_in
 }
 
 result<actor_id> system_core::resolve(std::string_view name, std::uint64_t wire_type) const {
-  std::optional<named> hit;
-  names_.find_fn(std::string(name), [&](const named& n) { hit.emplace(n); });
-  if (!hit) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  auto hit = find_named(name);
+  if (!hit) return std::move(hit).error();
   if (hit->wire_type != wire_type) {
     return error(errc::type_mismatch, "actor '" + std::string(name) + "' is a " + demangle(hit->type.name()));
   }
@@ -187,8 +192,6 @@ void system_core::shutdown() {
   if (net_) net_->shutdown();
   scheduler_.stop();
   timers_.stop();
-  std::lock_guard lock(lifecycle_mutex_);
-  shut_down_ = true;
 }
 
 system_metrics system_core::metrics() const {

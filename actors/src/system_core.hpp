@@ -80,6 +80,9 @@ class system_core {
     std::uint64_t wire_type;
   };
 
+  // The entry for `name`, or not_found.
+  result<named> find_named(std::string_view name) const;
+
   actor_system& owner_;
   actor_system_config cfg_;
   // Id 1 is the node actor's (node_protocol.hpp).
@@ -90,7 +93,6 @@ class system_core {
   std::mutex lifecycle_mutex_;
   std::condition_variable all_stopped_;
   bool shutting_down_ = false;
-  bool shut_down_ = false;
 
   libcuckoo::cuckoohash_map<actor_id, ref_ptr<cell_base>> cells_;
   libcuckoo::cuckoohash_map<std::string, named> names_;
