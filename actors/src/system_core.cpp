@@ -94,6 +94,10 @@ result<void> system_core::start_network(runtime::node_config cfg, registry::clus
   if (!join) n->cluster().stop();
   joined_ = join;
   net_ = std::move(n);
+  // Published before the names are copied: remove() erases a name, then
+  // reads net(); either its name is gone before lock_table() below, or it
+  // sees net() and unregisters the name copied here.
+  net_published_.store(net_.get(), std::memory_order_release);
   auto table = names_.lock_table();
   for (auto& [name, entry] : table) {
     if (auto r = net_->cluster().registry().register_local(name, entry.cell->id(), entry.wire_type); !r) {
@@ -105,10 +109,11 @@ result<void> system_core::start_network(runtime::node_config cfg, registry::clus
 
 result<std::pair<std::uint64_t, actor_id>> system_core::find_in_cluster(std::string_view name,
                                                                        std::uint64_t wire_type) const {
-  if (!net_) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
-  auto e = net_->cluster().registry().lookup(name, wire_type);
+  network* net = net_published_.load(std::memory_order_acquire);
+  if (!net) return error(errc::not_found, "no actor named '" + std::string(name) + "'");
+  auto e = net->cluster().registry().lookup(name, wire_type);
   if (!e) return std::move(e).error();
-  if (e->owner.node == net_->node_id()) return error(errc::not_found, "actor '" + std::string(name) + "' has stopped");
+  if (e->owner.node == net->node_id()) return error(errc::not_found, "actor '" + std::string(name) + "' has stopped");
   return std::make_pair(e->owner.node, e->actor);
 }
 
@@ -134,7 +139,7 @@ void system_core::remove(cell_base& c) noexcept {
   if (!c.name().empty()) {
     bool mine = false;
     names_.erase_fn(c.name(), [&](const named& n) { return mine = n.cell.get() == &c; });
-    if (mine && net_) (void)net_->cluster().registry().unregister_local(c.name());
+    if (auto* net = this->net(); mine && net) (void)net->cluster().registry().unregister_local(c.name());
   }
   ref_ptr<cell_base> keep;  // released outside the table's lock
   cells_.erase_fn(c.id(), [&](ref_ptr<cell_base>& p) {
@@ -189,7 +194,7 @@ void system_core::shutdown() {
   }
   live.clear();
   // Remote asks still pending fail with node_down; no frame arrives after this.
-  if (net_) net_->shutdown();
+  if (auto* net = this->net()) net->shutdown();
   scheduler_.stop();
   timers_.stop();
 }
@@ -205,7 +210,7 @@ system_metrics system_core::metrics() const {
   m.escalations = escalations_.load(std::memory_order_relaxed);
   m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
   m.activations = scheduler_.snapshot().activations;
-  if (net_) net_->add_metrics(m);
+  if (const auto* net = this->net()) net->add_metrics(m);
   return m;
 }
 

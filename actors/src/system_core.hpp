@@ -56,10 +56,14 @@ class system_core {
   // Problems the runtime reports but no caller waits for (stderr, or the
   // node's log hook).
   void log_warning(const std::string& line) noexcept;
-  // Whether start_network joined the cluster (false for a client).
-  bool joined() const noexcept { return joined_; }
-  network* net() noexcept { return net_.get(); }
-  const network* net() const noexcept { return net_.get(); }
+  // Whether start_network joined the cluster (false for a client, and before
+  // start_network has returned).
+  bool joined() const noexcept { return net() != nullptr && joined_; }
+  // The network once start_network has fully started it, else null; safe from
+  // any thread. A frame can reach an actor slightly earlier (the io threads
+  // run before start_network returns): its handler sees null here.
+  network* net() noexcept { return net_published_.load(std::memory_order_acquire); }
+  const network* net() const noexcept { return net_published_.load(std::memory_order_acquire); }
   ref_ptr<cell_base> find(actor_id id) const;
   // Called by a cell as it stops (on its worker).
   void remove(cell_base& c) noexcept;
@@ -109,8 +113,16 @@ class system_core {
   // Declared last: destroyed first, after shutdown() has stopped them.
   runtime::timer_queue timers_;
   runtime::scheduler scheduler_;
+  // Invariants:
+  //  1. net_ and joined_ are written once, under lifecycle_mutex_, by
+  //     start_network, before it publishes net_.get() into net_published_
+  //     (release); anyone else reads them only after an acquire load of
+  //     net_published_ that saw it non-null (net(), joined()).
+  //  2. net_published_ is non-null from the end of a successful
+  //     start_network until the system_core is destroyed.
   std::unique_ptr<network> net_;
-  bool joined_ = false;  // set with net_, before it is used
+  bool joined_ = false;
+  std::atomic<network*> net_published_{nullptr};
   std::function<void(runtime::log_level, std::string_view)> log_;
 };
 

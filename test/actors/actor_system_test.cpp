@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "herald/herald.hpp"
@@ -185,6 +186,51 @@ TEST(ActorSystem, MetricsCountSpawnsAndStops) {
   EXPECT_EQ(m.actors_stopped, 1u);
   EXPECT_EQ(m.actors_alive, 1u);
   (void)b;
+}
+
+// Actors stop (which unregisters their names from the cluster registry once
+// there is one) and receive mail on several threads while start_node
+// publishes the network. Under ThreadSanitizer this hunts a race on the
+// network pointer; everywhere it checks that no stopped actor's name is left
+// registered cluster-wide.
+TEST(ActorSystem, StartNodeWhileActorsStopIsRaceFree) {
+  actor_system sys{actor_system_config{.worker_threads = 4}};
+  std::atomic<bool> quit{false};
+  std::atomic<std::uint64_t> rounds{0};
+  std::vector<std::thread> churn;
+  for (int t = 0; t < 4; ++t) {
+    churn.emplace_back([&, t] {
+      for (std::uint64_t k = 0; !quit.load(std::memory_order_acquire); ++k) {
+        auto a = sys.spawn<counter>("churn-" + std::to_string(t) + "-" + std::to_string(k));
+        if (!a) continue;
+        (void)a->tell(add{1});
+        (void)a->ask(get{}).get();
+        sys.stop(*a);
+        (void)sys.lookup<counter>("missing-" + std::to_string(t));
+        (void)sys.metrics();
+        (void)sys.node_id();
+        rounds.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  while (rounds.load() < 20) std::this_thread::sleep_for(1ms);
+  runtime::node_config c;
+  c.secret.value = "race-secret";
+  c.listen = {"tcp://127.0.0.1:0"};
+  auto ok = sys.start_node<>(c);
+  const auto after = rounds.load();
+  while (rounds.load() < after + 20) std::this_thread::sleep_for(1ms);
+  quit.store(true, std::memory_order_release);
+  for (auto& th : churn) th.join();
+  ASSERT_TRUE(ok) << ok.error().message();
+  system_metrics m;
+  for (int i = 0; i < 5000; ++i) {
+    m = sys.metrics();
+    if (m.actors_alive == 1 && m.registry_names == 0) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(m.actors_alive, 1u) << "only the node actor is left";
+  EXPECT_EQ(m.registry_names, 0u) << "every stopped actor's name left the cluster registry";
 }
 
 }  // namespace
