@@ -1,6 +1,7 @@
 #pragma once
 
 #include <coroutine>
+#include <memory>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -37,21 +38,30 @@ using reply_t = typename reply_of<handler_return_t<T, M>>::type;
 
 void report_dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept;
 
-// Runs a coroutine handler: the message moves into storage that the
-// coroutine frame owns, the handler runs up to its first suspension, then
-// done -> reply now; suspended -> the frame belongs to whatever it awaits,
-// which resumes it in this actor.
-template <class T, class M, class R>
-void start_task(cell_base& cell, T& self, M&& message, ask_state_ptr<R> reply) {
-  using D = std::decay_t<M>;
-  auto held = std::unique_ptr<void, void (*)(void*)>(new D(std::forward<M>(message)),
-                                                     [](void* p) { delete static_cast<D*>(p); });
-  task<R> t = self.on(std::as_const(*static_cast<D*>(held.get())));
+// Runs a coroutine handler on `message`, which lives in `held`: the handler
+// runs up to its first suspension, then done -> reply now; suspended -> the
+// frame owns `held` (so a `const M&` parameter, and whatever it views, stays
+// valid across every co_await) and belongs to whatever it awaits, which
+// resumes it in this actor.
+template <class T, class D, class R>
+void run_task(cell_base& cell, T& self, std::unique_ptr<void, void (*)(void*)> held, const D& message,
+              ask_state_ptr<R> reply) {
+  task<R> t = self.on(message);
   auto h = t.release();
   h.promise().message = std::move(held);
   h.promise().reply.ask = std::move(reply);
   h.promise().generation = cell.generation();
   if (h.done()) task<R>::finish(h);
+}
+
+// Runs a coroutine handler: the message moves into storage that the
+// coroutine frame owns (see run_task).
+template <class T, class M, class R>
+void start_task(cell_base& cell, T& self, M&& message, ask_state_ptr<R> reply) {
+  using D = std::decay_t<M>;
+  auto* m = new D(std::forward<M>(message));
+  auto held = std::unique_ptr<void, void (*)(void*)>(m, [](void* p) { delete static_cast<D*>(p); });
+  run_task(cell, self, std::move(held), std::as_const(*m), std::move(reply));
 }
 
 template <class T, class M>

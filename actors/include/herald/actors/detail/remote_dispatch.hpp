@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <type_traits>
 
@@ -26,43 +28,72 @@ constexpr bool reply_has_codec() {
   }
 }
 
+// A remote call whose handler is a coroutine: the frame and the message
+// decoded from it, together in storage that the coroutine frame owns. A
+// decoded message may view the frame's bytes (wire::fb_message does), and
+// the envelope the frame came in is gone after the handler's first
+// suspension.
+template <class M>
+struct held_remote_call {
+  runtime::inbound_frame frame;
+  std::optional<M> message;
+};
+
 // Handles one remote tell or ask of message M for actor T, on T's worker.
 template <class T, class M>
 void remote_invoke(cell_base& c, remote_call& call) {
-  auto decoded = wire::codec<M>::decode(call.frame.bytes());
-  if (!decoded) {
-    count_decode_failure(c, decoded.error());
-    if (call.is_ask()) send_error_reply(*call.from, call.request_id(), decoded.error());
-    return;
-  }
   T& self = *static_cast<T*>(c.state());
-  M& m = *decoded;
   using H = handler_return_t<T, M>;
-  if (!call.is_ask()) {
-    if constexpr (is_task<H>::value) {
-      start_task(c, self, std::move(m), ask_state_ptr<reply_t<T, M>>{});
-    } else if constexpr (std::is_void_v<H>) {
-      self.on(std::as_const(m));
-    } else {
-      (void)self.on(std::as_const(m));
-    }
-    return;
-  }
   using R = reply_t<T, M>;
+  const bool is_ask = call.is_ask();
   const std::uint64_t rid = call.request_id();
   if constexpr (is_task<H>::value) {
+    // The frame moves out of the envelope (its header stays behind, so the
+    // envelope can still fail the ask if the handler throws), then decodes
+    // where it now lives.
+    auto* held = new held_remote_call<M>{std::move(call.frame), std::nullopt};
+    auto owner = std::unique_ptr<void, void (*)(void*)>(held, [](void* p) { delete static_cast<held_remote_call<M>*>(p); });
+    auto decoded = wire::codec<M>::decode(held->frame.bytes());
+    if (!decoded) {
+      count_decode_failure(c, decoded.error());
+      if (is_ask) send_error_reply(*call.from, rid, decoded.error());
+      return;
+    }
+    held->message.emplace(std::move(*decoded));
+    const M& m = *held->message;
+    if (!is_ask) {
+      run_task(c, self, std::move(owner), m, ask_state_ptr<R>{});
+      return;
+    }
     // The handler may suspend: its reply goes out whenever it finishes.
     auto state = ask_state_ptr<R>::adopt(new ask_state<R>());
     auto* raw = state.get();
     raw->on_ready([raw, conn = call.from, rid, cell = ref_ptr<cell_base>(&c)] {
       send_reply<R>(*cell, *conn, rid, raw->take());
     });
-    start_task(c, self, std::move(m), std::move(state));
-  } else if constexpr (std::is_void_v<H>) {
-    self.on(std::as_const(m));
-    send_reply<void>(c, *call.from, rid, result<void>{});
+    run_task(c, self, std::move(owner), m, std::move(state));
   } else {
-    send_reply<R>(c, *call.from, rid, result<R>(self.on(std::as_const(m))));
+    auto decoded = wire::codec<M>::decode(call.frame.bytes());
+    if (!decoded) {
+      count_decode_failure(c, decoded.error());
+      if (is_ask) send_error_reply(*call.from, rid, decoded.error());
+      return;
+    }
+    const M& m = *decoded;
+    if (!is_ask) {
+      if constexpr (std::is_void_v<H>) {
+        self.on(m);
+      } else {
+        (void)self.on(m);
+      }
+      return;
+    }
+    if constexpr (std::is_void_v<H>) {
+      self.on(m);
+      send_reply<void>(c, *call.from, rid, result<void>{});
+    } else {
+      send_reply<R>(c, *call.from, rid, result<R>(self.on(m)));
+    }
   }
 }
 
