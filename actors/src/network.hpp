@@ -36,6 +36,7 @@ class network final : public runtime::frame_sink {
   // asks fail with node_down) and joins the io threads. Idempotent.
   void shutdown();
 
+  system_core& core() noexcept { return core_; }
   registry::runtime_cluster& cluster() noexcept { return *cluster_; }
   const registry::runtime_cluster& cluster() const noexcept { return *cluster_; }
 

@@ -55,6 +55,8 @@ actor_ref<node_actor> node_actor_at(network& net, std::uint64_t node) {
 
 }  // namespace
 
+bool on_io_thread() noexcept { return runtime::detail::on_io_thread(); }
+
 envelope make_remote_envelope(remote_call&& rc) {
   envelope e;
   e.emplace_message<remote_call>(std::move(rc));

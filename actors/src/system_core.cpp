@@ -26,6 +26,28 @@ std::string demangle(const char* mangled) {
   return status == 0 && p ? std::string(p.get()) : std::string(mangled);
 }
 
+// One function for the scheduler to run once: scheduled once, it runs and
+// deletes itself (release() after run()).
+class posted_call final : public runtime::schedulable {
+ public:
+  posted_call(system_core& core, std::function<void()> fn) : core_(core), fn_(std::move(fn)) {}
+  void run(std::size_t) noexcept override {
+    try {
+      fn_();
+    } catch (const std::exception& e) {
+      core_.log_warning(std::string("an ask continuation threw: ") + e.what());
+    } catch (...) {
+      core_.log_warning("an ask continuation threw");
+    }
+  }
+  void retain() noexcept override {}
+  void release() noexcept override { delete this; }
+
+ private:
+  system_core& core_;
+  std::function<void()> fn_;
+};
+
 }  // namespace
 
 system_core::system_core(actor_system& owner, actor_system_config cfg)
@@ -34,6 +56,20 @@ system_core::system_core(actor_system& owner, actor_system_config cfg)
       scheduler_(worker_count(cfg_), cfg_.max_messages_per_activation) {}
 
 system_core::~system_core() { shutdown(); }
+
+void system_core::post(std::function<void()> fn) noexcept {
+  posted_call* p = nullptr;
+  try {
+    p = new posted_call(*this, std::move(fn));
+  } catch (...) {
+    log_warning("out of memory posting an ask continuation: it does not run");
+    return;
+  }
+  scheduler_.schedule(p);
+}
+
+void run_on_worker(cell_base& cell, std::function<void()> fn) noexcept { cell.core().post(std::move(fn)); }
+void run_on_worker(network& net, std::function<void()> fn) noexcept { net.core().post(std::move(fn)); }
 
 result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);

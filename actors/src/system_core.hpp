@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <typeindex>
@@ -45,6 +46,10 @@ class system_core {
   // For other nodes: the id of the actor named `name`, checked against the
   // wire id of its type.
   result<actor_id> resolve(std::string_view name, std::uint64_t wire_type) const;
+
+  // Runs fn on a worker, outside any actor (after shutdown has stopped the
+  // workers: on the calling thread). An exception from fn is logged.
+  void post(std::function<void()> fn) noexcept;
 
   // Starts the transport and the cluster layer; net() is null until then.
   // Named actors (those already spawned, and later ones) are registered

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "herald/herald.hpp"
+#include "herald/runtime/connection.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -81,6 +82,25 @@ TEST(AskFuture, AsksRacingTheirTimeoutsCompleteExactlyOnce) {
   }
   EXPECT_EQ(ok + timed_out, n) << "every ask ends in exactly one of reply or timeout";
   EXPECT_EQ(sys.metrics().asks_timed_out, timed_out);
+}
+
+TEST(AskFuture, GetAndWaitForOnAnIoThreadFailFastInsteadOfBlocking) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.spawn<responder>().value();
+  auto slow = r.ask(hold{300ms});
+  auto pending = r.ask(ping{1});
+  std::thread io([&] {
+    runtime::detail::on_io_thread() = true;  // as the node's io threads are marked
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(pending.wait_for(5s)) << "no wait on an io thread";
+    auto v = pending.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms) << "neither call waited for the reply";
+    ASSERT_FALSE(v);
+    EXPECT_EQ(v.error().code(), errc::invalid_argument);
+    EXPECT_NE(v.error().context().find("io thread"), std::string::npos) << v.error().message();
+  });
+  io.join();
+  EXPECT_TRUE(slow.get()) << "off the io thread get() waits as before";
 }
 
 TEST(AskFuture, AnEmptyRefFailsAtOnce) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -298,6 +300,55 @@ TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
       }
     }
   }
+}
+
+// A continuation of a remote ask that blocks on another remote ask: with one
+// io thread, run on that thread it would wait for a reply only that thread
+// can read. On failure the node stays wedged, so the test ends the process.
+TEST(Ask, BlockingGetInsideAContinuationCompletes) {
+  two_nodes n(transport::tcp);
+  ASSERT_TRUE(n.b->spawn<account>("alice"));
+  auto ref = n.a->remote_lookup<account>(n.b_address, "alice").value();
+  std::atomic<bool> done{false};
+  result<std::string> inner = error(errc::broken_promise);
+  result<void> told = error(errc::broken_promise);
+  ref.ask(balance{}).then([&](result<std::int64_t>) {
+    inner = ref.ask(note{"b"}, 1s).get();
+    told = ref.tell(deposit{7});
+    done.store(true, std::memory_order_release);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  if (!done.load(std::memory_order_acquire)) {
+    ADD_FAILURE() << "get() inside the continuation did not return within 2 s: the io thread is blocked";
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+  ASSERT_TRUE(inner) << inner.error().message();
+  EXPECT_EQ(*inner, "noted: b");
+  ASSERT_TRUE(told) << told.error().message();
+  std::int64_t cents = 0;
+  for (int i = 0; i < 5000 && cents != 7; ++i) {
+    cents = ref.ask(balance{}, 5s).get().value_or(0);
+    if (cents != 7) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(cents, 7) << "the tell sent from the continuation arrived";
+}
+
+TEST(Ask, ContinuationsOfRemoteAsksAndTimeoutsRunOnAWorkerNotTheIoThread) {
+  two_nodes n(transport::tcp);
+  ASSERT_TRUE(n.b->spawn<account>("bob"));
+  auto ref = n.a->remote_lookup<account>(n.b_address, "bob").value();
+  std::atomic<int> on_io{0}, ran{0};
+  auto note_thread = [&] {
+    if (runtime::detail::on_io_thread()) on_io.fetch_add(1);
+    ran.fetch_add(1);
+  };
+  ref.ask(balance{}).then([&](result<std::int64_t>) { note_thread(); });          // a reply
+  ref.ask(hold{300}, 20ms).then([&](result<int>) { note_thread(); });             // the deadline sweep
+  for (int i = 0; i < 10000 && ran.load() < 2; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(on_io.load(), 0);
 }
 
 // Node b runs in a child process; the parent kills it with SIGKILL while an

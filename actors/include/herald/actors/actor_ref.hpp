@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <type_traits>
 #include <utility>
 
@@ -17,6 +18,9 @@ namespace detail {
 // Arms an ask's timeout on the system's timer thread (cell.cpp).
 void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::function<void()> on_expiry);
 void count_ask_timeout(cell_base& target) noexcept;
+// Runs fn on a worker of the cell's actor system, outside any actor
+// (system_core.cpp). Where the continuation of a timed-out ask runs.
+void run_on_worker(cell_base& cell, std::function<void()> fn) noexcept;
 }  // namespace detail
 
 // A typed handle to an actor of type T, in this process or on another node:
@@ -105,8 +109,11 @@ class actor_ref {
     ask_future<R> f(state);
     detail::arm_ask_timeout(*cell_, std::chrono::duration_cast<std::chrono::nanoseconds>(timeout),
                             [state, cell = cell_, timeout] {
-                              if (state->complete(error(errc::timeout, "no reply within " +
-                                                                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms")))
+                              // On the timer thread: a continuation runs on a worker.
+                              if (state->complete_posting(
+                                      error(errc::timeout, "no reply within " +
+                                                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms"),
+                                      [&cell](std::function<void()> fn) { detail::run_on_worker(*cell, std::move(fn)); }))
                                 detail::count_ask_timeout(*cell);
                             });
     cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,10 @@
 namespace herald::detail {
 
 class network;
+
+// Runs fn on a worker of the network's actor system, outside any actor
+// (system_core.cpp). Where a remote ask's continuation runs.
+void run_on_worker(network& net, std::function<void()> fn) noexcept;
 
 // What this node knows about one peer node: its current connection (null
 // while there is none). Owned by the network layer and shared with every ref
@@ -85,7 +90,12 @@ ask_future<R> remote_ask(const remote_target& t, const M& m, runtime::connection
   h.type_id = wire::type_id_of<M>();
   auto sent = (*conn)->request(
       h, wire::codec<M>::encoded_size(m), [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); },
-      deadline, [state](result<runtime::inbound_frame> reply) mutable { (void)state->complete(decode_reply<R>(std::move(reply))); });
+      deadline, [state, net = t.peer->net](result<runtime::inbound_frame> reply) mutable {
+        // On an io thread (a reply, the deadline sweep, a lost link): a get()
+        // waiting for it wakes here, a continuation runs on a worker.
+        (void)state->complete_posting(decode_reply<R>(std::move(reply)),
+                                      [net](std::function<void()> fn) { run_on_worker(*net, std::move(fn)); });
+      });
   if (!sent) return ask_future<R>::ready(std::move(sent).error());
   return f;
 }
