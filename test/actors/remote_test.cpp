@@ -250,9 +250,15 @@ class slow_helper : public actor<slow_helper> {
 
 char filler_of(std::uint16_t code) { return static_cast<char>('a' + code % 26); }
 
+// Asks for an fb_value reply whose context is `size` filler bytes for `code`.
+struct fb_request {
+  std::uint16_t code;
+  std::uint32_t size;
+};
+
 class fb_echo : public actor<fb_echo> {
  public:
-  using messages = herald::messages<fb_value>;
+  using messages = herald::messages<fb_value, fb_request>;
   explicit fb_echo(actor_ref<slow_helper> helper) : helper_(std::move(helper)) {}
   task<int> on(const fb_value& m) {
     (void)co_await helper_.ask(helper_ping{});
@@ -263,9 +269,15 @@ class fb_echo : public actor<fb_echo> {
     }
     co_return static_cast<int>(m->code());
   }
+  fb_value on(const fb_request& r) {
+    return fb_value::build(pool_, [&](auto& fb) {
+      return wire::fb::CreateErrorReply(fb, r.code, fb.CreateString(std::string(r.size, filler_of(r.code))));
+    });
+  }
 
  private:
   actor_ref<slow_helper> helper_;
+  wire::serializer_pool pool_;
 };
 
 TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
@@ -298,6 +310,38 @@ TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
         ASSERT_TRUE(r) << r.error().message();
         EXPECT_EQ(*r, codes[i]) << "payload of " << size << " bytes: the handler read its own message after co_await";
       }
+    }
+  }
+}
+
+// The reply of a remote ask, an fb_message, views the reply frame; it is
+// read only after later replies have arrived (which reuse pooled buffers).
+TEST(Ask, AFlatBuffersReplyToARemoteAskOwnsItsFrame) {
+  runtime::node_config c;
+  c.secret.value = "remote-test-secret";
+  c.listen = {"tcp://127.0.0.1:0"};
+  actor_system a{actor_system_config{.worker_threads = 2}}, b{actor_system_config{.worker_threads = 2}};
+  ASSERT_TRUE(a.start_node<fb_echo>(c));
+  ASSERT_TRUE(b.start_node<fb_echo>(c));
+  auto helper = b.spawn<slow_helper>().value();
+  ASSERT_TRUE(b.spawn<fb_echo>("echo", helper));
+  auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
+  ASSERT_TRUE(far) << far.error().message();
+  for (std::uint32_t size : {8u, 100u << 10}) {
+    std::vector<fb_value> replies;
+    for (std::uint16_t code = 1; code <= 4; ++code) {
+      auto r = far->ask(fb_request{code, size}, 10s).get();
+      ASSERT_TRUE(r) << r.error().message();
+      replies.push_back(std::move(*r));
+    }
+    for (std::uint16_t code = 1; code <= 4; ++code) {
+      const auto& m = replies[code - 1];
+      ASSERT_TRUE(m);
+      EXPECT_EQ(m->code(), code) << size << "-byte reply";
+      ASSERT_NE(m->context(), nullptr);
+      const auto text = m->context()->string_view();
+      EXPECT_EQ(text.size(), size);
+      EXPECT_EQ(text.find_first_not_of(filler_of(code)), std::string_view::npos) << size << "-byte reply " << code;
     }
   }
 }

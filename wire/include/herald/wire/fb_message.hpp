@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -25,9 +26,12 @@ inline constexpr verify_limits fb_limits = verify_limits{.max_depth = 16, .max_t
 // A message that is a FlatBuffers table. On the sending side it owns a
 // finished buffer in a builder leased from a serializer_pool; on the
 // receiving side it is a verified view into the receive buffer (zero copy),
-// valid only while that buffer is, i.e. during the handler call. Its wire
-// name is the table's fully qualified schema name ("bank.Deposit"). Move-only;
-// distinct objects are safe to use from different threads.
+// valid only while that buffer is, unless its owner is handed to the view
+// (keep_alive), which then keeps it as long as the message lives. herald
+// does so for the reply of a remote ask; a coroutine handler's message views
+// a frame that the coroutine frame keeps. Its wire name is the
+// table's fully qualified schema name ("bank.Deposit"). Move-only; distinct
+// objects are safe to use from different threads.
 template <class Table>
 class fb_message {
  public:
@@ -36,10 +40,14 @@ class fb_message {
   fb_message() = default;
   // A moved-from message is empty: it no longer points into the buffer.
   fb_message(fb_message&& o) noexcept
-      : lease_(std::move(o.lease_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : lease_(std::move(o.lease_)),
+        keep_(std::move(o.keep_)),
+        data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)) {}
   fb_message& operator=(fb_message&& o) noexcept {
     if (this != &o) {
       lease_ = std::move(o.lease_);
+      keep_ = std::move(o.keep_);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
@@ -70,6 +78,9 @@ class fb_message {
     return m;
   }
 
+  // Keeps `owner` (what holds the viewed bytes) alive with this message.
+  void keep_alive(std::shared_ptr<const void> owner) noexcept { keep_ = std::move(owner); }
+
   const Table* get() const noexcept {
     return data_ ? flatbuffers::GetRoot<Table>(reinterpret_cast<const std::uint8_t*>(data_)) : nullptr;
   }
@@ -84,12 +95,13 @@ class fb_message {
 
  private:
   serializer_pool::builder_lease lease_;
+  std::shared_ptr<const void> keep_;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
 // FlatBuffers table messages travel as their finished buffer; decode verifies
-// and returns a view into `in`.
+// and returns a view into `in`; keep_alive() makes it own them.
 template <class Table>
 struct codec<fb_message<Table>> {
   static std::size_t encoded_size(const fb_message<Table>& m) noexcept { return m.bytes().size(); }

@@ -56,7 +56,13 @@ result<void> remote_tell(const remote_target& t, const M& m) {
                        [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); });
 }
 
-// Turns what came back for a remote ask into its result.
+// A decoded type that views the bytes it was decoded from, and can hold
+// their owner (wire::fb_message).
+template <class R>
+concept keeps_alive = requires(R& r, std::shared_ptr<const void> owner) { r.keep_alive(std::move(owner)); };
+
+// Turns what came back for a remote ask into its result. A value that views
+// the reply frame (keeps_alive) owns it from here on.
 template <class R>
 result<R> decode_reply(result<runtime::inbound_frame> f) {
   if (!f) return std::move(f).error();
@@ -74,7 +80,15 @@ result<R> decode_reply(result<runtime::inbound_frame> f) {
       return error(errc::type_mismatch, "reply of type id " + std::to_string(h.type_id) + ", expected " +
                                             std::string(wire::wire_name_of<R>()));
     }
-    return wire::codec<R>::decode(f->bytes());
+    if constexpr (keeps_alive<R>) {
+      // The value views the frame (wire::fb_message): the frame goes with it.
+      auto frame = std::make_shared<const runtime::inbound_frame>(std::move(*f));
+      auto v = wire::codec<R>::decode(frame->bytes());
+      if (v) v->keep_alive(std::move(frame));
+      return v;
+    } else {
+      return wire::codec<R>::decode(f->bytes());
+    }
   }
 }
 
