@@ -84,6 +84,28 @@ TEST(AskFuture, AsksRacingTheirTimeoutsCompleteExactlyOnce) {
   EXPECT_EQ(sys.metrics().asks_timed_out, timed_out);
 }
 
+// The continuation of a timed-out ask blocks on another timed ask. Run on the
+// timer thread, it would wait for a timeout that only that thread can fire,
+// so it would get the late reply instead of errc::timeout.
+TEST(AskFuture, AContinuationOfATimedOutAskRunsOnAWorkerSoOtherTimeoutsStillFire) {
+  actor_system sys{actor_system_config{.worker_threads = 3}};
+  auto first = sys.spawn<responder>().value();
+  auto busy = sys.spawn<responder>().value();
+  auto occupied = busy.ask(hold{800ms});
+  std::atomic<bool> done{false};
+  result<int> inner = error(errc::broken_promise);
+  first.ask(hold{300ms}, 20ms).then([&](result<int> r) {
+    EXPECT_EQ(r.error().code(), errc::timeout);
+    inner = busy.ask(ping{1}, 50ms).get();
+    done.store(true, std::memory_order_release);
+  });
+  for (int i = 0; i < 10000 && !done.load(std::memory_order_acquire); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(done.load());
+  ASSERT_FALSE(inner) << "the inner ask got the reply that came after its deadline";
+  EXPECT_EQ(inner.error().code(), errc::timeout);
+  EXPECT_TRUE(occupied.get());
+}
+
 TEST(AskFuture, GetAndWaitForOnAnIoThreadFailFastInsteadOfBlocking) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
   auto r = sys.spawn<responder>().value();
