@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "herald/wire/control_generated.h"
 
 namespace herald::wire {
@@ -45,6 +47,28 @@ TEST(FbMessage, AMovedFromMessageIsEmpty) {
   EXPECT_TRUE(a.bytes().empty());
   ASSERT_TRUE(b);
   EXPECT_EQ(b->sent_at_ns(), 2u);
+}
+
+TEST(FbMessage, AViewHandedItsBufferKeepsItAliveThroughMoves) {
+  serializer_pool pool;
+  auto built = heartbeat_msg::build(pool, [](auto& b) { return fb::CreateHeartbeat(b, 7, 99, false); });
+  struct alignas(8) block {
+    std::byte bytes[256];
+  };
+  auto owner = std::make_shared<block>();
+  const std::size_t n = codec<heartbeat_msg>::encoded_size(built);
+  ASSERT_LE(n, sizeof owner->bytes);
+  codec<heartbeat_msg>::encode(built, std::span<std::byte>(owner->bytes, n));
+  auto view = heartbeat_msg::view(std::span<const std::byte>(owner->bytes, n));
+  ASSERT_TRUE(view);
+  std::weak_ptr<block> watch = owner;
+  view->keep_alive(std::move(owner));
+  heartbeat_msg moved = std::move(*view);
+  EXPECT_FALSE(watch.expired()) << "the message holds the buffer it views";
+  EXPECT_EQ(moved->sequence(), 7u);
+  EXPECT_FALSE(moved.owns_buffer()) << "still a view, not a built message";
+  moved = heartbeat_msg{};
+  EXPECT_TRUE(watch.expired()) << "the buffer goes with the message";
 }
 
 TEST(FbMessage, RejectsUnverifiableAndMisalignedBuffers) {
