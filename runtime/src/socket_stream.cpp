@@ -153,6 +153,10 @@ void issue_read(const std::shared_ptr<tls_stream::core>& c, std::span<std::byte>
                              c->report("TLS peer " + c->remote + " refused this node: " +
                                        describe_failure(ec, c->ssl.native_handle()));
                            }
+                           // Nodes close without close_notify (frames carry their
+                           // length; herald's close frame ends a conversation): the
+                           // end of a TLS stream is an end of file like any other.
+                           if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
                            d(ec, n);
                          });
 }
