@@ -96,8 +96,7 @@ struct dial_attempt {
   asio::steady_timer timer;
   std::vector<generic_endpoint> endpoints;
   std::error_code last_error;
-  bool timed_out = false;
-  bool finished = false;
+  bool finished = false;  // connected, failed or timed out: later completions are ignored
 };
 
 }  // namespace
@@ -277,12 +276,14 @@ class node::impl final : public node_context {
   // name (again on every attempt: its addresses may have changed), connects.
   void run_attempt(const std::shared_ptr<dial_attempt>& at, const address& a) {
     at->timer.expires_after(cfg_.connect_timeout);
-    at->timer.async_wait([at](std::error_code ec) {
+    at->timer.async_wait([this, at, during = numeric_endpoint_of(a) ? std::string("connecting")
+                                                                     : "resolving '" + a.host + "' or connecting"](
+                             std::error_code ec) {
       if (ec || at->finished) return;
-      at->timed_out = true;
+      // Ends the attempt now: a getaddrinfo in progress cannot be
+      // interrupted, and its late result is ignored.
       at->resolver.cancel();
-      std::error_code ignored;
-      at->socket.close(ignored);
+      attempt_timed_out(at, during);
     });
     if (auto ep = numeric_endpoint_of(a)) {
       at->endpoints.push_back(*ep);
@@ -291,7 +292,7 @@ class node::impl final : public node_context {
     at->resolver.async_resolve(
         a.host, std::to_string(a.port), asio::ip::resolver_base::numeric_service,
         [this, at, host = a.host](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
-          if (at->timed_out) return attempt_timed_out(at, "resolving '" + host + "'");
+          if (at->finished) return;
           if (ec || results.empty()) {
             resolves_failed_.fetch_add(1, std::memory_order_relaxed);
             return finish_attempt(at, herald::error(errc::io_error, "cannot dial " + at->address + ": cannot resolve '" +
@@ -310,7 +311,7 @@ class node::impl final : public node_context {
     std::error_code ignored;
     at->socket.close(ignored);
     at->socket.async_connect(at->endpoints[i], [this, at, i](std::error_code ec) {
-      if (at->timed_out) return attempt_timed_out(at, "connecting");
+      if (at->finished) return;
       if (ec) {
         at->last_error = ec;
         return try_endpoint(at, i + 1);
