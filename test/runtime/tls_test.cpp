@@ -7,12 +7,15 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/write.hpp>
 #include <asio/ssl.hpp>
 
 #include <future>
 
 #include "node_harness.hpp"
 #include "raw_peer.hpp"
+#include "herald/wire/frame.hpp"
+#include "herald/wire/handshake.hpp"
 #include "support/test_certs.hpp"
 
 namespace herald::runtime::test {
@@ -170,6 +173,52 @@ TEST(Tls, ClientWithoutCertificateIsRefused) {
   EXPECT_TRUE(ec) << "the server must not talk to a client without a certificate";
   EXPECT_TRUE(log.wait_for("presented no certificate")) << log.all();
   EXPECT_GE((*b)->transport_counters().tls_handshakes_failed, 1u);
+  EXPECT_TRUE(sink.locked([&] { return sink.ups.empty(); }));
+}
+
+TEST(Tls, PeerWhoseCertificateNamesAnotherNodeIsRefused) {
+  pki keys;
+  recording_sink sink;
+  log_capture log;
+  auto cfg = base_config("b", transport_kind::tcp, nullptr);
+  cfg.tls = keys.node("b");
+  cfg.log = log.hook();
+  auto b = node::start(cfg, sink);
+  ASSERT_TRUE(b) << b.error().message();
+  // A client with a valid certificate for "x" whose hello claims to be "b2".
+  const tls_config x = keys.node("x");
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(keys.ca_file);
+  ctx.use_certificate_chain_file(x.cert_file);
+  ctx.use_private_key_file(x.key_file, asio::ssl::context::pem);
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> client(io, ctx);
+  client.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of((*b)->listen_addresses().front())});
+  client.handshake(asio::ssl::stream_base::client);
+  wire::hello h;
+  h.protocol_version = wire::protocol_version;
+  h.node_id = 77;
+  h.incarnation = 1;
+  h.schema_hash = cfg.schema_hash;
+  h.node_name = "b2";
+  h.listen_address = "tcp://127.0.0.1:1";
+  const auto payload = wire::encode(h);
+  wire::frame_header fh;
+  fh.kind = wire::frame_kind::handshake;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  fh.payload_length = static_cast<std::uint32_t>(payload.size());
+  std::vector<std::byte> frame(wire::frame_header::size);
+  wire::encode_header(fh, frame.data());
+  frame.insert(frame.end(), payload.begin(), payload.end());
+  frame.resize(wire::frame_size(payload.size()));  // zero padding
+  asio::write(client, asio::buffer(frame));
+  EXPECT_TRUE(log.wait_for("announces the name 'b2' but its TLS certificate (/CN=x) names another node")) << log.all();
+  // b closes: a read ends (after b's own hello, which b sent at once).
+  std::error_code ec;
+  std::array<char, 4096> buf;
+  for (int i = 0; i < 100 && !ec; ++i) client.read_some(asio::buffer(buf), ec);
+  EXPECT_TRUE(ec);
   EXPECT_TRUE(sink.locked([&] { return sink.ups.empty(); }));
 }
 
