@@ -99,6 +99,15 @@ TEST(Tls, NodesWithCertificatesFromOneCaTellAndAsk) {
   EXPECT_EQ(p->b->transport_counters().tls_handshakes_failed, 0u);
 }
 
+TEST(Tls, NodesTalkOverUnixSockets) {
+  pki keys;
+  auto p = up_pair(transport_kind::unix_socket, [&](node_config& c) { c.tls = keys.node("a"); },
+                   [&](node_config& c) { c.tls = keys.node("b"); });
+  ASSERT_TRUE(p->a_to_b);
+  ASSERT_TRUE(p->a_to_b->send_bytes(tell_header(), {}));
+  EXPECT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 1; }));
+}
+
 TEST(Tls, LargeFramesCrossIntact) {
   pki keys;
   auto p = up_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
