@@ -13,9 +13,9 @@
 
 #include <atomic>
 #include <cstdio>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -352,14 +352,19 @@ class node::impl final : public node_context {
   // follow are info: an unreachable peer is one line, not one per attempt.
   void dial_failed(const std::string& text, const herald::error& e) {
     dials_failed_.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mutex_);
-    auto it = dials_.find(text);
-    if (it == dials_.end()) return;
-    dial& d = *it->second;
-    log(d.attempts == 0 ? log_level::warn : log_level::info,
-        e.message() + (d.attempts == 0 ? "; retrying" : " (attempt " + std::to_string(d.attempts + 1) + ")"));
-    d.in_progress = false;
-    schedule_redial(d);
+    unsigned attempts = 0;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = dials_.find(text);
+      if (it == dials_.end()) return;
+      dial& d = *it->second;
+      attempts = d.attempts;
+      d.in_progress = false;
+      schedule_redial(d);
+    }
+    // Outside the lock: the log hook may call into the node.
+    log(attempts == 0 ? log_level::warn : log_level::info,
+        e.message() + (attempts == 0 ? "; retrying" : " (attempt " + std::to_string(attempts + 1) + ")"));
   }
 
   // Under mutex_.
