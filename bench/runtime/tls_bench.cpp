@@ -33,7 +33,8 @@ class bench_sink : public frame_sink {
       (void)from->send_bytes(h, f.bytes());
       return;
     }
-    if (received.fetch_add(1, std::memory_order_relaxed) + 1 == target.load(std::memory_order_relaxed)) notify();
+    if (received.fetch_add(1, std::memory_order_relaxed) + 1 == target.load(std::memory_order_relaxed))
+      notify();
   }
   void on_control(const std::shared_ptr<connection>&, inbound_frame) override {}
   void on_peer_up(const std::shared_ptr<connection>&) override {
@@ -127,7 +128,8 @@ void BM_Tell(benchmark::State& state) {
     p.sink_b.wait_for(sent);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * tells_per_iteration));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * tells_per_iteration * payload.size()));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * tells_per_iteration * payload.size()));
 }
 
 // Asks of 64 B, `window` in flight: each reply sends the next ask.
@@ -143,7 +145,8 @@ void BM_Ask(benchmark::State& state) {
   std::function<void()> issue_one = [&] {
     auto id = p.conn->request(
         h, 64, [](std::span<std::byte> out) { std::memset(out.data(), 1, out.size()); },
-        connection::clock::now() + 30s, [&](herald::result<inbound_frame> r) {
+        connection::clock::now() + 30s,
+        [&](herald::result<inbound_frame> r) {
           bool more = false;
           {
             std::lock_guard lock(m);
@@ -178,7 +181,15 @@ void BM_Ask(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Tell)->ArgNames({"tls", "payload"})->ArgsProduct({{0, 1}, {64, 1024}})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Ask)->ArgNames({"tls", "window"})->ArgsProduct({{0, 1}, {1, 64}})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Tell)
+    ->ArgNames({"tls", "payload"})
+    ->ArgsProduct({{0, 1}, {64, 1024}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ask)
+    ->ArgNames({"tls", "window"})
+    ->ArgsProduct({{0, 1}, {1, 64}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -4,11 +4,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
-
-#include <algorithm>
 #include <cstring>
 
 namespace herald::runtime {
@@ -22,7 +21,8 @@ void socket_stream::async_read_some(std::span<std::byte> buf, completion done) {
 }
 
 void socket_stream::async_write_some(std::span<const asio::const_buffer> bufs, completion done) {
-  socket_.async_write_some(bufs, [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); });
+  socket_.async_write_some(bufs,
+                           [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); });
 }
 
 void socket_stream::close() {
@@ -52,16 +52,18 @@ bool is_ssl_error(const std::error_code& ec) {
 
 // Why a TLS handshake failed, in words an operator can act on.
 std::string describe_failure(const std::error_code& ec, SSL* ssl) {
-  if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset)
-    return "the peer closed the connection during the TLS handshake (a peer without TLS, or one that refused this "
+  if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
+      ec == asio::error::connection_reset)
+    return "the peer closed the connection during the TLS handshake (a peer without TLS, or one that refused "
+           "this "
            "node's certificate: its log says why)";
   if (ec.category() == asio::error::get_ssl_category()) {
     const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
       const long v = SSL_get_verify_result(ssl);
       return std::string("the peer's certificate is refused: ") + X509_verify_cert_error_string(v) +
-             (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-                      v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+             (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                      v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
                   ? " (not issued by this cluster's CA)"
                   : "");
     }
@@ -70,7 +72,8 @@ std::string describe_failure(const std::error_code& ec, SSL* ssl) {
       return ec.message() + " (the peer does not trust the CA that issued this node's certificate)";
     if (reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)
       return ec.message() + " (the peer finds this node's certificate expired)";
-    if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) return ec.message() + " (the peer requires a certificate)";
+    if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)
+      return ec.message() + " (the peer requires a certificate)";
     if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
         reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_HTTP_REQUEST || reason == SSL_R_UNEXPECTED_RECORD)
       return ec.message() + " (is the peer running without TLS?)";
@@ -82,7 +85,8 @@ std::string describe_failure(const std::error_code& ec, SSL* ssl) {
 
 }  // namespace
 
-result<std::shared_ptr<asio::ssl::context>> make_tls_context(const tls_config& cfg, const std::string& node_name) {
+result<std::shared_ptr<asio::ssl::context>> make_tls_context(const tls_config& cfg,
+                                                             const std::string& node_name) {
   auto bad = [](std::string why) { return herald::error(errc::invalid_argument, "TLS: " + std::move(why)); };
   if (cfg.ca_file.empty() || cfg.cert_file.empty() || cfg.key_file.empty())
     return bad("tls.enabled needs tls.ca_file, tls.cert_file and tls.key_file");
@@ -106,7 +110,8 @@ result<std::shared_ptr<asio::ssl::context>> make_tls_context(const tls_config& c
   X509* own = SSL_CTX_get0_certificate(native);
   if (own == nullptr || !names(own, node_name))
     return bad("the certificate " + cfg.cert_file + " (" + (own ? subject_of(own) : std::string("none")) +
-               ") does not name this node '" + node_name + "' (a DNS subjectAltName or, without one, the CN)");
+               ") does not name this node '" + node_name +
+               "' (a DNS subjectAltName or, without one, the CN)");
   return ctx;
 }
 
@@ -140,7 +145,8 @@ struct tls_stream::core {
 namespace {
 
 // Handlers hold the core only: they may run after the stream is gone.
-void issue_read(const std::shared_ptr<tls_stream::core>& c, std::span<std::byte> buf, stream::completion done) {
+void issue_read(const std::shared_ptr<tls_stream::core>& c, std::span<std::byte> buf,
+                stream::completion done) {
   c->ssl.async_read_some(asio::buffer(buf.data(), buf.size()),
                          [c, d = std::move(done)](std::error_code ec, std::size_t n) mutable {
                            if (!ec) {
@@ -150,8 +156,8 @@ void issue_read(const std::shared_ptr<tls_stream::core>& c, std::span<std::byte>
                              // TLS 1.3: a client learns that the server refused its
                              // certificate from an alert on its first read, after its own
                              // handshake is done.
-                             c->report("TLS peer " + c->remote + " refused this node: " +
-                                       describe_failure(ec, c->ssl.native_handle()));
+                             c->report("TLS peer " + c->remote +
+                                       " refused this node: " + describe_failure(ec, c->ssl.native_handle()));
                            }
                            // Nodes close without close_notify (frames carry their
                            // length; herald's close frame ends a conversation): the
@@ -162,8 +168,9 @@ void issue_read(const std::shared_ptr<tls_stream::core>& c, std::span<std::byte>
 }
 
 void issue_write(const std::shared_ptr<tls_stream::core>& c, std::size_t n, stream::completion done) {
-  asio::async_write(c->ssl, asio::buffer(c->staging.data(), n),
-                    [c, d = std::move(done)](std::error_code ec, std::size_t written) mutable { d(ec, written); });
+  asio::async_write(
+      c->ssl, asio::buffer(c->staging.data(), n),
+      [c, d = std::move(done)](std::error_code ec, std::size_t written) mutable { d(ec, written); });
 }
 
 }  // namespace
@@ -175,7 +182,9 @@ tls_stream::tls_stream(asio::generic::stream_protocol::socket socket, std::strin
   core_->on_failed = std::move(on_failed);
 }
 
-tls_stream::~tls_stream() { close(); }
+tls_stream::~tls_stream() {
+  close();
+}
 
 asio::io_context& tls_stream::context() {
   return static_cast<asio::io_context&>(core_->ssl.get_executor().context());
@@ -187,13 +196,15 @@ void tls_stream::start_handshake() {
   core_->ssl.async_handshake(type, [c = core_](std::error_code ec) {
     // A stream closed meanwhile (its state no longer handshaking) counts as
     // aborted, whatever the handshake's own outcome.
-    if (ec == asio::error::operation_aborted || c->st != core::state::handshaking) ec = asio::error::operation_aborted;
+    if (ec == asio::error::operation_aborted || c->st != core::state::handshaking)
+      ec = asio::error::operation_aborted;
     completion rd = std::move(c->read_done), wr = std::move(c->write_done);
     if (ec) {
       c->st = core::state::failed;
       c->failure = ec;
       if (ec != asio::error::operation_aborted)
-        c->report("TLS handshake with " + c->remote + " failed: " + describe_failure(ec, c->ssl.native_handle()));
+        c->report("TLS handshake with " + c->remote +
+                  " failed: " + describe_failure(ec, c->ssl.native_handle()));
       if (rd) rd(ec, 0);
       if (wr) wr(ec, 0);
       return;
@@ -206,10 +217,13 @@ void tls_stream::start_handshake() {
 
 void tls_stream::async_read_some(std::span<std::byte> buf, completion done) {
   switch (core_->st) {
-    case core::state::ready: return issue_read(core_, buf, std::move(done));
+    case core::state::ready:
+      return issue_read(core_, buf, std::move(done));
     case core::state::failed:
       return asio::post(context(), [d = std::move(done), ec = core_->failure]() mutable { d(ec, 0); });
-    case core::state::idle: start_handshake(); [[fallthrough]];
+    case core::state::idle:
+      start_handshake();
+      [[fallthrough]];
     case core::state::handshaking:
       core_->read_buf = buf;
       core_->read_done = std::move(done);
@@ -221,7 +235,8 @@ void tls_stream::async_write_some(std::span<const asio::const_buffer> bufs, comp
   std::size_t total = 0;
   for (const auto& b : bufs) total += b.size();
   const std::size_t n = std::min(total, max_staged);
-  if (core_->staging.size() < n) core_->staging.resize(std::max(n, std::min(2 * core_->staging.size(), max_staged)));
+  if (core_->staging.size() < n)
+    core_->staging.resize(std::max(n, std::min(2 * core_->staging.size(), max_staged)));
   std::size_t at = 0;
   for (const auto& b : bufs) {
     const std::size_t take = std::min(b.size(), n - at);
@@ -230,10 +245,13 @@ void tls_stream::async_write_some(std::span<const asio::const_buffer> bufs, comp
     if (at == n) break;
   }
   switch (core_->st) {
-    case core::state::ready: return issue_write(core_, n, std::move(done));
+    case core::state::ready:
+      return issue_write(core_, n, std::move(done));
     case core::state::failed:
       return asio::post(context(), [d = std::move(done), ec = core_->failure]() mutable { d(ec, 0); });
-    case core::state::idle: start_handshake(); [[fallthrough]];
+    case core::state::idle:
+      start_handshake();
+      [[fallthrough]];
     case core::state::handshaking:
       core_->write_size = n;
       core_->write_done = std::move(done);
@@ -260,7 +278,8 @@ result<void> tls_stream::check_peer_name(std::string_view node_name) const {
   X509_free(peer);
   if (ok) return {};
   return herald::error(errc::auth_failed, "the peer announces the name '" + std::string(node_name) +
-                                              "' but its TLS certificate (" + subject + ") names another node");
+                                              "' but its TLS certificate (" + subject +
+                                              ") names another node");
 }
 
 }  // namespace herald::runtime

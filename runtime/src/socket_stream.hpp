@@ -3,7 +3,6 @@
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
-
 #include <functional>
 #include <memory>
 #include <vector>
@@ -23,7 +22,9 @@ class socket_stream final : public stream {
   void async_write_some(std::span<const asio::const_buffer> bufs, completion done) override;
   void close() override;
   std::string remote_endpoint() const override { return remote_; }
-  asio::io_context& context() override { return static_cast<asio::io_context&>(socket_.get_executor().context()); }
+  asio::io_context& context() override {
+    return static_cast<asio::io_context&>(socket_.get_executor().context());
+  }
 
  private:
   asio::generic::stream_protocol::socket socket_;
@@ -35,7 +36,8 @@ class socket_stream final : public stream {
 // cluster CA, no session tickets. Errors: invalid_argument naming the file
 // that cannot be read or the key that does not match, or a certificate that
 // does not name node_name.
-result<std::shared_ptr<asio::ssl::context>> make_tls_context(const tls_config& cfg, const std::string& node_name);
+result<std::shared_ptr<asio::ssl::context>> make_tls_context(const tls_config& cfg,
+                                                             const std::string& node_name);
 
 // A TLS 1.3 stream over a TCP or Unix domain socket. The TLS handshake starts
 // with the first read or write (so that the connection's handshake timeout

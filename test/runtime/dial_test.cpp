@@ -3,14 +3,12 @@
 // after its peer becomes reachable.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <fcntl.h>
-#include <poll.h>
 
 #include "node_harness.hpp"
 
@@ -61,9 +59,8 @@ void expect_link(const std::string& listen, const std::function<std::string(cons
 TEST(Dial, ResolvesAHostNameThroughTheResolver) {
   // "localhost" is not a numeric address: it goes through the resolver,
   // which may answer ::1 first; every address it gives is tried.
-  expect_link("tcp://127.0.0.1:0", [](const std::string& bound) {
-    return "tcp://localhost:" + std::to_string(port_of(bound));
-  });
+  expect_link("tcp://127.0.0.1:0",
+              [](const std::string& bound) { return "tcp://localhost:" + std::to_string(port_of(bound)); });
 }
 
 TEST(Dial, ListensAndDialsAnIpv6Literal) {
@@ -86,8 +83,9 @@ TEST(Dial, NameThatDoesNotResolveFailsClearlyAndIsRetried) {
   ASSERT_TRUE(a) << a.error().message();
   // RFC 6761: .invalid never resolves.
   (*a)->connect("tcp://no-such-host.invalid:7000");
-  EXPECT_TRUE(log.wait_for("cannot dial tcp://no-such-host.invalid:7000: cannot resolve 'no-such-host.invalid'") ||
-              log.wait_for("timed out resolving 'no-such-host.invalid'"))
+  EXPECT_TRUE(
+      log.wait_for("cannot dial tcp://no-such-host.invalid:7000: cannot resolve 'no-such-host.invalid'") ||
+      log.wait_for("timed out resolving 'no-such-host.invalid'"))
       << log.all();
   // Retried: the first failure is a warning, later ones count their attempt.
   EXPECT_TRUE(log.wait_for("(attempt 3)")) << log.all();
@@ -108,7 +106,8 @@ class blackhole {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(listener_, 0) != 0) return;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(listener_, 0) != 0)
+      return;
     socklen_t len = sizeof sa;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&sa), &len);
     port_ = ntohs(sa.sin_port);
@@ -158,11 +157,13 @@ TEST(Dial, ConnectTimesOutOnABlackholeAndTheLinkIsUpSoonAfterThePeerAppears) {
   const std::string address = "tcp://127.0.0.1:" + std::to_string(hole.port());
   const auto t0 = std::chrono::steady_clock::now();
   (*a)->connect(address);
-  ASSERT_TRUE(log_a.wait_for("cannot connect to " + address + ": timed out connecting after 300 ms")) << log_a.all();
+  ASSERT_TRUE(log_a.wait_for("cannot connect to " + address + ": timed out connecting after 300 ms"))
+      << log_a.all();
   // Well before the kernel's first SYN retransmission gave up (over a minute).
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
   // And redialled: a second timed-out attempt.
-  ASSERT_TRUE(sink_a.wait([&] { return (*a)->transport_counters().dials_timed_out >= 2; }, 10s)) << log_a.all();
+  ASSERT_TRUE(sink_a.wait([&] { return (*a)->transport_counters().dials_timed_out >= 2; }, 10s))
+      << log_a.all();
   // The peer appears at that address: the link is up within about
   // connect_timeout + reconnect_max of that moment.
   hole.release();

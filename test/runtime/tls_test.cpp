@@ -7,15 +7,14 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
-#include <asio/write.hpp>
 #include <asio/ssl.hpp>
-
+#include <asio/write.hpp>
 #include <future>
 
-#include "node_harness.hpp"
-#include "raw_peer.hpp"
 #include "herald/wire/frame.hpp"
 #include "herald/wire/handshake.hpp"
+#include "node_harness.hpp"
+#include "raw_peer.hpp"
 #include "support/test_certs.hpp"
 
 namespace herald::runtime::test {
@@ -59,20 +58,21 @@ void expect_refused(node_pair& p, const std::string& a_line, const std::string& 
 
 TEST(Tls, NodesWithCertificatesFromOneCaTellAndAsk) {
   pki keys;
-  auto p = up_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
-                   [&](node_config& c) { c.tls = keys.node("b"); });
+  auto p = up_pair(
+      transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
+      [&](node_config& c) { c.tls = keys.node("b"); });
   ASSERT_TRUE(p->a_to_b && p->b_to_a);
   EXPECT_EQ(p->a_to_b->peer().node_name, "b");
   // Tells, many of them (several TLS records, staged writes), in order.
   const std::uint32_t tells = 20'000;
   for (std::uint32_t i = 0; i < tells; ++i) {
-    ASSERT_TRUE(p->a_to_b->send(tell_header(), sizeof i, [&](std::span<std::byte> out) {
-      std::memcpy(out.data(), &i, sizeof i);
-    }));
+    ASSERT_TRUE(p->a_to_b->send(tell_header(), sizeof i,
+                                [&](std::span<std::byte> out) { std::memcpy(out.data(), &i, sizeof i); }));
   }
   ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == tells; }, 30s));
   p->sink_b.locked([&] {
-    for (std::uint32_t i = 0; i < tells; ++i) EXPECT_EQ(read_pod<std::uint32_t>(p->sink_b.frames[i].bytes()), i);
+    for (std::uint32_t i = 0; i < tells; ++i)
+      EXPECT_EQ(read_pod<std::uint32_t>(p->sink_b.frames[i].bytes()), i);
     return 0;
   });
   // An ask, answered by b.
@@ -101,8 +101,9 @@ TEST(Tls, NodesWithCertificatesFromOneCaTellAndAsk) {
 
 TEST(Tls, NodesTalkOverUnixSockets) {
   pki keys;
-  auto p = up_pair(transport_kind::unix_socket, [&](node_config& c) { c.tls = keys.node("a"); },
-                   [&](node_config& c) { c.tls = keys.node("b"); });
+  auto p = up_pair(
+      transport_kind::unix_socket, [&](node_config& c) { c.tls = keys.node("a"); },
+      [&](node_config& c) { c.tls = keys.node("b"); });
   ASSERT_TRUE(p->a_to_b);
   ASSERT_TRUE(p->a_to_b->send_bytes(tell_header(), {}));
   EXPECT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 1; }));
@@ -110,8 +111,9 @@ TEST(Tls, NodesTalkOverUnixSockets) {
 
 TEST(Tls, LargeFramesCrossIntact) {
   pki keys;
-  auto p = up_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
-                   [&](node_config& c) { c.tls = keys.node("b"); });
+  auto p = up_pair(
+      transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
+      [&](node_config& c) { c.tls = keys.node("b"); });
   ASSERT_TRUE(p->a_to_b);
   std::vector<std::byte> big(3u << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::byte>(i * 7 + 3);
@@ -128,8 +130,9 @@ TEST(Tls, CertificateFromAnotherCaIsRefusedOnBothSides) {
   pki keys;
   herald::test::test_ca rogue("rogue-ca");
   // a trusts the cluster CA but holds a certificate from another one.
-  auto p = connect_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a", &rogue); },
-                        [&](node_config& c) { c.tls = keys.node("b"); });
+  auto p = connect_pair(
+      transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a", &rogue); },
+      [&](node_config& c) { c.tls = keys.node("b"); });
   ASSERT_TRUE(p->a && p->b);
   expect_refused(*p, "refused this node", "not issued by this cluster's CA");
   EXPECT_GE(p->b->transport_counters().tls_handshakes_failed, 1u);
@@ -140,8 +143,9 @@ TEST(Tls, PeerOfAnotherCaIsRefusedByTheDialler) {
   pki keys;
   herald::test::test_ca rogue("rogue-ca");
   // b's certificate is from another CA: a, verifying first, refuses it.
-  auto p = connect_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
-                        [&](node_config& c) { c.tls = keys.node("b", &rogue); });
+  auto p = connect_pair(
+      transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a"); },
+      [&](node_config& c) { c.tls = keys.node("b", &rogue); });
   ASSERT_TRUE(p->a && p->b);
   expect_refused(*p, "not issued by this cluster's CA", "TLS handshake with");
   EXPECT_GE(p->a->transport_counters().tls_handshakes_failed, 1u);
@@ -150,8 +154,9 @@ TEST(Tls, PeerOfAnotherCaIsRefusedByTheDialler) {
 
 TEST(Tls, ExpiredCertificateIsRefusedOnBothSides) {
   pki keys;
-  auto p = connect_pair(transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a", nullptr, -2 * 86400, -86400); },
-                        [&](node_config& c) { c.tls = keys.node("b"); });
+  auto p = connect_pair(
+      transport_kind::tcp, [&](node_config& c) { c.tls = keys.node("a", nullptr, -2 * 86400, -86400); },
+      [&](node_config& c) { c.tls = keys.node("b"); });
   ASSERT_TRUE(p->a && p->b);
   expect_refused(*p, "refused this node", "certificate has expired");
   EXPECT_GE(p->b->transport_counters().tls_handshakes_failed, 1u);
@@ -172,7 +177,8 @@ TEST(Tls, ClientWithoutCertificateIsRefused) {
   ctx.load_verify_file(keys.ca_file);
   ctx.set_verify_mode(asio::ssl::verify_peer);
   asio::ssl::stream<asio::ip::tcp::socket> client(io, ctx);
-  client.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of((*b)->listen_addresses().front())});
+  client.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), port_of((*b)->listen_addresses().front())});
   std::error_code ec;
   client.handshake(asio::ssl::stream_base::client, ec);  // TLS 1.3: the server's verdict comes after
   if (!ec) {
@@ -203,7 +209,8 @@ TEST(Tls, PeerWhoseCertificateNamesAnotherNodeIsRefused) {
   ctx.use_private_key_file(x.key_file, asio::ssl::context::pem);
   ctx.set_verify_mode(asio::ssl::verify_peer);
   asio::ssl::stream<asio::ip::tcp::socket> client(io, ctx);
-  client.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of((*b)->listen_addresses().front())});
+  client.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), port_of((*b)->listen_addresses().front())});
   client.handshake(asio::ssl::stream_base::client);
   wire::hello h;
   h.protocol_version = wire::protocol_version;
@@ -222,7 +229,8 @@ TEST(Tls, PeerWhoseCertificateNamesAnotherNodeIsRefused) {
   frame.insert(frame.end(), payload.begin(), payload.end());
   frame.resize(wire::frame_size(payload.size()));  // zero padding
   asio::write(client, asio::buffer(frame));
-  EXPECT_TRUE(log.wait_for("announces the name 'b2' but its TLS certificate (/CN=x) names another node")) << log.all();
+  EXPECT_TRUE(log.wait_for("announces the name 'b2' but its TLS certificate (/CN=x) names another node"))
+      << log.all();
   // b closes: a read ends (after b's own hello, which b sent at once).
   std::error_code ec;
   std::array<char, 4096> buf;
@@ -270,7 +278,8 @@ TEST(Tls, StartRefusesACertificateThatDoesNotNameTheNode) {
   auto n = node::start(cfg, sink);
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().code(), errc::invalid_argument);
-  EXPECT_NE(n.error().message().find("does not name this node 'a'"), std::string::npos) << n.error().message();
+  EXPECT_NE(n.error().message().find("does not name this node 'a'"), std::string::npos)
+      << n.error().message();
 }
 
 TEST(Tls, StartRefusesMissingOrMismatchedFiles) {
