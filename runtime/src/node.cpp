@@ -295,9 +295,8 @@ class node::impl final : public node_context {
           if (at->finished) return;
           if (ec || results.empty()) {
             resolves_failed_.fetch_add(1, std::memory_order_relaxed);
-            const std::string why = ec ? ec.message() : "no addresses";
-            return finish_attempt(
-                at, herald::error(errc::io_error, "cannot dial " + at->address + ": cannot resolve '" + host + "': " + why));
+            const std::string why = "cannot resolve '" + host + "': " + (ec ? ec.message() : "no addresses");
+            return finish_attempt(at, herald::error(errc::io_error, "cannot dial " + at->address + ": " + why));
           }
           for (const auto& r : results) at->endpoints.emplace_back(r.endpoint());
           try_endpoint(at, 0);
