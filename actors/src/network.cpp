@@ -184,6 +184,11 @@ void network::add_metrics(system_metrics& m) const {
   m.members_lost = members_lost_.load(std::memory_order_relaxed);
   m.registry_names = cluster_ ? cluster_->registry().size() : 0;
   if (!node_) return;
+  const auto t = node_->transport_counters();
+  m.dials_failed = t.dials_failed;
+  m.dials_timed_out = t.dials_timed_out;
+  m.resolves_failed = t.resolves_failed;
+  m.tls_handshakes_failed = t.tls_handshakes_failed;
   for (const auto& c : node_->connections()) {
     auto s = c->stats();
     ++m.connections;

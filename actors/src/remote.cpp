@@ -169,6 +169,10 @@ metrics_reply node_actor::on(const metrics_request&) {
   add("remote_decode_failures", m.remote_decode_failures);
   add("remote_unknown_types", m.remote_unknown_types);
   add("remote_reply_failures", m.remote_reply_failures);
+  add("dials_failed", m.dials_failed);
+  add("dials_timed_out", m.dials_timed_out);
+  add("resolves_failed", m.resolves_failed);
+  add("tls_handshakes_failed", m.tls_handshakes_failed);
   add("registry_names", m.registry_names);
   add("name_conflicts_lost", m.name_conflicts_lost);
   add("members_lost", m.members_lost);

@@ -339,6 +339,7 @@ void connection_impl::on_hello(std::span<const std::byte> payload) {
                                                              hex64(own.schema_hash)));
   if (h->node_id == own.node_id)
     return do_close(herald::error(errc::handshake_failed, "peer has this node's own id " + hex64(own.node_id)));
+  if (auto named = stream_->check_peer_name(h->node_name); !named) return do_close(std::move(named).error());
   peer_hello_ = std::move(*h);
   got_hello_ = true;
   const auto input = wire::proof_input(peer_hello_.nonce, own.node_id, peer_hello_.node_id);

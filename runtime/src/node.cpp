@@ -11,9 +11,11 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,13 +60,44 @@ std::uint16_t port_of(const generic_endpoint& ep) {
   return 0;
 }
 
-result<generic_endpoint> endpoint_of(const address& a) {
+// A listen or dial address without a name to resolve: a Unix path or a
+// numeric IPv4/IPv6 address (brackets already stripped by parse_address).
+// nullopt for a tcp:// address naming a host.
+std::optional<generic_endpoint> numeric_endpoint_of(const address& a) {
   if (a.kind == address::scheme::unix_socket) return generic_endpoint(asio::local::stream_protocol::endpoint(a.path));
   std::error_code ec;
-  auto ip = asio::ip::make_address(a.host == "localhost" ? "127.0.0.1" : a.host, ec);
-  if (ec) return herald::error(errc::invalid_argument, "'" + a.host + "' is not a numeric IP address");
+  auto ip = asio::ip::make_address(a.host, ec);
+  if (ec) return std::nullopt;
   return generic_endpoint(asio::ip::tcp::endpoint(ip, a.port));
 }
+
+// For a listener: a numeric address as it is, a host name resolved now (the
+// first address it resolves to).
+result<generic_endpoint> listen_endpoint_of(const address& a, asio::io_context& ctx) {
+  if (auto ep = numeric_endpoint_of(a)) return *ep;
+  asio::ip::tcp::resolver resolver(ctx);
+  std::error_code ec;
+  auto results = resolver.resolve(a.host, std::to_string(a.port), asio::ip::resolver_base::numeric_service, ec);
+  if (ec || results.empty())
+    return herald::error(errc::invalid_argument, "cannot resolve '" + a.host + "': " +
+                                                     (ec ? ec.message() : std::string("no addresses")));
+  return generic_endpoint(results.begin()->endpoint());
+}
+
+// One dial attempt: resolve (tcp:// names), connect to each address in turn,
+// all within the connect timeout. Confined to the io thread of its context.
+struct dial_attempt {
+  dial_attempt(asio::io_context& ctx, std::string text)
+      : address(std::move(text)), socket(ctx), resolver(ctx), timer(ctx) {}
+
+  std::string address;
+  generic_socket socket;
+  asio::ip::tcp::resolver resolver;
+  asio::steady_timer timer;
+  std::vector<generic_endpoint> endpoints;
+  std::error_code last_error;
+  bool finished = false;  // connected, failed or timed out: later completions are ignored
+};
 
 }  // namespace
 
@@ -76,6 +109,7 @@ class node::impl final : public node_context {
     std::uint64_t node_id = 0;  // learned from the first handshake
     bool in_progress = false;   // a connection of this dial is connecting or live
     bool redial_pending = false;
+    std::chrono::steady_clock::time_point started{};  // of the latest attempt
     std::unique_ptr<asio::steady_timer> timer;
   };
 
@@ -124,8 +158,8 @@ class node::impl final : public node_context {
         bound_.push_back(text);
         continue;
       }
-      auto ep = endpoint_of(*a);
-      if (!ep) return std::move(ep).error();
+      auto ep = listen_endpoint_of(*a, io_.at(0));
+      if (!ep) return herald::error(errc::invalid_argument, "cannot listen on " + text + ": " + ep.error().message());
       auto acc = std::make_unique<generic_acceptor>(io_.at(0));
       std::error_code ec;
       if (a->kind == address::scheme::unix_socket) ::unlink(a->path.c_str());
@@ -160,7 +194,7 @@ class node::impl final : public node_context {
         if (tcp) sock.set_option(asio::ip::tcp::no_delay(true), ec);
         std::error_code ignored;
         std::string remote = tcp ? describe(sock.remote_endpoint(ignored)) : "unix-peer";
-        adopt(std::make_unique<socket_stream>(std::move(sock), std::move(remote)), {});
+        adopt(wrap(std::move(sock), std::move(remote), tls_stream::role::server), {});
       } else {
         log(log_level::warn, "accept failed: " + ec.message());
       }
@@ -183,9 +217,26 @@ class node::impl final : public node_context {
     conn->start();
   }
 
+  // Dials text, or, for an address already dialled whose link is down and
+  // which waits for its backoff, dials it again now: the cluster layer calls
+  // this whenever it has something to send there (gossip, probes), so a
+  // healed link comes back at the protocol's pace, not at the backoff's.
+  // At most one attempt per dial is in flight, and attempts start at least
+  // reconnect_min apart.
   void connect(const std::string& text) {
     std::lock_guard lock(mutex_);
-    if (stopping_ || dials_.count(text) != 0) return;
+    if (stopping_) return;
+    if (auto it = dials_.find(text); it != dials_.end()) {
+      dial& d = *it->second;
+      if (d.in_progress || (d.node_id != 0 && by_node_.count(d.node_id) != 0)) return;
+      if (std::chrono::steady_clock::now() - d.started < cfg_.reconnect_min) return;
+      if (d.redial_pending) {
+        d.redial_pending = false;
+        d.timer->cancel();
+      }
+      start_dial(d);
+      return;
+    }
     auto d = std::make_unique<dial>();
     d->address = text;
     d->timer = std::make_unique<asio::steady_timer>(io_.at(0));
@@ -197,6 +248,7 @@ class node::impl final : public node_context {
   // Under mutex_.
   void start_dial(dial& d) {
     d.in_progress = true;
+    d.started = std::chrono::steady_clock::now();
     const std::string text = d.address;
     auto a = parse_address(text);
     if (!a) {
@@ -216,27 +268,102 @@ class node::impl final : public node_context {
       });
       return;
     }
-    auto ep = endpoint_of(*a);
-    if (!ep) {
-      log(log_level::error, "cannot dial: " + ep.error().message());
-      return;
+    auto at = std::make_shared<dial_attempt>(ctx, text);
+    asio::post(ctx, [this, at, a = std::move(*a)] { run_attempt(at, a); });
+  }
+
+  // On the attempt's io thread: arms the connect timeout, resolves a host
+  // name (again on every attempt: its addresses may have changed), connects.
+  void run_attempt(const std::shared_ptr<dial_attempt>& at, const address& a) {
+    at->timer.expires_after(cfg_.connect_timeout);
+    at->timer.async_wait([this, at, during = numeric_endpoint_of(a) ? std::string("connecting")
+                                                                     : "resolving '" + a.host + "' or connecting"](
+                             std::error_code ec) {
+      if (ec || at->finished) return;
+      // Ends the attempt now: a getaddrinfo in progress cannot be
+      // interrupted, and its late result is ignored.
+      at->resolver.cancel();
+      attempt_timed_out(at, during);
+    });
+    if (auto ep = numeric_endpoint_of(a)) {
+      at->endpoints.push_back(*ep);
+      return try_endpoint(at, 0);
     }
-    auto sock = std::make_shared<generic_socket>(ctx);
-    const bool tcp = a->kind == address::scheme::tcp;
-    sock->async_connect(*ep, [this, sock, text, tcp](std::error_code ec) {
-      if (ec) return dial_failed(text, herald::error(errc::io_error, "cannot connect to " + text + ": " + ec.message()));
-      if (tcp) sock->set_option(asio::ip::tcp::no_delay(true), ec);
-      adopt(std::make_unique<socket_stream>(std::move(*sock), text), text);
+    at->resolver.async_resolve(
+        a.host, std::to_string(a.port), asio::ip::resolver_base::numeric_service,
+        [this, at, host = a.host](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+          if (at->finished) return;
+          if (ec || results.empty()) {
+            resolves_failed_.fetch_add(1, std::memory_order_relaxed);
+            const std::string why = "cannot resolve '" + host + "': " + (ec ? ec.message() : "no addresses");
+            return finish_attempt(at, herald::error(errc::io_error, "cannot dial " + at->address + ": " + why));
+          }
+          for (const auto& r : results) at->endpoints.emplace_back(r.endpoint());
+          try_endpoint(at, 0);
+        });
+  }
+
+  void try_endpoint(const std::shared_ptr<dial_attempt>& at, std::size_t i) {
+    if (i == at->endpoints.size())
+      return finish_attempt(at, herald::error(errc::io_error, "cannot connect to " + at->address + ": " +
+                                                                  at->last_error.message()));
+    std::error_code ignored;
+    at->socket.close(ignored);
+    at->socket.async_connect(at->endpoints[i], [this, at, i](std::error_code ec) {
+      if (at->finished) return;
+      if (ec) {
+        at->last_error = ec;
+        return try_endpoint(at, i + 1);
+      }
+      at->finished = true;
+      at->timer.cancel();
+      const bool tcp = at->endpoints[i].protocol().family() != AF_UNIX;
+      if (tcp) at->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      adopt(wrap(std::move(at->socket), at->address, tls_stream::role::client), at->address);
     });
   }
 
+  void attempt_timed_out(const std::shared_ptr<dial_attempt>& at, const std::string& during) {
+    dials_timed_out_.fetch_add(1, std::memory_order_relaxed);
+    finish_attempt(at, herald::error(errc::timeout, "cannot connect to " + at->address + ": timed out " + during +
+                                                        " after " + std::to_string(cfg_.connect_timeout.count()) +
+                                                        " ms"));
+  }
+
+  void finish_attempt(const std::shared_ptr<dial_attempt>& at, const herald::error& e) {
+    at->finished = true;
+    at->timer.cancel();
+    std::error_code ignored;
+    at->socket.close(ignored);
+    dial_failed(at->address, e);
+  }
+
+  // A connected socket as this node's stream: TLS when configured.
+  std::unique_ptr<stream> wrap(generic_socket sock, std::string remote, tls_stream::role role) {
+    if (!tls_) return std::make_unique<socket_stream>(std::move(sock), std::move(remote));
+    return std::make_unique<tls_stream>(std::move(sock), std::move(remote), tls_, role, [this](const std::string& why) {
+      tls_failures_.fetch_add(1, std::memory_order_relaxed);
+      log(log_level::warn, why);
+    });
+  }
+
+  // The first failure of a dial in a row is a warning, the retries that
+  // follow are info: an unreachable peer is one line, not one per attempt.
   void dial_failed(const std::string& text, const herald::error& e) {
-    log(log_level::info, e.message());
-    std::lock_guard lock(mutex_);
-    auto it = dials_.find(text);
-    if (it == dials_.end()) return;
-    it->second->in_progress = false;
-    schedule_redial(*it->second);
+    dials_failed_.fetch_add(1, std::memory_order_relaxed);
+    unsigned attempts = 0;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = dials_.find(text);
+      if (it == dials_.end()) return;
+      dial& d = *it->second;
+      attempts = d.attempts;
+      d.in_progress = false;
+      schedule_redial(d);
+    }
+    // Outside the lock: the log hook may call into the node.
+    log(attempts == 0 ? log_level::warn : log_level::info,
+        e.message() + (attempts == 0 ? "; retrying" : " (attempt " + std::to_string(attempts + 1) + ")"));
   }
 
   // Under mutex_.
@@ -255,10 +382,28 @@ class node::impl final : public node_context {
       auto it = dials_.find(text);
       if (it == dials_.end() || stopping_) return;
       dial& dd = *it->second;
+      if (!dd.redial_pending) return;  // connect() dialled it meanwhile
       dd.redial_pending = false;
       if (dd.in_progress || (dd.node_id != 0 && by_node_.count(dd.node_id) != 0)) return;
       start_dial(dd);
     });
+  }
+
+  transport_stats stats() const {
+    transport_stats s;
+    s.dials_failed = dials_failed_.load(std::memory_order_relaxed);
+    s.dials_timed_out = dials_timed_out_.load(std::memory_order_relaxed);
+    s.resolves_failed = resolves_failed_.load(std::memory_order_relaxed);
+    s.tls_handshakes_failed = tls_failures_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  result<void> load_tls() {
+    if (!cfg_.tls.enabled) return {};
+    auto ctx = make_tls_context(cfg_.tls, cfg_.node_name);
+    if (!ctx) return std::move(ctx).error();
+    tls_ = std::move(*ctx);
+    return {};
   }
 
   void on_established(const std::shared_ptr<connection_impl>& conn) override {
@@ -395,6 +540,11 @@ class node::impl final : public node_context {
   std::unordered_set<std::shared_ptr<connection_impl>> pending_;  // handshaking
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null without TLS; set before the listeners start
+  std::atomic<std::uint64_t> dials_failed_{0};
+  std::atomic<std::uint64_t> dials_timed_out_{0};
+  std::atomic<std::uint64_t> resolves_failed_{0};
+  std::atomic<std::uint64_t> tls_failures_{0};
 };
 
 result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
@@ -414,6 +564,7 @@ result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
   if (cfg.incarnation == 0)
     cfg.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   auto i = std::make_unique<impl>(std::move(cfg), std::move(*secret), sink);
+  if (auto ok = i->load_tls(); !ok) return std::move(ok).error();
   if (auto ok = i->listen_all(); !ok) return std::move(ok).error();
   return std::unique_ptr<node>(new node(std::move(i)));
 }
@@ -429,6 +580,7 @@ void node::connect(const std::string& address) { impl_->connect(address); }
 std::shared_ptr<connection> node::connection_to(std::uint64_t id) const { return impl_->connection_to(id); }
 std::vector<std::shared_ptr<connection>> node::connections() const { return impl_->connections(); }
 buffer_pool::stats node::pool_stats() const { return impl_->pool()->snapshot(); }
+node::transport_stats node::transport_counters() const { return impl_->stats(); }
 void node::shutdown() { impl_->shutdown(); }
 
 }  // namespace herald::runtime

@@ -7,8 +7,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 
+#include "herald/result.hpp"
 #include "herald/runtime/detail/unique_function.hpp"
 
 namespace herald::runtime {
@@ -30,6 +32,11 @@ class stream {
   // Cancels pending operations (they complete with an error) and closes.
   virtual void close() = 0;
   virtual std::string remote_endpoint() const = 0;
+  // Checks that the peer is entitled to the node name its hello announces.
+  // A TLS stream checks the name against the peer's certificate
+  // (errc::auth_failed when it names another node); other streams have no
+  // say and accept any name.
+  virtual result<void> check_peer_name(std::string_view /*node_name*/) const { return {}; }
   virtual asio::io_context& context() = 0;
 };
 

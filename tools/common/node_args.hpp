@@ -24,6 +24,20 @@ inline runtime::secret_source secret_from(const std::string& secret_file) {
   return s;
 }
 
+// --tls-ca, --tls-cert, --tls-key: all three turn TLS on (node_config::tls),
+// none leaves it off; some but not all is an error (empty string: fine).
+inline std::string tls_from(const std::string& ca, const std::string& cert, const std::string& key,
+                            runtime::tls_config& out) {
+  const int given = !ca.empty() + !cert.empty() + !key.empty();
+  if (given == 0) return {};
+  if (given != 3) return "TLS needs all of --tls-ca, --tls-cert and --tls-key";
+  out.enabled = true;
+  out.ca_file = ca;
+  out.cert_file = cert;
+  out.key_file = key;
+  return {};
+}
+
 // Remembers the last transport warning (a refused handshake, a lost link)
 // so that a tool can say why it could not reach a node.
 class last_warning {

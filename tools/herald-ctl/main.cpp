@@ -115,6 +115,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout_s, "seconds to wait for the node")->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print JSON");
+  std::string tls_ca, tls_cert, tls_key;
+  app.add_option("--tls-ca", tls_ca, "PEM file of the cluster CA, for a TLS cluster (with --tls-cert, --tls-key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain naming herald-ctl (CN or DNS SAN)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   auto* members = app.add_subcommand("members", "the members as the node sees them: status, incarnation");
   auto* registry = app.add_subcommand("registry", "the cluster-wide registry of named actors");
   auto* metrics = app.add_subcommand("metrics", "the node's counters");
@@ -127,6 +133,10 @@ int main(int argc, char** argv) {
   cfg.node_name = "herald-ctl";
   cfg.listen = {"tcp://127.0.0.1:0"};
   cfg.secret = herald::tools::secret_from(secret_file);
+  if (auto bad = herald::tools::tls_from(tls_ca, tls_cert, tls_key, cfg.tls); !bad.empty()) {
+    std::fprintf(stderr, "herald-ctl: %s\n", bad.c_str());
+    return 2;
+  }
   cfg.reconnect_max = std::chrono::milliseconds(500);
   cfg.log = [&why](herald::runtime::log_level level, std::string_view line) {
     if (level >= herald::runtime::log_level::warn) why.set(line);

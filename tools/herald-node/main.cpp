@@ -6,6 +6,7 @@
 //
 //   HERALD_SECRET=s3cret herald-node --name n1 --listen 127.0.0.1:7001
 //   herald-node --name n2 --listen 127.0.0.1:7002 --seed 127.0.0.1:7001 --secret-file /etc/herald/secret
+//   herald-node --name n3 ... --tls-ca ca.pem --tls-cert n3.crt --tls-key n3.key   (TLS 1.3, docs/remote.md)
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -32,12 +33,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> seeds;
   std::string secret_file;
   unsigned workers = 2;
+  std::string tls_ca, tls_cert, tls_key;
   app.add_option("--name", name, "node name (also names its actors: acct-NAME, teller-NAME, auditor-NAME)");
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks one)");
   app.add_option("--seed", seeds, "HOST:PORT of a node to join through (repeatable)");
   app.add_option("--secret-file", secret_file, "file holding the cluster secret (default: $HERALD_SECRET)")
       ->check(CLI::ExistingFile);
   app.add_option("--workers", workers, "worker threads")->check(CLI::Range(1u, 64u));
+  app.add_option("--tls-ca", tls_ca, "PEM file of the cluster CA: turns on TLS 1.3 (with --tls-cert, --tls-key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain of this node (its CN or a DNS SAN is --name)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   // The signals are taken synchronously by sigwait below; block them before
@@ -52,6 +59,10 @@ int main(int argc, char** argv) {
   node.node_name = name;
   node.listen = {herald::tools::to_address(listen)};
   node.secret = herald::tools::secret_from(secret_file);
+  if (auto bad = herald::tools::tls_from(tls_ca, tls_cert, tls_key, node.tls); !bad.empty()) {
+    std::fprintf(stderr, "herald-node: %s\n", bad.c_str());
+    return 2;
+  }
   node.log = [name](herald::runtime::log_level level, std::string_view line) {
     if (level < herald::runtime::log_level::warn) return;
     say(name, "transport: " + std::string(line));

@@ -32,6 +32,11 @@ struct system_metrics {
   std::uint64_t remote_decode_failures = 0;
   std::uint64_t remote_unknown_types = 0;
   std::uint64_t remote_reply_failures = 0;
+  // Transport, since the node started (node::transport_counters()).
+  std::uint64_t dials_failed = 0;           // failed dial attempts, all causes
+  std::uint64_t dials_timed_out = 0;        // attempts not connected within connect_timeout
+  std::uint64_t resolves_failed = 0;        // host names that did not resolve
+  std::uint64_t tls_handshakes_failed = 0;  // TLS peers refused or refusing (certificate, no TLS)
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule

@@ -38,9 +38,14 @@ class node {
   std::vector<std::string> listen_addresses() const;
 
   // Dials a peer (asynchronously) and keeps redialling it with exponential
-  // backoff whenever the link is lost, until shutdown. The sink hears
-  // on_peer_up when the handshake is done. Dialling an address already
-  // dialled does nothing.
+  // backoff (node_config::reconnect_min to reconnect_max, jittered) whenever
+  // the link is lost or a dial fails, until shutdown. A tcp:// host name is
+  // resolved (asynchronously, on an io thread) at every attempt; each attempt
+  // gives up after node_config::connect_timeout. The sink hears on_peer_up
+  // when the handshake is done. Dialling an address already dialled does
+  // nothing while its link is up or an attempt is in flight; while it waits
+  // for its backoff, it starts the next attempt now (at most one per
+  // reconnect_min).
   void connect(const std::string& address);
 
   // The live, authenticated connection to a node, or null.
@@ -48,6 +53,15 @@ class node {
   std::vector<std::shared_ptr<connection>> connections() const;
 
   buffer_pool::stats pool_stats() const;
+
+  // What the node failed to do or refused, since it started (monotonic).
+  struct transport_stats {
+    std::uint64_t dials_failed = 0;           // every failed attempt, timeouts and resolve failures included
+    std::uint64_t dials_timed_out = 0;        // no connection within connect_timeout
+    std::uint64_t resolves_failed = 0;        // a tcp:// host name that did not resolve
+    std::uint64_t tls_handshakes_failed = 0;  // either side refused the other's certificate, or no TLS
+  };
+  transport_stats transport_counters() const;
 
   // Closes every connection (pending asks fail with node_down), stops the
   // listeners and the io threads. Idempotent; the destructor calls it.

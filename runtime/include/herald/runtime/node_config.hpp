@@ -33,6 +33,22 @@ result<std::string> load_secret(const secret_source& source);
 
 enum class log_level { debug, info, warn, error };
 
+// TLS for socket connections (tcp:// and unix://). Enabled, every socket
+// connection runs a TLS 1.3 handshake with mutual certificate authentication
+// before herald's own handshake, which then runs unchanged inside it. Both
+// sides must present a certificate that chains to ca_file and names the node:
+// a DNS subjectAltName equal to the node_name announced in its hello (for a
+// certificate without DNS names, the subject CN). A peer without TLS, without
+// a certificate, or with one from another CA, expired or naming another node,
+// is refused. There is no mixed mode: a TLS node and a plaintext node refuse
+// each other. inproc:// connections never use TLS.
+struct tls_config {
+  bool enabled = false;
+  std::string ca_file;    // PEM: the cluster CA certificate(s) peers must chain to
+  std::string cert_file;  // PEM: this node's certificate chain, its own first
+  std::string key_file;   // PEM: the certificate's private key, unencrypted
+};
+
 // Everything a node needs to join a cluster. A value type.
 struct node_config {
   // Identity. 0 for node_id picks a random one; 0 for incarnation uses the
@@ -50,6 +66,7 @@ struct node_config {
   std::uint16_t protocol_version = 1;
   secret_source secret;
   inproc_network* inproc = nullptr;
+  tls_config tls;
 
   std::size_t io_threads = 1;
   std::size_t ring_capacity = 4u << 20;          // per connection, power of two
@@ -62,8 +79,14 @@ struct node_config {
   backpressure_policy backpressure = backpressure_policy::block;
   std::chrono::milliseconds backpressure_timeout{1000};
   std::chrono::milliseconds handshake_timeout{5000};
+  // A dial not connected within connect_timeout is abandoned and redialled.
+  // Redials back off from reconnect_min, doubling up to reconnect_max, each
+  // delay jittered by +-20 %: kept low so that a healed link is back within
+  // about connect_timeout + reconnect_max of the heal, not on the kernel's
+  // SYN retransmission schedule.
+  std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{100};
-  std::chrono::milliseconds reconnect_max{5000};
+  std::chrono::milliseconds reconnect_max{1000};
   // Granularity of ask deadlines: pending asks are swept this often.
   std::chrono::milliseconds ask_sweep_interval{5};
 
