@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <random>
 
 #include "herald/wire/handshake.hpp"
@@ -134,24 +131,11 @@ std::vector<std::byte> control_frame(wire::frame_kind kind, const std::vector<st
 // Plays a peer node by hand: reads the node's hello, answers with its own
 // hello and a proof of the shared secret, so the node accepts it.
 bool raw_handshake(raw_peer& peer, const std::string& secret) {
-  std::byte header[32];
-  if (!peer.read_exact(header, 32)) return false;
-  const auto h = wire::peek_header(header);
-  std::vector<std::byte> payload(wire::frame_size(h.payload_length) - 32);
-  if (!peer.read_exact(payload.data(), payload.size())) return false;
-  auto theirs = wire::decode_hello(std::span(payload).first(h.payload_length));
-  if (!theirs) return false;
   wire::hello mine;
   mine.node_id = 4242;
   mine.incarnation = 1;
   mine.node_name = "raw";
-  if (!peer.send(control_frame(wire::frame_kind::handshake, wire::encode(mine)))) return false;
-  const auto input = wire::proof_input(theirs->nonce, mine.node_id, theirs->node_id);
-  wire::proof p;
-  unsigned len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), p.mac.data(), &len);
-  return peer.send(control_frame(wire::frame_kind::handshake_ack, wire::encode(p)));
+  return raw_dial_handshake(peer, secret, mine).has_value();
 }
 
 TEST_P(HostilePeer, FramesDribbledOneByteAtATimeAreReassembled) {

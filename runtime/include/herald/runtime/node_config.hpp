@@ -47,7 +47,7 @@ struct node_config {
   std::uint64_t schema_hash = 0;
   // The protocol version announced in the handshake. Leave it: a different
   // value exists to test version refusal.
-  std::uint16_t protocol_version = 1;
+  std::uint16_t protocol_version = 2;
   secret_source secret;
   inproc_network* inproc = nullptr;
 
@@ -62,6 +62,11 @@ struct node_config {
   backpressure_policy backpressure = backpressure_policy::block;
   std::chrono::milliseconds backpressure_timeout{1000};
   std::chrono::milliseconds handshake_timeout{5000};
+  // Admission: accepted connections still in the handshake, in all and per
+  // source IP address (TCP). Over either, a new connection is closed at once,
+  // before anything is allocated for it, and counted (node::admission()).
+  std::size_t max_pending_handshakes = 128;
+  std::size_t max_pending_per_source = 16;
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
   // Granularity of ask deadlines: pending asks are swept this often.
