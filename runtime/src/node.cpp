@@ -444,6 +444,7 @@ class node::impl final : public node_context {
     }
     // After the mutex: a replaced link's announcement can run later than
     // this one on another io thread; sinks order them by generation.
+    if (cfg_.on_link_up) cfg_.on_link_up(conn);
     sink_.on_peer_up(conn);
   }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 namespace herald::runtime {
 
 class inproc_network;
+class connection;
 
 // What a sender sees when its connection's ring is full.
 enum class backpressure_policy {
@@ -75,6 +77,11 @@ struct node_config {
   // Where the node reports what it refuses or loses. Called from io threads.
   // Empty: warnings and errors go to stderr.
   std::function<void(log_level, std::string_view)> log;
+
+  // Called on the io thread of a link just established and registered (it
+  // is connection_to(peer) now, unless replaced meanwhile), before the sink
+  // hears on_peer_up: an observer of links coming up. Empty: nothing.
+  std::function<void(const std::shared_ptr<connection>&)> on_link_up;
 };
 
 }  // namespace herald::runtime
