@@ -192,6 +192,20 @@ void network::add_metrics(system_metrics& m) const {
   m.members_lost = members_lost_.load(std::memory_order_relaxed);
   m.registry_names = cluster_ ? cluster_->registry().size() : 0;
   if (!node_) return;
+  const auto a = node_->admission();
+  m.handshaking = a.handshaking;
+  m.rejected_auth_failed = a.auth_failed;
+  m.rejected_handshake_timeout = a.handshake_timeout;
+  m.rejected_version_mismatch = a.version_mismatch;
+  m.rejected_schema_mismatch = a.schema_mismatch;
+  m.rejected_duplicate_link = a.duplicate_link;
+  m.rejected_handshake_failed = a.handshake_failed;
+  m.rejected_by_peer = a.refused_by_peer;
+  m.rejected_frame_errors = a.frame_errors;
+  m.rejected_pending_cap = a.pending_cap;
+  m.rejected_per_source_cap = a.per_source_cap;
+  m.rejected_connection_cap = a.connection_cap;
+  m.accept_errors = a.accept_errors;
   for (const auto& c : node_->connections()) {
     auto s = c->stats();
     ++m.connections;
