@@ -297,6 +297,7 @@ class node::impl final : public node_context {
 
   // Under mutex_: conn leaves the handshaking set.
   void forget_pending(const std::shared_ptr<connection_impl>& conn) {
+    if (auto d = dialled_admitted_.find(conn.get()); d != dialled_admitted_.end()) dialled_admitted_.erase(d);
     auto it = pending_.find(conn);
     if (it == pending_.end()) return;
     if (!conn->initiator()) {
@@ -402,12 +403,29 @@ class node::impl final : public node_context {
   result<void> admit_hello(const connection_impl& conn, const wire::hello& h) override {
     std::lock_guard lock(mutex_);
     auto it = by_node_.find(h.node_id);
-    if (it == by_node_.end() || prefer_new(*it->second, conn, h.node_id, h.incarnation)) return {};
-    const connection_impl& live = *it->second;
-    return herald::error(errc::duplicate_link,
-                         "node " + h.node_name + " is already connected over the link " +
-                             (live.initiator() ? "dialled by " + hello_.node_name : "dialled by " + h.node_name) +
-                             ", which wins (the link dialled by the smaller node id is kept)");
+    if (conn.initiator()) {
+      // A second link this node dialled to one node, while the first is live
+      // or past its Hello: the dialler keeps the first and refuses the second
+      // before its proof, so the acceptor never holds two authenticated links
+      // of one dialler (it might establish them in the other order). Only a
+      // restart of the peer (a new incarnation) lets the new one through.
+      const bool live_mine = it != by_node_.end() && it->second->initiator() &&
+                             it->second->peer().incarnation == h.incarnation;
+      bool pending_mine = false;
+      for (const auto& [other, id] : dialled_admitted_) pending_mine |= id == h.node_id && other != &conn;
+      if (live_mine || pending_mine)
+        return herald::error(errc::duplicate_link, "this node already has a link it dialled to " + h.node_name +
+                                                       (live_mine ? "" : " in its handshake"));
+    }
+    if (it != by_node_.end() && !prefer_new(*it->second, conn, h.node_id, h.incarnation)) {
+      const connection_impl& live = *it->second;
+      return herald::error(errc::duplicate_link,
+                           "node " + h.node_name + " is already connected over the link " +
+                               (live.initiator() ? "dialled by " + hello_.node_name : "dialled by " + h.node_name) +
+                               ", which wins (PROTOCOL.md §5.5)");
+    }
+    if (conn.initiator()) dialled_admitted_.emplace(&conn, h.node_id);
+    return {};
   }
 
   void on_established(const std::shared_ptr<connection_impl>& conn) override {
@@ -520,6 +538,7 @@ class node::impl final : public node_context {
       by_node_.clear();
       pending_.clear();
       pending_by_source_.clear();
+      dialled_admitted_.clear();
       pending_accepted_ = 0;
       dials_.clear();
     }
@@ -554,6 +573,9 @@ class node::impl final : public node_context {
   std::unordered_map<std::shared_ptr<connection_impl>, std::string> pending_;
   std::size_t pending_accepted_ = 0;
   std::unordered_map<std::string, std::size_t> pending_by_source_;
+  //  3. dialled_admitted_ holds the dialled connections of pending_ whose
+  //     Hello admit_hello accepted, with the peer's node id.
+  std::unordered_map<const connection_impl*, std::uint64_t> dialled_admitted_;
   std::uint64_t generation_ = 0;  // of the last link registered
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
