@@ -74,7 +74,11 @@ std::shared_ptr<peer_slot>& network::slot_locked(std::uint64_t node_id) {
   if (!s) {
     s = std::make_shared<peer_slot>(node_id);
     s->net = this;
-    if (node_) s->conn.store(node_->connection_to(node_id));
+    if (node_) {
+      auto c = node_->connection_to(node_id);
+      if (c) s->generation = c->peer().generation;
+      s->conn.store(std::move(c));
+    }
   }
   return s;
 }
@@ -133,6 +137,9 @@ void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
   {
     std::lock_guard lock(mutex_);
     s = slot_locked(peer.node_id);
+    // The announcement of a link already replaced (or lost) is a no-op.
+    if (peer.generation < s->generation) return;
+    s->generation = peer.generation;
     s->conn.store(conn, std::memory_order_release);
     if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
   }
@@ -145,7 +152,8 @@ void network::on_peer_down(const runtime::peer_info& peer, const herald::error& 
   std::vector<std::pair<actor_id, std::vector<watcher>>> lost;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = peers_.find(peer.node_id); it != peers_.end()) {
+    if (auto it = peers_.find(peer.node_id); it != peers_.end() && peer.generation >= it->second->generation) {
+      it->second->generation = peer.generation;
       auto cur = it->second->conn.load();
       if (cur && !cur->is_open()) it->second->conn.compare_exchange_strong(cur, nullptr);
     }
@@ -189,6 +197,20 @@ void network::add_metrics(system_metrics& m) const {
   m.dials_timed_out = t.dials_timed_out;
   m.resolves_failed = t.resolves_failed;
   m.tls_handshakes_failed = t.tls_handshakes_failed;
+  const auto a = node_->admission();
+  m.handshaking = a.handshaking;
+  m.rejected_auth_failed = a.auth_failed;
+  m.rejected_handshake_timeout = a.handshake_timeout;
+  m.rejected_version_mismatch = a.version_mismatch;
+  m.rejected_schema_mismatch = a.schema_mismatch;
+  m.rejected_duplicate_link = a.duplicate_link;
+  m.rejected_handshake_failed = a.handshake_failed;
+  m.rejected_by_peer = a.refused_by_peer;
+  m.rejected_frame_errors = a.frame_errors;
+  m.rejected_pending_cap = a.pending_cap;
+  m.rejected_per_source_cap = a.per_source_cap;
+  m.rejected_connection_cap = a.connection_cap;
+  m.accept_errors = a.accept_errors;
   for (const auto& c : node_->connections()) {
     auto s = c->stats();
     ++m.connections;

@@ -112,7 +112,10 @@ void runtime_cluster::on_peer_up(const std::shared_ptr<runtime::connection>& con
   const std::string address = conn->peer().listen_address;
   {
     std::lock_guard lock(peers_mutex_);
-    peers_[address] = conn;
+    auto& p = peers_[address];
+    if (conn->peer().generation < p.generation) return;  // a replaced link's late announcement
+    p.conn = conn;
+    p.generation = conn->peer().generation;
   }
   post([address](cluster_node& n) { n.on_connection_up(address); });
 }
@@ -122,8 +125,10 @@ void runtime_cluster::on_peer_down(const runtime::peer_info& peer, const herald:
     std::lock_guard lock(peers_mutex_);
     auto it = peers_.find(peer.listen_address);
     if (it != peers_.end()) {
-      auto c = it->second.lock();
-      if (!c || !c->is_open()) peers_.erase(it);
+      if (peer.generation < it->second.generation) return;  // a newer link is already up
+      it->second.generation = peer.generation;
+      auto c = it->second.conn.lock();
+      if (!c || !c->is_open()) it->second.conn.reset();
     }
   }
   post([address = peer.listen_address](cluster_node& n) { n.on_connection_lost(address); });
@@ -133,7 +138,7 @@ void runtime_cluster::link::send(std::string_view address, std::span<const std::
   std::shared_ptr<runtime::connection> conn;
   {
     std::lock_guard lock(owner_.peers_mutex_);
-    if (auto it = owner_.peers_.find(std::string(address)); it != owner_.peers_.end()) conn = it->second.lock();
+    if (auto it = owner_.peers_.find(std::string(address)); it != owner_.peers_.end()) conn = it->second.conn.lock();
   }
   if (!conn || !conn->is_open()) {
     // Dial and let the protocol retry: gossip, heartbeats and joins repeat.

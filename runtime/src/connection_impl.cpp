@@ -1,10 +1,13 @@
 #include "connection_impl.hpp"
 
 #include <asio/post.hpp>
+#include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+
+#include "herald/wire/control.hpp"
 
 namespace herald::runtime {
 
@@ -16,12 +19,19 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
+bool is_frame_error(errc c) {
+  return c == errc::limit_exceeded || c == errc::frame_too_large || c == errc::frame_too_small ||
+         c == errc::unknown_frame_kind || c == errc::bad_flags || c == errc::bad_header || c == errc::truncated ||
+         c == errc::verification_failed || c == errc::decode_failed;
+}
+
 bool is_refusal(errc c) {
   return c == errc::handshake_failed || c == errc::auth_failed || c == errc::version_mismatch ||
-         c == errc::schema_mismatch || c == errc::limit_exceeded || c == errc::frame_too_large ||
-         c == errc::frame_too_small || c == errc::unknown_frame_kind || c == errc::bad_flags ||
-         c == errc::bad_header || c == errc::truncated;
+         c == errc::schema_mismatch || c == errc::duplicate_link || is_frame_error(c);
 }
+
+// How long a refusing side waits for its close frame to be written.
+constexpr std::chrono::milliseconds refusal_grace{250};
 
 }  // namespace
 
@@ -89,20 +99,21 @@ void connection_impl::arm_sweep() {
 
 void connection_impl::begin() {
   if (state_ == state::closed) return;
-  nonce_ = random_nonce();
   wire::hello h = node_.own_hello();
-  std::memcpy(h.nonce.data(), nonce_.data(), nonce_.size());
-  const auto payload = wire::encode(h);
+  const mac_bytes nonce = random_nonce();
+  std::memcpy(h.nonce.data(), nonce.data(), nonce.size());
+  own_hello_bytes_ = wire::encode(h);
   wire::frame_header fh;
   fh.kind = wire::frame_kind::handshake;
   fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  if (auto ok = send_bytes(fh, payload); !ok) return do_close(std::move(ok).error());
+  if (auto ok = send_bytes(fh, own_hello_bytes_); !ok) return do_close(std::move(ok).error());
   handshake_timer_->expires_after(node_.config().handshake_timeout);
   handshake_timer_->async_wait([s = self()](std::error_code ec) {
-    if (ec || s->state_ != state::handshaking) return;
-    s->do_close(herald::error(errc::handshake_failed, "no complete handshake from " + s->who() + " within " +
-                                                          std::to_string(s->node_.config().handshake_timeout.count()) +
-                                                          " ms"));
+    if (ec || s->state_ != state::handshaking || s->refusing_) return;
+    s->timed_out_ = true;
+    s->refuse(herald::error(errc::handshake_failed, "no complete handshake from " + s->who() + " within " +
+                                                        std::to_string(s->node_.config().handshake_timeout.count()) +
+                                                        " ms"));
   });
   read_more();
 }
@@ -120,8 +131,24 @@ void connection_impl::do_close(herald::error reason) {
   const std::size_t failed =
       requests_.fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
   counters_.asks_failed_node_down.fetch_add(failed, std::memory_order_relaxed);
-  if (is_refusal(reason.code())) {
-    node_.log(log_level::error, "connection with " + who() + " refused: " + reason.message());
+  if (!was_established && reason.code() != errc::system_shutdown) {
+    // Refusals and failed handshakes: counted by reason, logged rate-limited.
+    rejection why = rejection::handshake_failed;
+    switch (reason.code()) {
+      case errc::auth_failed: why = rejection::auth_failed; break;
+      case errc::version_mismatch: why = rejection::version_mismatch; break;
+      case errc::schema_mismatch: why = rejection::schema_mismatch; break;
+      case errc::duplicate_link: why = rejection::duplicate_link; break;
+      default:
+        if (is_frame_error(reason.code())) why = rejection::frame_error;
+        break;
+    }
+    if (timed_out_) why = rejection::handshake_timeout;
+    if (closed_by_peer_refusal_) why = rejection::refused_by_peer;
+    node_.reject(why, is_refusal(reason.code()) ? log_level::error : log_level::info,
+                 "connection with " + who() + " refused: " + reason.message());
+  } else if (is_frame_error(reason.code())) {
+    node_.reject(rejection::frame_error, log_level::error, "connection with " + who() + " closed: " + reason.message());
   } else if (reason.code() != errc::system_shutdown) {
     node_.log(was_established ? log_level::warn : log_level::info,
               "connection with " + who() + " closed: " + reason.message());
@@ -172,6 +199,7 @@ void connection_impl::write_batch() {
     if (iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
     batch_data_end_ = data_ring_.scan_position();
     if (iov_count_ != 0) break;
+    if (refusing_) return do_close(refusal_);  // the close frame is out
     // Nothing to send: go idle, then re-check (see invariant 2 of connection).
     writer_idle_.store(true, std::memory_order_seq_cst);
     if (!control_ring_.has_committed() && !data_ring_.has_committed()) return;
@@ -191,7 +219,7 @@ void connection_impl::write_more() {
 
 void connection_impl::on_written(std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
-  if (ec) return do_close(stream_error("write", ec));
+  if (ec) return do_close(refusing_ ? refusal_ : stream_error("write", ec));
   while (n != 0 && iov_first_ < iov_count_) {
     const std::size_t sz = iov_[iov_first_].size();
     if (n >= sz) {
@@ -226,12 +254,19 @@ void connection_impl::read_more() {
 
 void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
+  if (refusing_) {
+    // Input after a refusal is read and dropped (unread bytes would turn the
+    // close into a reset that can destroy the close frame in flight).
+    if (ec) return;  // the writer or the grace timer closes
+    read_filled_ = 0;
+    return read_more();
+  }
   if (ec) return do_close(stream_error("read", ec));
   counters_.bytes_received.store(counters_.bytes_received.load(std::memory_order_relaxed) + n,
                                  std::memory_order_relaxed);
   read_filled_ += n;
   std::size_t off = 0;
-  while (state_ != state::closed && off < read_filled_) {
+  while (state_ != state::closed && !refusing_ && off < read_filled_) {
     if (assembling_) {
       const std::size_t avail = read_filled_ - off;
       const std::size_t take = std::min(avail, asm_left_);
@@ -248,7 +283,7 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
       continue;
     }
     auto r = decoder_.next(std::span<const std::byte>(read_buf_.get() + off, read_filled_ - off));
-    if (!r) return do_close(std::move(r).error());
+    if (!r) return state_ == state::handshaking ? refuse(std::move(r).error()) : do_close(std::move(r).error());
     if (r->has_value()) {
       const wire::frame_view& v = **r;
       off += v.total_size;
@@ -270,6 +305,10 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
     break;
   }
   if (state_ == state::closed) return;
+  if (refusing_) {
+    read_filled_ = 0;
+    return read_more();
+  }
   if (off != 0) {
     std::memmove(read_buf_.get(), read_buf_.get() + off, read_filled_ - off);
     read_filled_ -= off;
@@ -284,9 +323,10 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
   if (state_ == state::handshaking) {
     if (h.kind == wire::frame_kind::handshake) return on_hello(payload);
     if (h.kind == wire::frame_kind::handshake_ack) return on_proof(payload);
-    return do_close(herald::error(errc::handshake_failed,
-                                  "frame of kind " + std::to_string(static_cast<unsigned>(h.kind)) +
-                                      " before the handshake finished"));
+    if (h.kind == wire::frame_kind::close) return on_close_frame(payload);
+    return refuse(herald::error(errc::handshake_failed,
+                                "frame of kind " + std::to_string(static_cast<unsigned>(h.kind)) +
+                                    " before the handshake finished"));
   }
   switch (h.kind) {
     case wire::frame_kind::handshake:
@@ -325,26 +365,33 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
 // ---- handshake ---------------------------------------------------------------
 
 void connection_impl::on_hello(std::span<const std::byte> payload) {
-  if (got_hello_) return do_close(herald::error(errc::handshake_failed, "second hello from " + who()));
+  if (got_hello_) return refuse(herald::error(errc::handshake_failed, "second hello from " + who()));
   auto h = wire::decode_hello(payload);
-  if (!h) return do_close(herald::error(errc::handshake_failed, "unreadable hello: " + h.error().message()));
+  if (!h) return refuse(herald::error(errc::handshake_failed, "unreadable hello: " + h.error().message()));
   const wire::hello& own = node_.own_hello();
   if (h->protocol_version != own.protocol_version || own.protocol_version != wire::protocol_version)
-    return do_close(herald::error(errc::version_mismatch, "peer " + h->node_name + " speaks protocol version " +
-                                                              std::to_string(h->protocol_version) + ", this node " +
-                                                              std::to_string(own.protocol_version)));
+    return refuse(herald::error(errc::version_mismatch, "peer " + h->node_name + " speaks protocol version " +
+                                                            std::to_string(h->protocol_version) + ", this node " +
+                                                            std::to_string(own.protocol_version)));
   if (h->schema_hash != own.schema_hash)
-    return do_close(herald::error(errc::schema_mismatch, "peer " + h->node_name + " has schema hash " +
-                                                             hex64(h->schema_hash) + ", this node " +
-                                                             hex64(own.schema_hash)));
-  if (h->node_id == own.node_id)
-    return do_close(herald::error(errc::handshake_failed, "peer has this node's own id " + hex64(own.node_id)));
-  if (auto named = stream_->check_peer_name(h->node_name); !named) return do_close(std::move(named).error());
+    return refuse(herald::error(errc::schema_mismatch, "peer " + h->node_name + " has schema hash " +
+                                                           hex64(h->schema_hash) + ", this node " +
+                                                           hex64(own.schema_hash)));
+  if (h->node_id == 0 || h->node_id == own.node_id)
+    return refuse(herald::error(errc::handshake_failed, "peer claims node id " + hex64(h->node_id) +
+                                                            (h->node_id == 0 ? " (zero)" : ", this node's own id")));
+  if (auto named = stream_->check_peer_name(h->node_name); !named) return refuse(std::move(named).error());
   peer_hello_ = std::move(*h);
+  peer_hello_bytes_.assign(payload.begin(), payload.end());
   got_hello_ = true;
-  const auto input = wire::proof_input(peer_hello_.nonce, own.node_id, peer_hello_.node_id);
+  // The duplicate-link rule runs before any proof is sent, on both ends.
+  if (auto ok = node_.admit_hello(*this, peer_hello_); !ok) return refuse(std::move(ok).error());
+  const std::span<const std::byte> initiator_hello = initiator() ? own_hello_bytes_ : peer_hello_bytes_;
+  const std::span<const std::byte> acceptor_hello = initiator() ? peer_hello_bytes_ : own_hello_bytes_;
+  const auto peer_role = initiator() ? wire::handshake_role::acceptor : wire::handshake_role::initiator;
+  expected_proof_ = handshake_proof(node_.handshake_key(), peer_role, initiator_hello, acceptor_hello);
   wire::proof p;
-  p.mac = hmac_sha256(node_.secret(), input);
+  p.mac = handshake_proof(node_.handshake_key(), role(), initiator_hello, acceptor_hello);
   wire::frame_header fh;
   fh.kind = wire::frame_kind::handshake_ack;
   fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
@@ -352,22 +399,47 @@ void connection_impl::on_hello(std::span<const std::byte> payload) {
 }
 
 void connection_impl::on_proof(std::span<const std::byte> payload) {
-  if (!got_hello_) return do_close(herald::error(errc::handshake_failed, "proof before hello from " + who()));
+  if (!got_hello_) return refuse(herald::error(errc::handshake_failed, "proof before hello from " + who()));
   auto p = wire::decode_proof(payload);
-  if (!p) return do_close(herald::error(errc::handshake_failed, "unreadable proof: " + p.error().message()));
-  const wire::hello& own = node_.own_hello();
-  const auto input = wire::proof_input(nonce_, peer_hello_.node_id, own.node_id);
-  if (!macs_equal(p->mac, hmac_sha256(node_.secret(), input)))
-    return do_close(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
+  if (!p) return refuse(herald::error(errc::handshake_failed, "unreadable proof: " + p.error().message()));
+  if (!macs_equal(p->mac, expected_proof_))
+    return refuse(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
   state_ = state::established;
   handshake_timer_->cancel();
   peer_.node_id = peer_hello_.node_id;
   peer_.incarnation = peer_hello_.incarnation;
   peer_.node_name = peer_hello_.node_name;
   peer_.listen_address = peer_hello_.listen_address;
+  own_hello_bytes_ = {};
+  peer_hello_bytes_ = {};
   decoder_ = wire::frame_decoder(wire::decode_limits{node_.config().max_frame_size});
   node_.log(log_level::debug, "connected to " + who());
   node_.on_established(self());
+}
+
+void connection_impl::on_close_frame(std::span<const std::byte> payload) {
+  auto c = wire::decode_close(payload);
+  if (!c) return refuse(herald::error(c.error().code(), "unreadable close frame: " + c.error().message()));
+  closed_by_peer_refusal_ = true;
+  const errc code = c->code == errc::ok ? errc::handshake_failed : c->code;
+  do_close(herald::error(code, "refused by the peer: " + c->reason));
+}
+
+void connection_impl::refuse(herald::error reason) {
+  if (state_ == state::closed || refusing_) return;
+  refusing_ = true;
+  refusal_ = std::move(reason);
+  flatbuffers::FlatBufferBuilder b(256);
+  wire::build_close(b, wire::close_notice{refusal_.code(), refusal_.context()});
+  wire::frame_header fh;
+  fh.kind = wire::frame_kind::close;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(b.GetBufferPointer()), b.GetSize());
+  if (auto ok = send_bytes(fh, bytes); !ok) return do_close(refusal_);
+  handshake_timer_->expires_after(refusal_grace);
+  handshake_timer_->async_wait([s = self()](std::error_code ec) {
+    if (!ec) s->do_close(s->refusal_);
+  });
 }
 
 // ---- ask deadlines -------------------------------------------------------------

@@ -33,6 +33,9 @@ class connection_impl final : public connection {
   bool initiator() const noexcept { return !dial_address_.empty(); }
   const std::string& dial_address() const noexcept { return dial_address_; }
   const std::string& remote_endpoint() const noexcept { return remote_; }
+  // The node registers an established link under its mutex, before anyone
+  // else can see the connection.
+  void set_generation(std::uint64_t g) noexcept { peer_.generation = g; }
 
  private:
   enum class state { handshaking, established, closed };
@@ -55,6 +58,14 @@ class connection_impl final : public connection {
   void deliver(const std::shared_ptr<connection>& me, inbound_frame f);
   void on_hello(std::span<const std::byte> payload);
   void on_proof(std::span<const std::byte> payload);
+  void on_close_frame(std::span<const std::byte> payload);
+  // Refuses the peer during the handshake: queues a close frame with the
+  // code and reason, stops acting on input, and closes once the frame is
+  // written (or after a short grace period).
+  void refuse(herald::error reason);
+  wire::handshake_role role() const noexcept {
+    return initiator() ? wire::handshake_role::initiator : wire::handshake_role::acceptor;
+  }
   void schedule_sweep();
   std::string who() const;
   // The error a failed read or write closes the connection with.
@@ -98,9 +109,16 @@ class connection_impl final : public connection {
   std::size_t asm_have_ = 0;
   std::size_t asm_left_ = 0;
 
-  // Handshake.
-  mac_bytes nonce_{};
+  // Handshake (PROTOCOL.md §5). The transcript is both Hellos exactly as
+  // they travelled; the peer's proof is checked against expected_proof_.
+  std::vector<std::byte> own_hello_bytes_;
+  std::vector<std::byte> peer_hello_bytes_;
+  mac_bytes expected_proof_{};
   bool got_hello_ = false;
+  bool timed_out_ = false;
+  bool refusing_ = false;  // a close frame is queued; input is ignored
+  bool closed_by_peer_refusal_ = false;
+  herald::error refusal_;
   wire::hello peer_hello_;
 };
 

@@ -12,6 +12,9 @@
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -51,6 +54,13 @@ std::string describe(const generic_endpoint& ep) {
     return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
   }
   return "unix-peer";
+}
+
+// The IP address alone: the source a per-address limit counts.
+std::string host_of(const generic_endpoint& ep) {
+  std::string d = describe(ep);
+  const auto colon = d.rfind(':');
+  return colon == std::string::npos ? d : d.substr(0, colon);
 }
 
 std::uint16_t port_of(const generic_endpoint& ep) {
@@ -113,10 +123,25 @@ class node::impl final : public node_context {
     std::unique_ptr<asio::steady_timer> timer;
   };
 
+  // A listening socket, and the timer of its backoff after accept fails for
+  // want of descriptors. Both confined to io thread 0.
+  struct listener {
+    listener(asio::io_context& ctx, bool is_tcp) : acceptor(ctx), timer(ctx), tcp(is_tcp) {}
+    generic_acceptor acceptor;
+    asio::steady_timer timer;
+    std::chrono::milliseconds backoff{0};
+    const bool tcp;
+  };
+  struct log_limit {
+    bool logged = false;
+    std::chrono::steady_clock::time_point last;
+    std::uint64_t suppressed = 0;
+  };
+
  public:
-  impl(node_config cfg, std::string secret, frame_sink& sink)
+  impl(node_config cfg, const mac_bytes& key, frame_sink& sink)
       : cfg_(std::move(cfg)),
-        secret_(std::move(secret)),
+        key_(key),
         pool_(std::make_shared<buffer_pool>()),
         sink_(sink),
         io_(cfg_.io_threads),
@@ -131,7 +156,7 @@ class node::impl final : public node_context {
   ~impl() override { shutdown(); }
 
   const node_config& config() const noexcept override { return cfg_; }
-  const std::string& secret() const noexcept override { return secret_; }
+  const mac_bytes& handshake_key() const noexcept override { return key_; }
   const wire::hello& own_hello() const noexcept override { return hello_; }
   const std::shared_ptr<buffer_pool>& pool() const noexcept override { return pool_; }
   frame_sink& sink() noexcept override { return sink_; }
@@ -143,10 +168,51 @@ class node::impl final : public node_context {
                  static_cast<int>(message.size()), message.data());
   }
 
+  void reject(rejection why, log_level level, std::string_view message) override {
+    const auto i = static_cast<std::size_t>(why);
+    rejections_[i].fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t suppressed = 0;
+    {
+      std::lock_guard lock(log_mutex_);
+      auto& l = log_limits_[i];
+      const auto now = std::chrono::steady_clock::now();
+      if (l.logged && now - l.last < std::chrono::seconds(1)) {
+        ++l.suppressed;
+        return;
+      }
+      l.logged = true;
+      l.last = now;
+      suppressed = std::exchange(l.suppressed, 0);
+    }
+    if (suppressed == 0) return log(level, message);
+    log(level, std::string(message) + " (and " + std::to_string(suppressed) +
+                   " more of this kind since the last such line)");
+  }
+
+  admission_stats admission() const {
+    admission_stats a;
+    auto at = [&](rejection r) { return rejections_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed); };
+    a.auth_failed = at(rejection::auth_failed);
+    a.handshake_timeout = at(rejection::handshake_timeout);
+    a.version_mismatch = at(rejection::version_mismatch);
+    a.schema_mismatch = at(rejection::schema_mismatch);
+    a.duplicate_link = at(rejection::duplicate_link);
+    a.handshake_failed = at(rejection::handshake_failed);
+    a.refused_by_peer = at(rejection::refused_by_peer);
+    a.frame_errors = at(rejection::frame_error);
+    a.pending_cap = at(rejection::pending_cap);
+    a.per_source_cap = at(rejection::per_source_cap);
+    a.connection_cap = at(rejection::connection_cap);
+    a.accept_errors = at(rejection::accept_error);
+    std::lock_guard lock(mutex_);
+    a.handshaking = pending_.size();
+    return a;
+  }
+
   // Binds every listen address, then names the first in this node's hello,
   // and only then starts accepting: no handshake reads a half-built hello.
   result<void> listen_all() {
-    std::vector<std::pair<generic_acceptor*, bool>> sockets;
+    std::vector<listener*> sockets;
     std::vector<std::string> inproc_names;
     for (const auto& text : cfg_.listen) {
       auto a = parse_address(text);
@@ -160,61 +226,121 @@ class node::impl final : public node_context {
       }
       auto ep = listen_endpoint_of(*a, io_.at(0));
       if (!ep) return herald::error(errc::invalid_argument, "cannot listen on " + text + ": " + ep.error().message());
-      auto acc = std::make_unique<generic_acceptor>(io_.at(0));
+      auto acc = std::make_unique<listener>(io_.at(0), a->kind == address::scheme::tcp);
       std::error_code ec;
       if (a->kind == address::scheme::unix_socket) ::unlink(a->path.c_str());
-      acc->open(ep->protocol(), ec);
-      if (!ec && a->kind == address::scheme::tcp) acc->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) acc->bind(*ep, ec);
-      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      acc->acceptor.open(ep->protocol(), ec);
+      if (!ec && a->kind == address::scheme::tcp) acc->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acc->acceptor.bind(*ep, ec);
+      if (!ec) acc->acceptor.listen(asio::socket_base::max_listen_connections, ec);
       if (ec) return herald::error(errc::io_error, "cannot listen on " + text + ": " + ec.message());
       address bound = *a;
-      if (a->kind == address::scheme::tcp) bound.port = port_of(acc->local_endpoint(ec));
+      if (a->kind == address::scheme::tcp) bound.port = port_of(acc->acceptor.local_endpoint(ec));
       else unix_paths_.push_back(a->path);
       bound_.push_back(bound.to_string());
-      sockets.emplace_back(acc.get(), a->kind == address::scheme::tcp);
+      sockets.push_back(acc.get());
       acceptors_.push_back(std::move(acc));
     }
     if (!bound_.empty()) hello_.listen_address = bound_.front();
     for (const auto& name : inproc_names) {
       auto ok = inproc_listen(*cfg_.inproc, name, io_.at(0),
-                              [this](std::unique_ptr<stream> s) { adopt(std::move(s), {}); });
+                              [this](std::unique_ptr<stream> s) { adopt(std::move(s), {}, {}); });
       if (!ok) return ok;
       inproc_names_.push_back(name);
     }
-    for (auto [acc, tcp] : sockets) accept_next(*acc, tcp);
+    for (listener* l : sockets) accept_next(*l);
     return {};
   }
 
-  void accept_next(generic_acceptor& acc, bool tcp) {
+  void accept_next(listener& l) {
     auto& ctx = io_.next();
-    acc.async_accept(ctx, [this, &acc, tcp](std::error_code ec, generic_socket sock) {
+    l.acceptor.async_accept(ctx, [this, &l](std::error_code ec, generic_socket sock) {
       if (ec == asio::error::operation_aborted || stopping()) return;
       if (!ec) {
-        if (tcp) sock.set_option(asio::ip::tcp::no_delay(true), ec);
+        l.backoff = std::chrono::milliseconds(0);
+        if (l.tcp) sock.set_option(asio::ip::tcp::no_delay(true), ec);
         std::error_code ignored;
-        std::string remote = tcp ? describe(sock.remote_endpoint(ignored)) : "unix-peer";
-        adopt(wrap(std::move(sock), std::move(remote), tls_stream::role::server), {});
-      } else {
-        log(log_level::warn, "accept failed: " + ec.message());
+        const auto ep = sock.remote_endpoint(ignored);
+        std::string remote = l.tcp ? describe(ep) : "unix-peer";
+        std::string source = l.tcp ? host_of(ep) : std::string();
+        adopt(wrap(std::move(sock), std::move(remote), tls_stream::role::server), {}, std::move(source));
+        return accept_next(l);
       }
-      accept_next(acc, tcp);
+      const bool out_of_resources = ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+                                    ec.value() == ENOMEM;
+      if (!out_of_resources) {
+        reject(rejection::accept_error, log_level::warn, "accept failed: " + ec.message());
+        return accept_next(l);
+      }
+      // Out of descriptors or memory: retrying at once would spin (the
+      // pending connection stays in the backlog). Back off, doubling.
+      l.backoff = std::clamp(l.backoff * 2, accept_backoff_min, accept_backoff_max);
+      reject(rejection::accept_error, log_level::error,
+             "accept failed: " + ec.message() + "; accepting again in " + std::to_string(l.backoff.count()) + " ms");
+      l.timer.expires_after(l.backoff);
+      l.timer.async_wait([this, &l](std::error_code tec) {
+        if (tec || stopping()) return;
+        accept_next(l);
+      });
     });
   }
 
   // Wraps a connected stream in a connection and starts its handshake.
-  void adopt(std::unique_ptr<stream> s, std::string dial_address) {
+  // source: the peer's IP address for an accepted TCP connection, else empty.
+  void adopt(std::unique_ptr<stream> s, std::string dial_address, std::string source) {
+    const bool accepted = dial_address.empty();
+    std::optional<std::pair<rejection, std::string>> refused;
+    {
+      // Admission, before anything is allocated for the connection.
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;  // the stream closes here
+      const auto from_source = [&]() -> std::size_t {
+        auto it = pending_by_source_.find(source);
+        return it == pending_by_source_.end() ? 0 : it->second;
+      };
+      if (pending_.size() + by_node_.size() >= max_connections) {
+        refused.emplace(rejection::connection_cap, "connection limit (" + std::to_string(max_connections) + ") reached");
+      } else if (accepted && pending_accepted_ >= cfg_.max_pending_handshakes) {
+        refused.emplace(rejection::pending_cap, std::to_string(pending_accepted_) +
+                                                    " connections are handshaking (node_config::max_pending_handshakes)");
+      } else if (accepted && !source.empty() && from_source() >= cfg_.max_pending_per_source) {
+        refused.emplace(rejection::per_source_cap, std::to_string(from_source()) + " connections from " + source +
+                                                       " are handshaking (node_config::max_pending_per_source)");
+      }
+    }
+    if (refused) {
+      const std::string who = s->remote_endpoint();
+      s->close();
+      reject(refused->first, log_level::warn, "refusing a connection from " + who + ": " + refused->second);
+      if (!accepted) dial_failed(dial_address, herald::error(errc::limit_exceeded, refused->second));
+      return;
+    }
     auto conn = std::make_shared<connection_impl>(*this, std::move(s), std::move(dial_address));
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;  // the stream closes with conn
-      if (pending_.size() + by_node_.size() >= max_connections) {
-        log(log_level::warn, "refusing a connection from " + conn->remote_endpoint() + ": connection limit reached");
-        return;
+      pending_.emplace(conn, source);
+      if (accepted) {
+        ++pending_accepted_;
+        if (!source.empty()) ++pending_by_source_[source];
       }
-      pending_.insert(conn);
     }
     conn->start();
+  }
+
+  // Under mutex_: conn leaves the handshaking set.
+  void forget_pending(const std::shared_ptr<connection_impl>& conn) {
+    if (auto d = dialled_admitted_.find(conn.get()); d != dialled_admitted_.end()) dialled_admitted_.erase(d);
+    auto it = pending_.find(conn);
+    if (it == pending_.end()) return;
+    if (!conn->initiator()) {
+      --pending_accepted_;
+      if (!it->second.empty()) {
+        auto s = pending_by_source_.find(it->second);
+        if (s != pending_by_source_.end() && --s->second == 0) pending_by_source_.erase(s);
+      }
+    }
+    pending_.erase(it);
   }
 
   // Dials text, or, for an address already dialled whose link is down and
@@ -264,7 +390,7 @@ class node::impl final : public node_context {
       asio::post(ctx, [this, text, path = a->path, &ctx] {
         auto s = inproc_connect(*cfg_.inproc, path, ctx);
         if (!s) return dial_failed(text, s.error());
-        adopt(std::move(*s), text);
+        adopt(std::move(*s), text, {});
       });
       return;
     }
@@ -319,7 +445,7 @@ class node::impl final : public node_context {
       at->timer.cancel();
       const bool tcp = at->endpoints[i].protocol().family() != AF_UNIX;
       if (tcp) at->socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      adopt(wrap(std::move(at->socket), at->address, tls_stream::role::client), at->address);
+      adopt(wrap(std::move(at->socket), at->address, tls_stream::role::client), at->address, {});
     });
   }
 
@@ -406,6 +532,46 @@ class node::impl final : public node_context {
     return {};
   }
 
+  // Under mutex_. Whether a new link to a node replaces the live one. Both
+  // ends reach the same answer from the same two links (PROTOCOL.md §5.5):
+  // the higher incarnation; else the link dialled by the smaller node id;
+  // else (one side dialled both) the newer one.
+  bool prefer_new(const connection_impl& live, const connection_impl& fresh, std::uint64_t peer,
+                  std::uint64_t fresh_incarnation) const {
+    if (fresh_incarnation != live.peer().incarnation) return fresh_incarnation > live.peer().incarnation;
+    auto dialer = [&](const connection_impl& c) { return c.initiator() ? hello_.node_id : peer; };
+    if (dialer(live) != dialer(fresh)) return dialer(fresh) < dialer(live);
+    return true;
+  }
+
+  result<void> admit_hello(const connection_impl& conn, const wire::hello& h) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_node_.find(h.node_id);
+    if (conn.initiator()) {
+      // A second link this node dialled to one node, while the first is live
+      // or past its Hello: the dialler keeps the first and refuses the second
+      // before its proof, so the acceptor never holds two authenticated links
+      // of one dialler (it might establish them in the other order). Only a
+      // restart of the peer (a new incarnation) lets the new one through.
+      const bool live_mine = it != by_node_.end() && it->second->initiator() &&
+                             it->second->peer().incarnation == h.incarnation;
+      bool pending_mine = false;
+      for (const auto& [other, id] : dialled_admitted_) pending_mine |= id == h.node_id && other != &conn;
+      if (live_mine || pending_mine)
+        return herald::error(errc::duplicate_link, "this node already has a link it dialled to " + h.node_name +
+                                                       (live_mine ? "" : " in its handshake"));
+    }
+    if (it != by_node_.end() && !prefer_new(*it->second, conn, h.node_id, h.incarnation)) {
+      const connection_impl& live = *it->second;
+      return herald::error(errc::duplicate_link,
+                           "node " + h.node_name + " is already connected over the link " +
+                               (live.initiator() ? "dialled by " + hello_.node_name : "dialled by " + h.node_name) +
+                               ", which wins (PROTOCOL.md §5.5)");
+    }
+    if (conn.initiator()) dialled_admitted_.emplace(&conn, h.node_id);
+    return {};
+  }
+
   void on_established(const std::shared_ptr<connection_impl>& conn) override {
     std::shared_ptr<connection_impl> replaced;
     bool keep = true;
@@ -415,15 +581,12 @@ class node::impl final : public node_context {
       if (stopping_) {
         keep = false;
       } else {
-        pending_.erase(conn);
+        forget_pending(conn);
         auto& slot = by_node_[peer];
-        if (slot) {
-          // Simultaneous connects: both sides keep the link dialled by the
-          // smaller node id (a node redialling replaces its own older link).
-          auto dialer = [&](const connection_impl& c) { return c.initiator() ? hello_.node_id : peer; };
-          keep = dialer(*conn) == dialer(*slot) || dialer(*conn) < dialer(*slot);
-        }
+        // Two links that passed admit_hello concurrently: the same rule.
+        if (slot) keep = prefer_new(*slot, *conn, peer, conn->peer().incarnation);
         if (keep) {
+          conn->set_generation(++generation_);
           replaced = std::exchange(slot, conn);
         }
         if (conn->initiator()) {
@@ -436,10 +599,14 @@ class node::impl final : public node_context {
     }
     if (replaced) replaced->close(herald::error(errc::node_down, "replaced by a newer connection to the same node"));
     if (!keep) {
-      conn->close(herald::error(stopping() ? errc::system_shutdown : errc::node_down,
-                                "duplicate connection: the node is already connected"));
+      if (stopping()) return conn->close(herald::error(errc::system_shutdown, "the node is shutting down"));
+      reject(rejection::duplicate_link, log_level::info, "duplicate connection to " + conn->peer().node_name + " closed");
+      conn->close(herald::error(errc::duplicate_link, "duplicate connection: the node is already connected"));
       return;
     }
+    // After the mutex: a replaced link's announcement can run later than
+    // this one on another io thread; sinks order them by generation.
+    if (cfg_.on_link_up) cfg_.on_link_up(conn);
     sink_.on_peer_up(conn);
   }
 
@@ -449,7 +616,7 @@ class node::impl final : public node_context {
     const std::uint64_t peer = conn->peer().node_id;
     {
       std::lock_guard lock(mutex_);
-      pending_.erase(conn);
+      forget_pending(conn);
       if (was_established) {
         auto it = by_node_.find(peer);
         if (it != by_node_.end() && it->second == conn) {
@@ -496,14 +663,15 @@ class node::impl final : public node_context {
       if (stopping_) return;
       stopping_ = true;
       for (auto& [id, c] : by_node_) conns.push_back(c);
-      for (auto& c : pending_) conns.push_back(c);
+      for (auto& [c, source] : pending_) conns.push_back(c);
       for (auto& [text, d] : dials_) d->timer->cancel();
     }
     for (const auto& name : inproc_names_) inproc_unlisten(*cfg_.inproc, name);
     for (auto& acc : acceptors_) {
-      asio::post(acc->get_executor(), [a = acc.get()] {
+      asio::post(acc->acceptor.get_executor(), [a = acc.get()] {
         std::error_code ignored;
-        a->close(ignored);
+        a->acceptor.close(ignored);
+        a->timer.cancel();
       });
     }
     for (auto& c : conns) c->close(herald::error(errc::system_shutdown, "node " + cfg_.node_name + " shutting down"));
@@ -513,6 +681,9 @@ class node::impl final : public node_context {
       std::lock_guard lock(mutex_);
       by_node_.clear();
       pending_.clear();
+      pending_by_source_.clear();
+      dialled_admitted_.clear();
+      pending_accepted_ = 0;
       dials_.clear();
     }
     acceptors_.clear();
@@ -523,21 +694,33 @@ class node::impl final : public node_context {
 
  private:
   static constexpr std::size_t max_connections = 4096;
+  static constexpr std::chrono::milliseconds accept_backoff_min{100};
+  static constexpr std::chrono::milliseconds accept_backoff_max{1000};
 
   node_config cfg_;
-  std::string secret_;
+  mac_bytes key_;
   wire::hello hello_;
   std::shared_ptr<buffer_pool> pool_;
   frame_sink& sink_;
   io_threads io_;  // declared after what handlers use; its stop() drains them
-  std::vector<std::unique_ptr<generic_acceptor>> acceptors_;
+  std::vector<std::unique_ptr<listener>> acceptors_;
   std::vector<std::string> inproc_names_;
   std::vector<std::string> unix_paths_;
 
   mutable std::mutex mutex_;  // connection management only, never on the data path
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection_impl>> by_node_;
-  std::unordered_set<std::shared_ptr<connection_impl>> pending_;  // handshaking
+  // Handshaking connections, with the source address of accepted TCP ones.
+  // Invariants (under mutex_):
+  //  1. pending_accepted_ counts the accepted connections in pending_.
+  //  2. pending_by_source_[s] counts those with source s, and holds no zero.
+  std::unordered_map<std::shared_ptr<connection_impl>, std::string> pending_;
+  std::size_t pending_accepted_ = 0;
+  std::unordered_map<std::string, std::size_t> pending_by_source_;
+  //  3. dialled_admitted_ holds the dialled connections of pending_ whose
+  //     Hello admit_hello accepted, with the peer's node id.
+  std::unordered_map<const connection_impl*, std::uint64_t> dialled_admitted_;
+  std::uint64_t generation_ = 0;  // of the last link registered
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
   std::shared_ptr<asio::ssl::context> tls_;  // null without TLS; set before the listeners start
@@ -545,6 +728,10 @@ class node::impl final : public node_context {
   std::atomic<std::uint64_t> dials_timed_out_{0};
   std::atomic<std::uint64_t> resolves_failed_{0};
   std::atomic<std::uint64_t> tls_failures_{0};
+
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(rejection::count_)> rejections_{};
+  std::mutex log_mutex_;  // log_limits_
+  std::array<log_limit, static_cast<std::size_t>(rejection::count_)> log_limits_{};
 };
 
 result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
@@ -563,7 +750,11 @@ result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
   }
   if (cfg.incarnation == 0)
     cfg.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  auto i = std::make_unique<impl>(std::move(cfg), std::move(*secret), sink);
+  auto key = derive_handshake_key(*secret);
+  if (!key) return std::move(key).error();
+  if (cfg.max_pending_handshakes == 0 || cfg.max_pending_per_source == 0)
+    return herald::error(errc::invalid_argument, "max_pending_handshakes and max_pending_per_source must be positive");
+  auto i = std::make_unique<impl>(std::move(cfg), *key, sink);
   if (auto ok = i->load_tls(); !ok) return std::move(ok).error();
   if (auto ok = i->listen_all(); !ok) return std::move(ok).error();
   return std::unique_ptr<node>(new node(std::move(i)));
@@ -581,6 +772,7 @@ std::shared_ptr<connection> node::connection_to(std::uint64_t id) const { return
 std::vector<std::shared_ptr<connection>> node::connections() const { return impl_->connections(); }
 buffer_pool::stats node::pool_stats() const { return impl_->pool()->snapshot(); }
 node::transport_stats node::transport_counters() const { return impl_->stats(); }
+admission_stats node::admission() const { return impl_->admission(); }
 void node::shutdown() { impl_->shutdown(); }
 
 }  // namespace herald::runtime

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth.hpp"
 #include "herald/runtime/buffer_pool.hpp"
 #include "herald/runtime/frame_sink.hpp"
 #include "herald/runtime/node_config.hpp"
@@ -12,6 +13,24 @@
 namespace herald::runtime {
 
 class connection_impl;
+
+// Why a node refused or dropped a connection: the index of its counter in
+// node::admission_stats (same order).
+enum class rejection : std::uint8_t {
+  auth_failed,
+  handshake_timeout,
+  version_mismatch,
+  schema_mismatch,
+  duplicate_link,
+  handshake_failed,
+  refused_by_peer,
+  frame_error,
+  pending_cap,
+  per_source_cap,
+  connection_cap,
+  accept_error,
+  count_
+};
 
 // What a connection needs from its node: configuration, identity, the
 // secret, the pool, the sink, and the connection manager's two hooks. The
@@ -22,12 +41,22 @@ class node_context {
   virtual ~node_context() = default;
 
   virtual const node_config& config() const noexcept = 0;
-  virtual const std::string& secret() const noexcept = 0;
+  // The MAC key of the handshake, derived from the cluster secret.
+  virtual const mac_bytes& handshake_key() const noexcept = 0;
   // This node's hello, nonce left empty.
   virtual const wire::hello& own_hello() const noexcept = 0;
   virtual const std::shared_ptr<buffer_pool>& pool() const noexcept = 0;
   virtual frame_sink& sink() noexcept = 0;
   virtual void log(log_level level, std::string_view message) = 0;
+
+  // Counts a rejection and logs it, at most one line per reason per second
+  // (the next line says how many were suppressed).
+  virtual void reject(rejection why, log_level level, std::string_view message) = 0;
+
+  // The peer's Hello is in and checked; before the proofs: may this
+  // connection go on? duplicate_link when the node keeps another link to the
+  // same node (PROTOCOL.md §5.5); conn's peer_ fields are not yet set.
+  virtual result<void> admit_hello(const connection_impl& conn, const wire::hello& peer) = 0;
 
   // The handshake finished: register (deduplicating) and tell the sink.
   virtual void on_established(const std::shared_ptr<connection_impl>& conn) = 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -472,6 +473,80 @@ TEST(RemoteNode, NodesWithDifferentInterfacesRefuseEachOther) {
   auto r = a.remote_lookup<account>(b.listen_addresses().at(0), "x", 500ms);
   ASSERT_FALSE(r) << "the schema hashes differ, so the handshake fails";
   EXPECT_EQ(r.error().code(), errc::timeout);
+}
+
+TEST(PeerSlot, LateUpOfAReplacedLinkDoesNotHideTheLiveOne) {
+  // b dials a (link z); a's io thread announcing z stalls until a has dialled
+  // b (link x, dialled by the smaller id, which replaces z on both sides) and
+  // announced x; then z's announcement runs, late. The peer slot must keep x.
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::shared_ptr<runtime::connection>> ups;
+  std::atomic<bool> late_up_released{false};
+  runtime::node_config ca;
+  ca.secret.value = "s";
+  ca.listen = {"tcp://127.0.0.1:0"};
+  ca.node_id = 10;
+  ca.node_name = "a";
+  ca.io_threads = 2;
+  ca.reconnect_min = 1h;  // no redial takes an io thread out of turn
+  ca.reconnect_max = 1h;
+  ca.on_link_up = [&](const std::shared_ptr<runtime::connection>& c) {
+    std::unique_lock lock(m);
+    ups.push_back(c);
+    cv.notify_all();
+    if (ups.size() != 1) return;
+    cv.wait_for(lock, 10s, [&] { return ups.size() >= 2; });
+    lock.unlock();
+    std::this_thread::sleep_for(100ms);
+    late_up_released = true;
+  };
+  runtime::node_config cb = ca;
+  cb.node_id = 20;
+  cb.node_name = "b";
+  cb.io_threads = 1;
+  cb.on_link_up = {};
+  actor_system a{actor_system_config{.worker_threads = 1}}, b{actor_system_config{.worker_threads = 1}};
+  ASSERT_TRUE(a.start_client<account>(ca));
+  ASSERT_TRUE(b.start_client<account>(cb));
+  auto on_b = b.spawn<account>("acct").value();
+  auto on_a = a.spawn<account>("alice").value();
+  // b dials a: link z. Its lookup cannot finish while a's io thread of z is
+  // held, so it only starts the dial.
+  (void)b.remote_lookup<account>(a.listen_addresses().at(0), "alice", 10ms);
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return ups.size() >= 1; })) << "z is up on a";
+  }
+  // a's io threads are handed out in turn (accepts, dials): one dial to a
+  // dead port puts link x on the io thread that z does not hold.
+  (void)a.remote_lookup<account>("tcp://127.0.0.1:1", "nobody", 10ms);
+  auto far = a.remote_lookup<account>(b.listen_addresses().at(0), "acct", 10s);
+  ASSERT_TRUE(far) << far.error().message();
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return ups.size() >= 2; }));
+  }
+  for (int i = 0; i < 2000 && !late_up_released; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(late_up_released);
+  // The late announcement runs right after the hook returns; give it time to
+  // land, then the slot must still hold the live link.
+  std::this_thread::sleep_for(200ms);
+  std::shared_ptr<runtime::connection> live;
+  {
+    std::lock_guard lock(m);
+    ASSERT_EQ(ups.size(), 2u);
+    live = ups.back();
+    EXPECT_FALSE(ups.front()->is_open()) << "z was replaced";
+  }
+  auto held = far->remote()->peer->conn.load();
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(held->is_open());
+  EXPECT_EQ(held, live) << "the slot holds the live link, not the replaced one";
+  ASSERT_TRUE(far->tell(deposit{5}));
+  auto v = far->ask(balance{}, 5s).get();
+  ASSERT_TRUE(v) << v.error().message();
+  EXPECT_EQ(*v, 5);
 }
 
 TEST(RemoteNode, RemoteLookupWithoutANodeSaysWhatIsMissing) {

@@ -2,10 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <random>
+#include <thread>
 
 #include "herald/wire/handshake.hpp"
 
@@ -134,24 +135,11 @@ std::vector<std::byte> control_frame(wire::frame_kind kind, const std::vector<st
 // Plays a peer node by hand: reads the node's hello, answers with its own
 // hello and a proof of the shared secret, so the node accepts it.
 bool raw_handshake(raw_peer& peer, const std::string& secret) {
-  std::byte header[32];
-  if (!peer.read_exact(header, 32)) return false;
-  const auto h = wire::peek_header(header);
-  std::vector<std::byte> payload(wire::frame_size(h.payload_length) - 32);
-  if (!peer.read_exact(payload.data(), payload.size())) return false;
-  auto theirs = wire::decode_hello(std::span(payload).first(h.payload_length));
-  if (!theirs) return false;
   wire::hello mine;
   mine.node_id = 4242;
   mine.incarnation = 1;
   mine.node_name = "raw";
-  if (!peer.send(control_frame(wire::frame_kind::handshake, wire::encode(mine)))) return false;
-  const auto input = wire::proof_input(theirs->nonce, mine.node_id, theirs->node_id);
-  wire::proof p;
-  unsigned len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), p.mac.data(), &len);
-  return peer.send(control_frame(wire::frame_kind::handshake_ack, wire::encode(p)));
+  return raw_dial_handshake(peer, secret, mine).has_value();
 }
 
 TEST_P(HostilePeer, FramesDribbledOneByteAtATimeAreReassembled) {
@@ -198,6 +186,173 @@ TEST_P(HostilePeer, AuthenticatedPeerWithAHostileLengthLosesOnlyItsConnection) {
 
 INSTANTIATE_TEST_SUITE_P(Sockets, HostilePeer, ::testing::Values(transport_kind::tcp, transport_kind::unix_socket),
                          [](const auto& info) { return to_string(info.param); });
+
+}  // namespace
+}  // namespace herald::runtime::test
+
+namespace herald::runtime::test {
+namespace {
+
+// Counts the log lines that contain `needle`.
+struct line_counter {
+  std::string needle;
+  std::atomic<std::size_t> lines{0};
+  std::atomic<std::size_t> with_suppressed_count{0};
+  std::function<void(log_level, std::string_view)> hook() {
+    return [this](log_level, std::string_view m) {
+      if (m.find(needle) == std::string_view::npos) return;
+      lines.fetch_add(1);
+      if (m.find("more of this kind") != std::string_view::npos) with_suppressed_count.fetch_add(1);
+    };
+  }
+};
+
+TEST(Admission, TenThousandWrongProofsAreRefusedCountedAndLoggedAtMostOncePerSecond) {
+  line_counter log{"auth_failed"};
+  recording_sink sink;
+  auto c = base_config("server", transport_kind::tcp, nullptr);
+  c.log = log.hook();
+  c.max_pending_per_source = 64;
+  auto n = node::start(c, sink);
+  ASSERT_TRUE(n) << n.error().message();
+  const std::string address = (*n)->listen_addresses().front();
+  constexpr int total = 10000;
+  constexpr int batch = 50;
+  const auto start = std::chrono::steady_clock::now();
+  int refused_with_close = 0;
+  for (int done = 0; done < total; done += batch) {
+    std::vector<std::unique_ptr<raw_peer>> peers;
+    for (int i = 0; i < batch; ++i) {
+      peers.push_back(std::make_unique<raw_peer>(address));
+      wire::hello h;
+      h.node_id = 5000 + static_cast<std::uint64_t>(done + i);
+      h.incarnation = 1;
+      h.node_name = "guesser";
+      wire::proof wrong;
+      wrong.mac[0] = static_cast<std::uint8_t>(i);
+      ASSERT_TRUE(peers.back()->send_frame(wire::frame_kind::handshake, wire::encode(h)));
+      ASSERT_TRUE(peers.back()->send_frame(wire::frame_kind::handshake_ack, wire::encode(wrong)));
+    }
+    for (auto& p : peers) {
+      auto notice = read_close(*p);
+      if (notice && notice->code == errc::auth_failed) ++refused_with_close;
+    }
+  }
+  ASSERT_TRUE(sink.wait([&] { return (*n)->admission().auth_failed == total; }, 30s))
+      << (*n)->admission().auth_failed;
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(refused_with_close, total) << "every guesser is told why";
+  EXPECT_TRUE(sink.locked([&] { return sink.ups.empty(); }));
+  EXPECT_LE(static_cast<double>(log.lines.load()), seconds + 1.0)
+      << log.lines.load() << " auth_failed lines in " << seconds << " s";
+  EXPECT_GE(log.lines.load(), 1u);
+  std::printf("%d wrong proofs in %.1f s: %zu log lines\n", total, seconds, log.lines.load());
+  if (seconds > 1.5) EXPECT_GE(log.with_suppressed_count.load(), 1u) << "a line says how many were suppressed";
+  (*n)->shutdown();
+}
+
+TEST(Admission, HandshakesOverTheCapsAreClosedAtOnceAndCounted) {
+  recording_sink sink;
+  auto c = base_config("server", transport_kind::tcp, nullptr);
+  c.max_pending_per_source = 4;
+  c.log = [](log_level, std::string_view) {};
+  auto n = node::start(c, sink);
+  ASSERT_TRUE(n);
+  std::vector<std::unique_ptr<raw_peer>> silent;
+  for (int i = 0; i < 10; ++i) silent.push_back(std::make_unique<raw_peer>((*n)->listen_addresses().front()));
+  ASSERT_TRUE(sink.wait([&] { return (*n)->admission().per_source_cap == 6; })) << (*n)->admission().per_source_cap;
+  EXPECT_EQ((*n)->admission().handshaking, 4u);
+  int closed = 0;
+  for (auto& p : silent)
+    if (p->closed_by_peer(200ms)) ++closed;
+  EXPECT_EQ(closed, 6) << "the connections over the cap are closed, the others wait for the handshake";
+  (*n)->shutdown();
+}
+
+// The node runs in a child process whose descriptor limit is 256; the test
+// holds 400 connections to it.
+TEST(Admission, OutOfDescriptorsTheAcceptLoopBacksOffAndRecovers) {
+  int to_child[2], from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  struct result_block {
+    std::uint16_t port = 0;
+    double cpu_fraction = 1;
+    std::uint64_t accept_lines = 0;
+    std::uint64_t accept_errors = 0;
+    bool recovered = false;
+  };
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    result_block r;
+    rlimit lim{256, 256};
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    line_counter log{"accept failed"};
+    recording_sink sink;
+    auto c = base_config("server", transport_kind::tcp, nullptr);
+    c.log = log.hook();
+    c.max_pending_handshakes = 1000;
+    c.max_pending_per_source = 1000;
+    c.handshake_timeout = 60s;
+    auto n = node::start(c, sink);
+    if (!n) ::_exit(2);
+    const std::string a = (*n)->listen_addresses().front();
+    r.port = static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+    (void)!::write(from_child[1], &r, sizeof r);
+    char go;
+    if (::read(to_child[0], &go, 1) != 1) ::_exit(3);
+    // The 400 connections are in: measure for 3 s.
+    auto cpu = [] {
+      rusage u{};
+      ::getrusage(RUSAGE_SELF, &u);
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+    };
+    const double c0 = cpu();
+    std::this_thread::sleep_for(3s);
+    r.cpu_fraction = (cpu() - c0) / 3.0;
+    r.accept_lines = log.lines.load();
+    r.accept_errors = (*n)->admission().accept_errors;
+    (void)!::write(from_child[1], &r, sizeof r);
+    if (::read(to_child[0], &go, 1) != 1) ::_exit(4);
+    // The test closed its 400 and dials once more, properly.
+    r.recovered = sink.wait([&] { return !sink.ups.empty(); }, 20s);
+    (void)!::write(from_child[1], &r, sizeof r);
+    ::_exit(0);
+  }
+  result_block r;
+  ASSERT_EQ(::read(from_child[0], &r, sizeof r), static_cast<ssize_t>(sizeof r));
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(r.port);
+  std::vector<std::unique_ptr<raw_peer>> peers;
+  for (int i = 0; i < 400; ++i) {
+    peers.push_back(std::make_unique<raw_peer>(address));
+    EXPECT_TRUE(peers.back()->connected()) << i;
+  }
+  std::this_thread::sleep_for(200ms);  // let the child run out of descriptors
+  ASSERT_EQ(::write(to_child[1], "g", 1), 1);
+  ASSERT_EQ(::read(from_child[0], &r, sizeof r), static_cast<ssize_t>(sizeof r));
+  EXPECT_GE(r.accept_errors, 1u) << "the child ran out of descriptors";
+  EXPECT_LT(r.cpu_fraction, 0.20) << "no spinning on EMFILE";
+  EXPECT_LE(r.accept_lines, 6u) << "at most about one line per second";
+  std::printf("out of descriptors for 3 s: cpu %.1f %%, %llu accept errors, %llu log lines\n", 100 * r.cpu_fraction,
+              static_cast<unsigned long long>(r.accept_errors), static_cast<unsigned long long>(r.accept_lines));
+  peers.clear();
+  ASSERT_EQ(::write(to_child[1], "c", 1), 1);
+  raw_peer good(address);
+  ASSERT_TRUE(good.connected());
+  wire::hello mine;
+  mine.node_id = 4242;
+  mine.incarnation = 1;
+  mine.node_name = "good";
+  EXPECT_TRUE(raw_dial_handshake(good, "test-secret", mine));
+  ASSERT_EQ(::read(from_child[0], &r, sizeof r), static_cast<ssize_t>(sizeof r));
+  EXPECT_TRUE(r.recovered) << "accepting again once descriptors are free";
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]}) ::close(fd);
+}
 
 }  // namespace
 }  // namespace herald::runtime::test

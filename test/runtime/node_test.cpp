@@ -119,5 +119,44 @@ TEST(NodeAddress, IdleConnectionDoesNoWork) {
   EXPECT_EQ(after.frames_received, before.frames_received);
 }
 
+TEST(NodeDuplicates, TwoDialsOfOneNodeSettleOnOneLinkThatBothEndsKeep) {
+  // The same node dialled under two names at once, with two io threads on
+  // each side: whatever the interleaving, both ends end with one open link
+  // and nobody saw the peer go down.
+  for (int round = 0; round < 10; ++round) {
+    recording_sink sink_a, sink_b;
+    auto ca = base_config("a", transport_kind::tcp, nullptr);
+    auto cb = base_config("b", transport_kind::tcp, nullptr);
+    ca.io_threads = cb.io_threads = 2;
+    ca.log = cb.log = [](log_level, std::string_view) {};
+    auto b = node::start(cb, sink_b);
+    auto a = node::start(ca, sink_a);
+    ASSERT_TRUE(a && b);
+    const std::string addr = (*b)->listen_addresses().front();
+    const std::string port = addr.substr(addr.rfind(':') + 1);
+    (*a)->connect("tcp://127.0.0.1:" + port);
+    (*a)->connect("tcp://localhost:" + port);
+    ASSERT_TRUE(sink_a.wait([&] {
+      auto x = (*a)->connection_to((*b)->id());
+      auto y = (*b)->connection_to((*a)->id());
+      return x && y && x->is_open() && y->is_open() && (*a)->admission().handshaking == 0 &&
+             (*b)->admission().handshaking == 0;
+    })) << "round " << round;
+    auto x = (*a)->connection_to((*b)->id());
+    auto y = (*b)->connection_to((*a)->id());
+    ASSERT_TRUE(x->send_bytes(tell_header(), {}));
+    ASSERT_TRUE(sink_b.wait([&] { return !sink_b.frames.empty(); })) << "the kept link carries a frame";
+    EXPECT_TRUE(sink_a.locked([&] { return sink_a.downs.empty(); })) << "round " << round;
+    EXPECT_TRUE(sink_b.locked([&] { return sink_b.downs.empty(); })) << "round " << round;
+    EXPECT_EQ((*a)->connection_to((*b)->id()), x);
+    EXPECT_EQ((*b)->connection_to((*a)->id()), y);
+    sink_b.clear_frames();
+    x.reset();
+    y.reset();
+    (*a)->shutdown();
+    (*b)->shutdown();
+  }
+}
+
 }  // namespace
 }  // namespace herald::runtime::test

@@ -101,15 +101,29 @@ TEST(Handshake, RejectsAWrongNonceLengthAndALongName) {
   EXPECT_NE(r2.error().context().find("node_name"), std::string::npos) << r2.error().message();
 }
 
-TEST(Handshake, ProofInputIsLabelNonceAndBothNodeIds) {
-  std::array<std::uint8_t, 32> nonce{};
-  nonce[0] = 0xAA;
-  auto in = proof_input(nonce, 0x0102030405060708ull, 0x1112131415161718ull);
-  ASSERT_EQ(in.size(), 9u + 32u + 16u);
-  EXPECT_EQ(std::memcmp(in.data(), "herald-v1", 9), 0);
-  EXPECT_EQ(in[9], std::byte{0xAA});
-  EXPECT_EQ(in[41], std::byte{0x08}) << "own node id, little-endian";
-  EXPECT_EQ(in[49], std::byte{0x18}) << "peer node id, little-endian";
+TEST(Handshake, TranscriptInputIsBothHellosLengthPrefixedInitiatorFirst) {
+  const std::vector<std::byte> i{std::byte{1}, std::byte{2}, std::byte{3}};
+  const std::vector<std::byte> a{std::byte{9}};
+  auto in = transcript_input(i, a);
+  ASSERT_EQ(in.size(), 4u + 3u + 4u + 1u);
+  EXPECT_EQ(in[0], std::byte{3}) << "initiator's length, little-endian";
+  EXPECT_EQ(in[1], std::byte{0});
+  EXPECT_EQ(in[4], std::byte{1});
+  EXPECT_EQ(in[7], std::byte{1}) << "acceptor's length";
+  EXPECT_EQ(in[11], std::byte{9});
+  EXPECT_NE(transcript_input(a, i), in) << "the order of the two Hellos matters";
+}
+
+TEST(Handshake, ProofInputIsTheRoleLabelThenTheTranscriptHash) {
+  std::array<std::uint8_t, 32> th{};
+  th[0] = 0xAA;
+  auto in = proof_input(handshake_role::initiator, th);
+  ASSERT_EQ(in.size(), 19u + 32u);
+  EXPECT_EQ(std::memcmp(in.data(), "herald-v2 initiator", 19), 0);
+  EXPECT_EQ(in[19], std::byte{0xAA});
+  auto acc = proof_input(handshake_role::acceptor, th);
+  ASSERT_EQ(acc.size(), 18u + 32u);
+  EXPECT_EQ(std::memcmp(acc.data(), "herald-v2 acceptor", 18), 0);
 }
 
 }  // namespace

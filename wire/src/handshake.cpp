@@ -93,15 +93,28 @@ result<proof> decode_proof(std::span<const std::byte> in) {
   });
 }
 
-std::vector<std::byte> proof_input(std::span<const std::uint8_t, 32> peer_nonce, std::uint64_t own_node_id,
-                                   std::uint64_t peer_node_id) {
-  static constexpr char label[] = "herald-v1";
+std::string_view proof_label(handshake_role role) noexcept {
+  return role == handshake_role::initiator ? "herald-v2 initiator" : "herald-v2 acceptor";
+}
+
+std::vector<std::byte> transcript_input(std::span<const std::byte> initiator_hello,
+                                        std::span<const std::byte> acceptor_hello) {
   std::vector<std::byte> out;
-  out.reserve(sizeof(label) - 1 + 32 + 16);
-  for (std::size_t i = 0; i + 1 < sizeof(label); ++i) out.push_back(static_cast<std::byte>(label[i]));
-  for (auto b : peer_nonce) out.push_back(static_cast<std::byte>(b));
-  for (auto id : {own_node_id, peer_node_id})
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(id >> (8 * i)));
+  out.reserve(8 + initiator_hello.size() + acceptor_hello.size());
+  for (auto part : {initiator_hello, acceptor_hello}) {
+    const auto n = static_cast<std::uint32_t>(part.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(n >> (8 * i)));
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
+}
+
+std::vector<std::byte> proof_input(handshake_role role, std::span<const std::uint8_t, 32> transcript_hash) {
+  const std::string_view label = proof_label(role);
+  std::vector<std::byte> out;
+  out.reserve(label.size() + transcript_hash.size());
+  for (char c : label) out.push_back(static_cast<std::byte>(c));
+  for (auto b : transcript_hash) out.push_back(static_cast<std::byte>(b));
   return out;
 }
 

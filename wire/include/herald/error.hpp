@@ -31,6 +31,7 @@ enum class errc : std::uint16_t {
   version_mismatch = 26,
   schema_mismatch = 27,
   limit_exceeded = 28,
+  duplicate_link = 29,
   // Untrusted input.
   frame_too_large = 40,
   frame_too_small = 41,
@@ -90,6 +91,7 @@ inline std::string_view to_string(errc code) noexcept {
     case errc::version_mismatch: return "version_mismatch";
     case errc::schema_mismatch: return "schema_mismatch";
     case errc::limit_exceeded: return "limit_exceeded";
+    case errc::duplicate_link: return "duplicate_link";
     case errc::frame_too_large: return "frame_too_large";
     case errc::frame_too_small: return "frame_too_small";
     case errc::unknown_frame_kind: return "unknown_frame_kind";

@@ -37,6 +37,21 @@ struct system_metrics {
   std::uint64_t dials_timed_out = 0;        // attempts not connected within connect_timeout
   std::uint64_t resolves_failed = 0;        // host names that did not resolve
   std::uint64_t tls_handshakes_failed = 0;  // TLS peers refused or refusing (certificate, no TLS)
+  // Admission: what the node refused or dropped, by reason, since it started
+  // (runtime::admission_stats; these outlive the connections).
+  std::uint64_t handshaking = 0;                 // a level: connections in the handshake
+  std::uint64_t rejected_auth_failed = 0;
+  std::uint64_t rejected_handshake_timeout = 0;
+  std::uint64_t rejected_version_mismatch = 0;
+  std::uint64_t rejected_schema_mismatch = 0;
+  std::uint64_t rejected_duplicate_link = 0;
+  std::uint64_t rejected_handshake_failed = 0;
+  std::uint64_t rejected_by_peer = 0;            // the peer refused this node (close frame)
+  std::uint64_t rejected_frame_errors = 0;
+  std::uint64_t rejected_pending_cap = 0;
+  std::uint64_t rejected_per_source_cap = 0;
+  std::uint64_t rejected_connection_cap = 0;
+  std::uint64_t accept_errors = 0;
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule

@@ -84,7 +84,13 @@ class runtime_cluster {
 
   std::mutex peers_mutex_;
   // Listen address of each connected peer -> its connection.
-  std::unordered_map<std::string, std::weak_ptr<runtime::connection>> peers_;
+  // A link's generation orders the announcements (runtime::peer_info): an
+  // entry outlives its link so that a stale on_peer_up stays a no-op.
+  struct peer_link {
+    std::weak_ptr<runtime::connection> conn;
+    std::uint64_t generation = 0;
+  };
+  std::unordered_map<std::string, peer_link> peers_;
 
   // Invariants:
   // 1. inbox_ and stopping_ change only under mutex_; the cluster thread is

@@ -18,6 +18,12 @@ struct peer_info {
   std::string node_name;
   std::string listen_address;   // where the peer accepts connections
   std::string remote_endpoint;  // the address of this connection's far end
+  // Orders the links of this node: every link the node establishes gets a
+  // larger one than all before it (0 for a link never registered). A sink
+  // ignores an on_peer_up whose generation is below the newest it has seen
+  // for that node (up or down): the announcement of a replaced link can run
+  // after that of its replacement, on another io thread.
+  std::uint64_t generation = 0;
 };
 
 // The layer above the transport: the actors and registry layers implement it
@@ -39,11 +45,13 @@ class frame_sink {
 
   // A peer finished the handshake: `conn` is now the one connection to it.
   // It can come twice for one node without on_peer_down between, when a
-  // simultaneous connection replaces the first: the latest is the one.
+  // newer link replaces the first, and the two calls can run concurrently on
+  // different io threads in either order: the one with the larger
+  // conn->peer().generation is the live one.
   virtual void on_peer_up(const std::shared_ptr<connection>& conn) = 0;
 
   // The connection to a peer is gone; its pending asks have already failed
-  // with node_down.
+  // with node_down. peer.generation says which link.
   virtual void on_peer_down(const peer_info& peer, const herald::error& reason) = 0;
 };
 

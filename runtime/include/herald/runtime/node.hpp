@@ -13,6 +13,25 @@
 
 namespace herald::runtime {
 
+// What a node refused or dropped outside its live links, by reason, since it
+// started (the counters outlive the connections). handshaking is a gauge.
+// A value type.
+struct admission_stats {
+  std::uint64_t auth_failed = 0;        // a proof did not verify
+  std::uint64_t handshake_timeout = 0;  // no complete handshake within node_config::handshake_timeout
+  std::uint64_t version_mismatch = 0;
+  std::uint64_t schema_mismatch = 0;
+  std::uint64_t duplicate_link = 0;     // another link to the same node won the tie-break
+  std::uint64_t handshake_failed = 0;   // any other bad handshake (unreadable hello, wrong frame, own id, lost)
+  std::uint64_t refused_by_peer = 0;    // the peer sent a close frame during the handshake
+  std::uint64_t frame_errors = 0;       // a stream error (PROTOCOL.md §3.1, §3.4) on any connection
+  std::uint64_t pending_cap = 0;        // node_config::max_pending_handshakes reached
+  std::uint64_t per_source_cap = 0;     // node_config::max_pending_per_source reached
+  std::uint64_t connection_cap = 0;     // 4096 connections in all
+  std::uint64_t accept_errors = 0;      // accept() failed (EMFILE, ENFILE, ...)
+  std::uint64_t handshaking = 0;        // connections in the handshake now
+};
+
 // This process's endpoint in a cluster: its identity, io threads, listeners,
 // and one authenticated connection per peer node (simultaneous connects are
 // deduplicated; lost links to dialled peers are redialled with backoff).
@@ -53,6 +72,7 @@ class node {
   std::vector<std::shared_ptr<connection>> connections() const;
 
   buffer_pool::stats pool_stats() const;
+  admission_stats admission() const;
 
   // What the node failed to do or refused, since it started (monotonic).
   struct transport_stats {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 namespace herald::runtime {
 
 class inproc_network;
+class connection;
 
 // What a sender sees when its connection's ring is full.
 enum class backpressure_policy {
@@ -63,7 +65,7 @@ struct node_config {
   std::uint64_t schema_hash = 0;
   // The protocol version announced in the handshake. Leave it: a different
   // value exists to test version refusal.
-  std::uint16_t protocol_version = 1;
+  std::uint16_t protocol_version = 2;
   secret_source secret;
   inproc_network* inproc = nullptr;
   tls_config tls;
@@ -85,6 +87,11 @@ struct node_config {
   // about connect_timeout + reconnect_max of the heal, not on the kernel's
   // SYN retransmission schedule.
   std::chrono::milliseconds connect_timeout{1000};
+  // Admission: accepted connections still in the handshake, in all and per
+  // source IP address (TCP). Over either, a new connection is closed at once,
+  // before anything is allocated for it, and counted (node::admission()).
+  std::size_t max_pending_handshakes = 128;
+  std::size_t max_pending_per_source = 16;
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{1000};
   // Granularity of ask deadlines: pending asks are swept this often.
@@ -93,6 +100,11 @@ struct node_config {
   // Where the node reports what it refuses or loses. Called from io threads.
   // Empty: warnings and errors go to stderr.
   std::function<void(log_level, std::string_view)> log;
+
+  // Called on the io thread of a link just established and registered (it
+  // is connection_to(peer) now, unless replaced meanwhile), before the sink
+  // hears on_peer_up: an observer of links coming up. Empty: nothing.
+  std::function<void(const std::shared_ptr<connection>&)> on_link_up;
 };
 
 }  // namespace herald::runtime

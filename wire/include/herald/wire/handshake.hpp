@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "herald/result.hpp"
@@ -12,7 +13,7 @@
 namespace herald::wire {
 
 // The protocol version this build speaks (PROTOCOL.md, "Versions").
-inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::uint16_t protocol_version = 2;
 
 // Bounds a handshake must respect; a decoder rejects anything beyond them.
 inline constexpr std::size_t max_node_name = 255;
@@ -32,9 +33,12 @@ struct hello {
   friend bool operator==(const hello&, const hello&) = default;
 };
 
-// The second message (frame kind handshake_ack):
-//   mac = HMAC-SHA256(secret, "herald-v1" || peer's nonce || own node_id || peer's node_id)
-// with node ids as 8 little-endian bytes. The transport computes and checks it.
+// The second message (frame kind handshake_ack), sent once the peer's Hello
+// is in (PROTOCOL.md §5):
+//   key   = HKDF-SHA256(ikm = secret, salt = key_salt, info = key_info), 32 bytes
+//   th    = SHA-256(transcript_input(initiator's Hello bytes, acceptor's Hello bytes))
+//   mac   = HMAC-SHA256(key, proof_input(role of the sender, th))
+// The transport computes and checks it (runtime/src/auth.hpp).
 struct proof {
   std::array<std::uint8_t, 32> mac{};
 
@@ -55,9 +59,24 @@ std::vector<std::byte> encode(const proof& p);
 result<hello> decode_hello(std::span<const std::byte> in);
 result<proof> decode_proof(std::span<const std::byte> in);
 
-// The bytes the proof's HMAC covers, in order (the transport feeds them to
-// HMAC-SHA256 with the cluster secret).
-std::vector<std::byte> proof_input(std::span<const std::uint8_t, 32> peer_nonce, std::uint64_t own_node_id,
-                                   std::uint64_t peer_node_id);
+// Which end of the connection a proof comes from: the side that dialled
+// (initiator) or the side that accepted (acceptor).
+enum class handshake_role : std::uint8_t { initiator, acceptor };
+
+// HKDF-SHA256 parameters of the MAC key (ASCII, no terminator).
+inline constexpr std::string_view key_salt = "herald-v2 key salt";
+inline constexpr std::string_view key_info = "herald-v2 handshake mac key";
+
+// "herald-v2 initiator" or "herald-v2 acceptor" (ASCII, no terminator).
+std::string_view proof_label(handshake_role role) noexcept;
+
+// The bytes whose SHA-256 is the transcript hash: both Hello payloads exactly
+// as they travelled, initiator's first, each after its length as 4
+// little-endian bytes.
+std::vector<std::byte> transcript_input(std::span<const std::byte> initiator_hello,
+                                        std::span<const std::byte> acceptor_hello);
+
+// The bytes a proof's HMAC covers: proof_label(role) || transcript hash.
+std::vector<std::byte> proof_input(handshake_role role, std::span<const std::uint8_t, 32> transcript_hash);
 
 }  // namespace herald::wire

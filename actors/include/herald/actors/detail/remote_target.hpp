@@ -30,6 +30,9 @@ struct peer_slot {
   const std::uint64_t node_id;
   std::atomic<std::shared_ptr<runtime::connection>> conn;
   network* net = nullptr;
+  // Under network's mutex: the generation (runtime::peer_info) of the newest
+  // link announced for this node, up or down. An older on_peer_up is stale.
+  std::uint64_t generation = 0;
 
   result<std::shared_ptr<runtime::connection>> live() const {
     auto c = conn.load(std::memory_order_acquire);
