@@ -26,14 +26,22 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-[[noreturn]] void run_child(std::uint64_t id, const std::string& seed, int report_fd, int address_fd) {
+// Reports "<event> <node>" per member event, "link <node>" per lost link,
+// "names <count>" per registry change.
+[[noreturn]] void run_child(std::uint64_t id, const std::string& seed, int report_fd, int address_fd,
+                            std::uint64_t incarnation = 0) {
   auto report = [report_fd](const member_event& e) {
-    const std::string line = std::string(to_string(e.kind)) + " " + std::to_string(e.member.key.node) + "\n";
+    const std::string line = std::string(to_string(e.kind)) + " " + std::to_string(e.member.key.node) + " " +
+                             std::to_string(e.member.key.incarnation) + "\n";
+    (void)!::write(report_fd, line.data(), line.size());
+  };
+  auto link_down = [report_fd](const runtime::peer_info& p) {
+    const std::string line = "link " + std::to_string(p.node_id) + "\n";
     (void)!::write(report_fd, line.data(), line.size());
   };
   std::vector<std::string> seeds;
   if (!seed.empty()) seeds.push_back(seed);
-  auto n = test::loopback_node::start(id, seeds, report);
+  auto n = test::loopback_node::start(id, seeds, report, link_down, incarnation);
   if (!n) ::_exit(2);
   name_registry& reg = n->cluster->registry();
   reg.subscribe([report_fd, &reg](const registry_event&) {
@@ -52,6 +60,7 @@ using steady = std::chrono::steady_clock;
 struct event {
   std::string kind;
   std::uint64_t node;
+  std::uint64_t incarnation = 0;
   steady::time_point at;
 };
 
@@ -97,7 +106,7 @@ class ClusterProcess : public ::testing::Test {
   }
 
   // Forks node `id`; returns its listen address when want_address.
-  std::string spawn(std::uint64_t id, const std::string& seed, bool want_address) {
+  std::string spawn(std::uint64_t id, const std::string& seed, bool want_address, std::uint64_t incarnation = 0) {
     int report[2];
     int address[2] = {-1, -1};
     if (::pipe(report) != 0 || (want_address && ::pipe(address) != 0)) return {};
@@ -105,7 +114,7 @@ class ClusterProcess : public ::testing::Test {
     if (pid == 0) {
       ::close(report[0]);
       if (want_address) ::close(address[0]);
-      run_child(id, seed, report[1], address[1]);
+      run_child(id, seed, report[1], address[1], incarnation);
     }
     ::close(report[1]);
     children_.push_back(child{id, pid, report[0], {}, {}});
@@ -136,7 +145,7 @@ class ClusterProcess : public ::testing::Test {
         std::istringstream line(c.pending.substr(0, nl));
         c.pending.erase(0, nl + 1);
         event e;
-        line >> e.kind >> e.node;
+        line >> e.kind >> e.node >> e.incarnation;
         e.at = now;
         c.events.push_back(e);
       }
@@ -212,11 +221,11 @@ TEST_F(ClusterProcess, KilledStoppedAndContinuedProcessesAreDetectedInTime) {
   // SIGKILL: the kernel resets the dead process's connections.
   const auto killed_at = steady::now();
   ::kill(node(4).pid, SIGKILL);
-  ASSERT_TRUE(until([&] { return node(1).saw("down", 4) && node(2).saw("down", 4) && node(3).saw("down", 4); }, 3s));
+  ASSERT_TRUE(until([&] { return node(1).saw("down", 4) && node(2).saw("down", 4) && node(3).saw("down", 4); }, 5s));
   steady::duration worst{};
   for (std::uint64_t id = 1; id <= 3; ++id) worst = std::max(worst, node(id).when("down", 4, killed_at) - killed_at);
   std::cout << "[ figures ] SIGKILL: down on every other process after " << ms(worst) << " ms\n";
-  EXPECT_LT(worst, 1s) << "a killed node is marked down by all others in under 1 s";
+  EXPECT_LT(worst, 2s) << "a killed node is probed and confirmed down by all others in under 2 s";
 
   // SIGSTOP: connections stay open, heartbeats stop.
   const auto stopped_at = steady::now();
@@ -235,6 +244,87 @@ TEST_F(ClusterProcess, KilledStoppedAndContinuedProcessesAreDetectedInTime) {
   std::cout << "[ figures ] SIGCONT: up again on every other process after " << ms(worst) << " ms\n";
   EXPECT_LT(worst, 1s) << "a continued node refutes or rejoins within 1 s";
   EXPECT_TRUE(node(3).saw("refuted", 3, continued_at));
+}
+
+// The reproduction of a resume that made healthy nodes declare each other
+// down: 5 processes, one stopped for 6 s and continued. The default suite runs
+// it once; `ctest -L chaos` three times.
+class ClusterProcessChaos : public ClusterProcess {
+ protected:
+  void start_all(std::uint64_t n) {
+    const std::string seed = spawn(1, "", true);
+    ASSERT_FALSE(seed.empty()) << "the seed process did not announce its address";
+    for (std::uint64_t id = 2; id <= n; ++id) spawn(id, seed, false);
+    ASSERT_TRUE(until(
+        [&] {
+          for (const child& c : children_) {
+            if (c.names() != n) return false;
+            for (std::uint64_t other = 1; other <= n; ++other) {
+              if (other != c.id && !c.saw("joined", other)) return false;
+            }
+          }
+          return true;
+        },
+        10s))
+        << n << " processes did not all see each other join";
+  }
+
+  // Events of kind about a node other than spared, reported after t by a node other than spared.
+  std::vector<std::string> false_events(const std::string& kind, std::uint64_t spared, steady::time_point t) const {
+    std::vector<std::string> out;
+    for (const child& c : children_) {
+      if (c.id == spared) continue;
+      for (const event& e : c.events) {
+        if (e.kind == kind && e.node != spared && e.at >= t) {
+          out.push_back("node " + std::to_string(c.id) + ": " + kind + " " + std::to_string(e.node));
+        }
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(ClusterProcessChaos, AStoppedAndContinuedProcessMakesNoHealthyNodeGoDown) {
+  if (herald::test::sanitized()) GTEST_SKIP() << "timing bounds do not hold under a sanitizer";
+  constexpr std::uint64_t n = 5;
+  constexpr std::uint64_t paused = 3;
+  const int repetitions = herald::test::chaos_enabled() ? 3 : 1;
+  start_all(n);
+  const auto t0 = steady::now();
+  for (int rep = 0; rep < repetitions; ++rep) {
+    const auto stopped_at = steady::now();
+    ::kill(node(paused).pid, SIGSTOP);
+    until([] { return false; }, 6s);
+    const auto continued_at = steady::now();
+    ::kill(node(paused).pid, SIGCONT);
+    ASSERT_TRUE(until(
+        [&] {
+          for (const child& c : children_) {
+            if (c.id != paused && !c.saw("alive", paused, continued_at) && !c.saw("joined", paused, continued_at))
+              return false;
+          }
+          return true;
+        },
+        5s))
+        << "repetition " << rep << ": the continued node is up again everywhere";
+    // Long enough for any accusation the resume caused to run its course.
+    until([] { return false; }, 4s);
+    EXPECT_TRUE(node(1).saw("down", paused, stopped_at)) << "repetition " << rep << ": the stopped node went down";
+    std::cout << "[ figures ] SIGSTOP 6 s, SIGCONT (repetition " << rep << "): stopped node down after "
+              << ms(node(1).when("down", paused, stopped_at) - stopped_at) << " ms, up again after "
+              << ms(node(1).when("alive", paused, continued_at) - continued_at) << " ms\n";
+  }
+  for (const std::string& kind : {"down", "suspect"}) {
+    const auto bad = false_events(kind, paused, t0);
+    EXPECT_TRUE(bad.empty()) << bad.size() << " " << kind << " events about healthy nodes, first: "
+                             << (bad.empty() ? "" : bad.front());
+  }
+  // A link between two healthy nodes that closes fails asks and fires
+  // monitors of actors on them: not one may close.
+  std::vector<std::string> links;
+  for (const std::string& l : false_events("link", paused, t0)) links.push_back(l);
+  EXPECT_TRUE(links.empty()) << links.size() << " links between healthy nodes closed, first: "
+                             << (links.empty() ? "" : links.front());
 }
 
 }  // namespace
