@@ -185,5 +185,37 @@ TEST(ClusterProbe, ADownMemberThatSpeaksIsToldAndItsRefutationWinsEverywhere) {
   EXPECT_TRUE(c.node(0).registry().lookup("n1/a")) << "its names come back";
 }
 
+TEST(ClusterProbe, APartitionOfTwoAndThreeDownsNoOneWithinASideAndHealsWithinThreeSeconds) {
+  sim_cluster c(5);
+  converge(c);
+  const std::vector<std::string> left{"node-0", "node-1"}, right{"node-2", "node-3", "node-4"};
+  c.net().partition({left, right});
+  c.net().run_for(30s);
+  // Ids are index + 1: the left side is {1, 2}, the right {3, 4, 5}.
+  auto same_side = [](std::size_t i, node_id about) { return (i < 2) == (about <= 2); };
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (const member_event& e : c.events(i)) {
+      const bool bad = e.kind == member_event_kind::suspect || e.kind == member_event_kind::down;
+      EXPECT_FALSE(bad && same_side(i, e.member.key.node))
+          << "node " << i << ": " << to_string(e.kind) << " " << e.member.key.node << " of its own side: " << e.reason;
+    }
+  }
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (node_id other = 1; other <= 5; ++other) {
+      if (other == i + 1) continue;
+      const member_info* m = c.node(i).members().find(other);
+      ASSERT_NE(m, nullptr);
+      EXPECT_EQ(m->status, same_side(i, other) ? member_status::up : member_status::down)
+          << "node " << i << " about " << other << " during the cut";
+    }
+  }
+  c.net().heal();
+  const auto t0 = c.net().now();
+  ASSERT_TRUE(c.net().run_until([&] { return c.converged(); }, 3s))
+      << "every member up everywhere and the registries equal within 3 s of the heal";
+  std::cout << "[ figures ] partition {2}/{3} for 30 s: converged "
+            << std::chrono::duration<double, std::milli>(c.net().now() - t0).count() << " ms after the heal\n";
+}
+
 }  // namespace
 }  // namespace herald::registry
