@@ -6,9 +6,14 @@ the whole run rather than be declared down after a few seconds. Runs
 `tell --seconds 3`, `tell --seconds LONG` and `tell --seconds 3` again, and
 checks that the long run exits 0, reports no lost, duplicated or refused
 (node_down) tells, and that its rate is within 20 % of the short runs' mean.
+On a shared machine the rates move with the neighbours' load, so a rate out
+of bounds repeats the three runs, up to 3 attempts; a defect (a sender
+declared down after a few seconds halves the long rate) fails every attempt.
+Loss or an error fails at once.
 Usage: long_run_test.py BINARY [LONG]  (LONG defaults to 20)
 """
 import json
+import re
 import subprocess
 import sys
 
@@ -26,9 +31,8 @@ def tell(binary, seconds):
     return p.returncode, r, p.stderr
 
 
-def main():
-    binary = sys.argv[1]
-    long_s = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+def attempt(binary, long_s):
+    """Failures that no repetition excuses, and the long/short rate ratio."""
     rc1, short1, _ = tell(binary, 3)
     rc, long_run, err = tell(binary, long_s)
     rc2, short2, _ = tell(binary, 3)
@@ -39,16 +43,31 @@ def main():
         if r["lost"] or r["duplicates"] or r.get("node_down_errors"):
             failures.append(f"{name} run: lost {r['lost']}, duplicates {r['duplicates']}, "
                             f"node_down {r.get('node_down_errors')}")
+    # The link closing when the run ends is expected; the cluster declaring
+    # the sender (or the receiver) down during the run is the defect.
+    if "declared down" in err or re.search(r"member sender-\d+ \(\S+\) (suspect|down)", err):
+        failures.append("the long run's sender was suspected or declared down:\n" + err[-2000:])
     base = (short1["msgs_per_s"] + short2["msgs_per_s"]) / 2
     ratio = long_run["msgs_per_s"] / base if base else 0
     print(f"long/short rate: {ratio:.3f}")
-    if not 0.8 <= ratio <= 1.2:
-        failures.append(f"the {long_s:g} s rate is {ratio:.2f}x the 3 s rate (want within 20 %)")
-    if "declared down" in err or "node_down" in err:
-        failures.append("the long run's sender saw its link go:\n" + err[-2000:])
+    return failures, ratio
+
+
+def main():
+    binary = sys.argv[1]
+    long_s = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+    for n in range(3):
+        failures, ratio = attempt(binary, long_s)
+        if failures:
+            break
+        if 0.8 <= ratio <= 1.2:
+            print(f"attempt {n + 1}: the {long_s:g} s rate is within 20 % of the 3 s rate")
+            return 0
+        failures = [f"the {long_s:g} s rate is {ratio:.2f}x the 3 s rate (want within 20 %)"]
+        print(f"attempt {n + 1}:", failures[0])
     for f in failures:
         print("FAIL:", f)
-    return 1 if failures else 0
+    return 1
 
 
 if __name__ == "__main__":
