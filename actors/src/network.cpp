@@ -155,7 +155,9 @@ void network::on_peer_down(const runtime::peer_info& peer, const herald::error& 
     if (auto it = peers_.find(peer.node_id); it != peers_.end() && peer.generation >= it->second->generation) {
       it->second->generation = peer.generation;
       auto cur = it->second->conn.load();
-      if (cur && !cur->is_open()) it->second->conn.compare_exchange_strong(cur, nullptr);
+      if (cur && !cur->is_open() && it->second->conn.compare_exchange_strong(cur, nullptr)) {
+        add_closed_link_locked(peer.node_id, cur->stats());
+      }
     }
     auto first = watchers_.lower_bound({peer.node_id, 0});
     auto last = first;
@@ -181,6 +183,20 @@ void network::deliver_down(std::uint64_t node, actor_id actor, const error& reas
     watchers_.erase(it);
   }
   for (auto& [w, deliver] : ws) deliver(*w, down{actor, reason, node});
+}
+
+void network::add_closed_link_locked(std::uint64_t node, const runtime::connection_stats& s) {
+  runtime::connection_stats& t = closed_links_[node];
+  t.frames_sent += s.frames_sent;
+  t.bytes_sent += s.bytes_sent;
+  t.writev_calls += s.writev_calls;
+  t.frames_received += s.frames_received;
+  t.bytes_received += s.bytes_received;
+  t.backpressure_events += s.backpressure_events;
+  t.late_replies += s.late_replies;
+  t.asks_timed_out += s.asks_timed_out;
+  t.asks_failed_node_down += s.asks_failed_node_down;
+  ++links_closed_;
 }
 
 void network::add_metrics(system_metrics& m) const {
@@ -211,9 +227,17 @@ void network::add_metrics(system_metrics& m) const {
   m.rejected_per_source_cap = a.per_source_cap;
   m.rejected_connection_cap = a.connection_cap;
   m.accept_errors = a.accept_errors;
+  std::vector<runtime::connection_stats> all;
+  {
+    std::lock_guard lock(mutex_);
+    m.links_closed = links_closed_;
+    for (const auto& [node, s] : closed_links_) all.push_back(s);
+  }
   for (const auto& c : node_->connections()) {
-    auto s = c->stats();
+    all.push_back(c->stats());
     ++m.connections;
+  }
+  for (const auto& s : all) {
     m.frames_sent += s.frames_sent;
     m.bytes_sent += s.bytes_sent;
     m.writev_calls += s.writev_calls;

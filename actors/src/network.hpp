@@ -72,6 +72,8 @@ class network final : public runtime::frame_sink {
   ref_ptr<cell_base> find_target(actor_id id) const;
 
   system_core& core_;
+  // Adds a closed link's final counters to its peer's totals. Call with mutex_ held.
+  void add_closed_link_locked(std::uint64_t node, const runtime::connection_stats& s);
   // The slot of node_id, created if needed. Call with mutex_ held.
   std::shared_ptr<peer_slot>& slot_locked(std::uint64_t node_id);
   void on_member_event(const registry::member_event& e);
@@ -89,6 +91,10 @@ class network final : public runtime::frame_sink {
   std::unordered_map<std::uint64_t, std::shared_ptr<peer_slot>> peers_;
   std::unordered_map<std::string, std::uint64_t> by_address_;
   std::map<std::pair<std::uint64_t, actor_id>, std::vector<watcher>> watchers_;
+  // The counters of every closed link, per peer node, so that metrics stay
+  // cumulative across reconnects. Under mutex_.
+  std::unordered_map<std::uint64_t, runtime::connection_stats> closed_links_;
+  std::uint64_t links_closed_ = 0;  // under mutex_
 
   std::atomic<std::uint64_t> frames_to_missing_actors_{0};
   std::atomic<std::uint64_t> decode_failures_{0};

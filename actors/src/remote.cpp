@@ -156,6 +156,7 @@ metrics_reply node_actor::on(const metrics_request&) {
   add("asks_timed_out", m.asks_timed_out);
   add("activations", m.activations);
   add("connections", m.connections);
+  add("links_closed", m.links_closed);
   add("frames_sent", m.frames_sent);
   add("bytes_sent", m.bytes_sent);
   add("writev_calls", m.writev_calls);

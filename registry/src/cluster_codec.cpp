@@ -1,5 +1,7 @@
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+
 #include "herald/registry/cluster_messages.hpp"
 #include "herald/wire/fb_verify.hpp"
 #include "herald/wire/gossip_generated.h"
@@ -21,8 +23,12 @@ std::string_view to_string(member_status s) noexcept {
 namespace {
 
 flatbuffers::Offset<fb::Member> put(flatbuffers::FlatBufferBuilder& b, const member_info& m) {
-  return fb::CreateMember(b, m.key.node, m.key.incarnation, m.seq, static_cast<fb::MemberStatus>(m.status),
-                          b.CreateString(m.name), b.CreateString(m.address));
+  auto name = b.CreateString(m.name);
+  auto address = b.CreateString(m.address);
+  auto accusers = m.accusers.empty() ? flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>>{}
+                                     : b.CreateVector(m.accusers);
+  return fb::CreateMember(b, m.key.node, m.key.incarnation, m.seq, static_cast<fb::MemberStatus>(m.status), name,
+                          address, accusers);
 }
 
 flatbuffers::Offset<fb::StreamBatch> put(flatbuffers::FlatBufferBuilder& b, const stream_batch& s) {
@@ -80,6 +86,14 @@ class reader {
     if (!string(m->name(), out.name) || !string(m->address(), out.address)) {
       return error(errc::limit_exceeded, "member name or address longer than " +
                                              std::to_string(limits_.max_string_bytes) + " bytes");
+    }
+    if (const auto* acc = m->accusers()) {
+      if (acc->size() > max_accusers) {
+        return error(errc::limit_exceeded, std::to_string(acc->size()) + " accusers of one member");
+      }
+      out.accusers.assign(acc->begin(), acc->end());
+      std::sort(out.accusers.begin(), out.accusers.end());
+      out.accusers.erase(std::unique(out.accusers.begin(), out.accusers.end()), out.accusers.end());
     }
     return out;
   }

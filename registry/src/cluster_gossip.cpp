@@ -15,7 +15,7 @@ void cluster_node::anti_entropy() {
   // seeds, which merges clusters that formed apart.
   std::vector<std::string> candidates;
   for (const auto& [node, m] : members_.others()) {
-    if (m.status == member_status::down && !m.address.empty()) candidates.push_back(m.address);
+    if (m.status == member_status::down && !m.address.empty() && !is_client_address(m.address)) candidates.push_back(m.address);
   }
   for (const std::string& seed : cfg_.seeds) {
     const member_info* m = members_.find_by_address(seed);

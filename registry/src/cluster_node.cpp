@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <iostream>
 
 namespace herald::registry {
@@ -60,8 +61,7 @@ void cluster_node::tick() {
   check_thread();
   if (self().status == member_status::left) return;
   const auto now = clock_.now();
-  if (last_tick_ && now - *last_tick_ > cfg_.pause_threshold) forgive_own_pause(now);
-  last_tick_ = now;
+  notice_time(now);
   const bool alone = std::none_of(members_.others().begin(), members_.others().end(),
                                   [](const auto& kv) { return member_table::is_live(kv.second.status); });
   if (alone && now >= next_join_) {
@@ -95,6 +95,7 @@ void cluster_node::tick() {
 void cluster_node::on_message(std::span<const std::byte> bytes) {
   check_thread();
   if (self().status == member_status::left) return;
+  notice_time(clock_.now());
   ++counters_.messages_received;
   auto msg = decode(bytes, cfg_.codec);
   if (!msg) {
@@ -107,14 +108,25 @@ void cluster_node::on_message(std::span<const std::byte> bytes) {
 
 void cluster_node::on_connection_lost(std::string_view address) {
   check_thread();
+  if (self().status == member_status::left) return;
+  const auto now = clock_.now();
+  notice_time(now);
+  if (is_client_address(address)) client_links_.erase(std::string(address));
   const member_info* m = members_.find_by_address(address);
   if (m == nullptr || !member_table::is_live(m->status)) return;
-  mark(m->key.node, member_status::down, "connection to " + std::string(address) + " reset");
+  ++counters_.links_lost;
+  // A closed link says something about the link, not about the member: the
+  // peer may have closed it because it holds this node down, or the path
+  // between the two alone may be broken. Probing through others tells.
+  peer_state& p = peers_.try_emplace(m->key.node, peer_state{phi_accrual(cfg_.detector)}).first->second;
+  if (m->status == member_status::up && !p.probe_nonce && !doubting()) start_probe(*m, now);
 }
 
 void cluster_node::on_connection_up(std::string_view address) {
   check_thread();
   if (self().status == member_status::left) return;
+  notice_time(clock_.now());
+  if (is_client_address(address)) client_links_.insert(std::string(address));
   const bool alone = std::none_of(members_.others().begin(), members_.others().end(),
                                   [](const auto& kv) { return member_table::is_live(kv.second.status); });
   if (alone) send_syn(address);
@@ -156,12 +168,14 @@ void cluster_node::learn(const member_info& claim, std::string_view reason) {
 void cluster_node::mark(node_id node, member_status status, std::string_view reason) {
   std::vector<member_event> events;
   members_.set_status(node, status, events, reason);
+  if (status == member_status::suspect) ++counters_.accusations;
   if (status == member_status::suspect && !events.empty()) ++counters_.suspicions;
   apply_events(events);
 }
 
 void cluster_node::apply_events(std::vector<member_event>& events) {
   const auto now = clock_.now();
+  bool refuted = false;
   for (const member_event& e : events) {
     const node_id node = e.member.key.node;
     switch (e.kind) {
@@ -185,12 +199,31 @@ void cluster_node::apply_events(std::vector<member_event>& events) {
       case member_event_kind::suspect:
         peers_.try_emplace(node, peer_state{phi_accrual(cfg_.detector)}).first->second.status_since = now;
         break;
-      case member_event_kind::refuted: ++counters_.refutations; break;
+      case member_event_kind::refuted:
+        ++counters_.refutations;
+        refuted = true;
+        break;
     }
     log("member " + e.member.name + " (" + std::to_string(node) + "." + std::to_string(e.member.key.incarnation) +
         ") " + std::string(to_string(e.kind)) + (e.reason.empty() ? "" : ": " + e.reason));
     for (const auto& cb : member_callbacks_) cb(e);
   }
+  // The refutation goes out at once rather than with the next heartbeat, so
+  // that it overtakes the accusation before others confirm it.
+  if (refuted) send_heartbeats();
+}
+
+std::chrono::milliseconds cluster_node::suspicion_timeout_for(std::size_t n) const {
+  const double scale = std::max(1.0, std::log10(static_cast<double>(std::max<std::size_t>(n, 1))));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(cfg_.suspicion_timeout.count()) * scale));
+}
+
+std::size_t cluster_node::confirmations_needed() const {
+  std::size_t live_others = 0;
+  for (const auto& [node, m] : members_.others()) live_others += member_table::is_live(m.status) ? 1 : 0;
+  // Everyone but the subject may accuse it: this node and live_others - 1 more.
+  const std::size_t k = std::min(cfg_.suspicion_confirmations, live_others);
+  return k >= 2 ? k : 0;
 }
 
 bool cluster_node::stream_is_live(const member_key& owner) const {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "herald/registry/cluster_node.hpp"
 
 namespace herald::registry {
@@ -13,28 +15,61 @@ void cluster_node::send_heartbeats() {
 }
 
 void cluster_node::detect_failures(cluster_clock::time_point now) {
+  const bool doubt = now < doubt_until_;
+  const std::size_t confirm = confirmations_needed();
+  const auto timeout = suspicion_timeout_for(members_.size());
   std::vector<node_id> to_suspect;
-  std::vector<node_id> to_down;
+  std::vector<std::pair<node_id, std::string>> to_down;
   for (const auto& [node, m] : members_.others()) {
     if (!member_table::is_live(m.status)) continue;
     auto [it, fresh] = peers_.try_emplace(node, peer_state{phi_accrual(cfg_.detector)});
     peer_state& p = it->second;
     if (fresh) p.detector.heartbeat(now);
-    if (m.status == member_status::up) {
+    if (client_links_.contains(m.address)) {
+      // A client is reached over its own link only; while that link is up
+      // this node has the best evidence there is that it lives.
+      p.detector.heartbeat(now);
+      p.probe_nonce.reset();
+      continue;
+    }
+    const bool accused = std::binary_search(m.accusers.begin(), m.accusers.end(), cfg_.self.node);
+    if (m.status == member_status::up || !accused) {
+      // Up, or suspected by others only: this node's own probe decides
+      // whether it becomes one more independent accuser.
+      if (m.status == member_status::suspect && !p.probe_nonce && !p.probed_suspicion && !doubt) {
+        p.probed_suspicion = true;
+        start_probe(m, now);
+      }
       if (p.probe_nonce) {
-        if (now >= p.probe_deadline) to_suspect.push_back(node);
+        if (now >= p.probe_deadline && doubt) {
+          // A node that was just paused blames itself for the silence.
+          ++counters_.accusations_withheld;
+          p.probe_nonce.reset();
+          p.detector.restart_silence(now);
+        } else if (now >= p.probe_deadline) {
+          to_suspect.push_back(node);
+        }
       } else if (p.detector.phi(now) > cfg_.phi_threshold) {
         start_probe(m, now);
       }
-    } else if (now - p.status_since >= cfg_.suspicion_timeout) {
-      to_down.push_back(node);
+    }
+    if (m.status == member_status::suspect && !doubt) {
+      if (confirm != 0 && m.accusers.size() >= confirm) {
+        to_down.emplace_back(node, "confirmed by " + std::to_string(m.accusers.size()) + " independent suspicions");
+        ++counters_.confirmed_downs;
+      } else if (now - p.status_since >= timeout) {
+        to_down.emplace_back(node, "suspicion not refuted within " + std::to_string(timeout.count()) + " ms");
+      }
     }
   }
   for (node_id node : to_suspect) {
     peers_.at(node).probe_nonce.reset();
     mark(node, member_status::suspect, "no heartbeat and no direct or indirect ack");
   }
-  for (node_id node : to_down) mark(node, member_status::down, "suspicion not refuted in time");
+  // A suspicion spreads at once, so that other accusers confirm it or the
+  // member refutes it within one round trip.
+  if (!to_suspect.empty()) gossip_round();
+  for (const auto& [node, why] : to_down) mark(node, member_status::down, why);
 }
 
 void cluster_node::start_probe(const member_info& m, cluster_clock::time_point now) {
@@ -54,6 +89,7 @@ void cluster_node::start_probe(const member_info& m, cluster_clock::time_point n
 
 void cluster_node::handle(const heartbeat_msg& h) {
   learn(h.sender, "heartbeat");
+  tell_if_accused(h.sender);
   const member_info* m = members_.find(h.sender.key.node);
   if (m == nullptr || m->key != h.sender.key || !member_table::is_live(m->status)) return;
   if (auto it = peers_.find(m->key.node); it != peers_.end()) it->second.detector.heartbeat(clock_.now());
@@ -61,6 +97,7 @@ void cluster_node::handle(const heartbeat_msg& h) {
 
 void cluster_node::handle(const probe_msg& p) {
   learn(p.sender, "probe");
+  tell_if_accused(p.sender);
   switch (p.kind) {
     case probe_kind::ping:
       send(p.sender.address, probe_msg{probe_kind::ack, self(), p.origin, cfg_.self.node, p.nonce});
@@ -87,12 +124,32 @@ void cluster_node::handle(const probe_msg& p) {
 void cluster_node::forgive_own_pause(cluster_clock::time_point now) {
   ++counters_.own_pauses;
   log("this node was paused for longer than " + std::to_string(cfg_.pause_threshold.count()) +
-      " ms: restarting every failure detector");
+      " ms: restarting every failure detector and accusing no one for " +
+      std::to_string(cfg_.self_doubt_period.count()) + " ms");
+  doubt_until_ = now + cfg_.self_doubt_period;
   for (auto& [node, p] : peers_) {
     p.detector.restart_silence(now);
     p.probe_nonce.reset();
     p.status_since = now;
   }
+  // Refresh the view: the answers say what the others decided meanwhile
+  // (this node declared down, say), and this node refutes what concerns it.
+  for (const auto& [node, m] : members_.others()) {
+    if (member_table::is_live(m.status)) send_syn(m.address);
+  }
+}
+
+void cluster_node::notice_time(cluster_clock::time_point now) {
+  if (last_seen_ && now - *last_seen_ > cfg_.pause_threshold) forgive_own_pause(now);
+  last_seen_ = now;
+}
+
+void cluster_node::tell_if_accused(const member_info& sender) {
+  const member_info* m = members_.find(sender.key.node);
+  if (m == nullptr || m == &self() || m->key != sender.key || m->status == member_status::up) return;
+  if (m->status == member_status::left || sender.seq > m->seq) return;
+  // It speaks, so it lives: let it outbid the accusation.
+  send_syn(sender.address);
 }
 
 }  // namespace herald::registry

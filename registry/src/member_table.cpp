@@ -1,5 +1,6 @@
 #include "herald/registry/member_table.hpp"
 
+#include <algorithm>
 #include <tuple>
 
 namespace herald::registry {
@@ -52,6 +53,10 @@ bool member_table::merge(const member_info& c, std::vector<member_event>& events
   }
   auto it = members_.find(c.key.node);
   if (it == members_.end()) {
+    // A run this node never knew and that is already gone: nothing to learn,
+    // and adopting it would keep a forgotten record alive between nodes
+    // whose retention ends at different moments.
+    if (!is_live(c.status)) return true;
     if (members_.size() + 1 >= max_members_) return false;
     members_.emplace(c.key.node, c);
     if (is_live(c.status)) events.push_back(member_event{member_event_kind::joined, c, why});
@@ -71,10 +76,17 @@ bool member_table::merge(const member_info& c, std::vector<member_event>& events
     return true;
   }
   if (r.status == member_status::left) return true;
-  if (std::tuple(c.seq, static_cast<int>(c.status)) <= std::tuple(r.seq, static_cast<int>(r.status))) return true;
+  if (c.seq == r.seq && c.status == r.status) {
+    // The same suspicion heard from more nodes: each accuser counts once.
+    if (c.status == member_status::suspect) add_accusers(r, c.accusers);
+    return true;
+  }
+  if (std::tuple(c.seq, static_cast<int>(c.status)) < std::tuple(r.seq, static_cast<int>(r.status))) return true;
   const member_status before = r.status;
   r.seq = c.seq;
   r.status = c.status;
+  r.accusers.clear();
+  if (c.status == member_status::suspect) add_accusers(r, c.accusers);
   if (r.name.empty()) r.name = c.name;
   if (r.address.empty()) r.address = c.address;
   if (before == c.status) return true;
@@ -98,7 +110,18 @@ void member_table::set_status(node_id node, member_status status, std::vector<me
   if (it == members_.end()) return;
   member_info claim = it->second;
   claim.status = status;
+  claim.accusers.clear();
+  // This node's own suspicion: it is one of the accusers.
+  if (status == member_status::suspect) claim.accusers.push_back(self_.key.node);
   merge(claim, events, reason);
+}
+
+void member_table::add_accusers(member_info& r, const std::vector<node_id>& more) {
+  for (node_id a : more) {
+    if (r.accusers.size() >= max_accusers) return;
+    auto at = std::lower_bound(r.accusers.begin(), r.accusers.end(), a);
+    if (at == r.accusers.end() || *at != a) r.accusers.insert(at, a);
+  }
 }
 
 }  // namespace herald::registry

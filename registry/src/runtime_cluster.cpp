@@ -9,8 +9,16 @@ namespace {
 cluster_config complete(cluster_config cfg, const runtime::node& node) {
   if (cfg.self.node == 0) cfg.self = member_key{node.id(), node.incarnation()};
   if (cfg.address.empty() && !node.listen_addresses().empty()) cfg.address = node.listen_addresses().front();
+  // A node that listens nowhere is a client member: the others reach it over
+  // the links it opens.
+  if (cfg.address.empty()) cfg.address = client_address(cfg.self.node);
   if (cfg.name.empty()) cfg.name = node.name();
   return cfg;
+}
+
+// The cluster address of a peer: its listen address, or its client address.
+std::string address_of(const runtime::peer_info& peer) {
+  return peer.listen_address.empty() ? client_address(peer.node_id) : peer.listen_address;
 }
 
 }  // namespace
@@ -109,7 +117,7 @@ void runtime_cluster::on_control(const std::shared_ptr<runtime::connection>&, ru
 }
 
 void runtime_cluster::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
-  const std::string address = conn->peer().listen_address;
+  const std::string address = address_of(conn->peer());
   {
     std::lock_guard lock(peers_mutex_);
     auto& p = peers_[address];
@@ -123,7 +131,7 @@ void runtime_cluster::on_peer_up(const std::shared_ptr<runtime::connection>& con
 void runtime_cluster::on_peer_down(const runtime::peer_info& peer, const herald::error&) {
   {
     std::lock_guard lock(peers_mutex_);
-    auto it = peers_.find(peer.listen_address);
+    auto it = peers_.find(address_of(peer));
     if (it != peers_.end()) {
       if (peer.generation < it->second.generation) return;  // a newer link is already up
       it->second.generation = peer.generation;
@@ -131,7 +139,7 @@ void runtime_cluster::on_peer_down(const runtime::peer_info& peer, const herald:
       if (!c || !c->is_open()) it->second.conn.reset();
     }
   }
-  post([address = peer.listen_address](cluster_node& n) { n.on_connection_lost(address); });
+  post([address = address_of(peer)](cluster_node& n) { n.on_connection_lost(address); });
 }
 
 void runtime_cluster::link::send(std::string_view address, std::span<const std::byte> bytes) {
@@ -141,6 +149,8 @@ void runtime_cluster::link::send(std::string_view address, std::span<const std::
     if (auto it = owner_.peers_.find(std::string(address)); it != owner_.peers_.end()) conn = it->second.conn.lock();
   }
   if (!conn || !conn->is_open()) {
+    // A client cannot be dialled: it is reached over its own link or not at all.
+    if (is_client_address(address)) return;
     // Dial and let the protocol retry: gossip, heartbeats and joins repeat.
     owner_.transport_.connect(std::string(address));
     return;

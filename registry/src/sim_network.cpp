@@ -75,7 +75,9 @@ void sim_network::send_from(std::size_t from, std::string_view to, std::span<con
   }
   const endpoint& dst = *endpoints_[it->second];
   std::uniform_real_distribution<double> coin(0.0, 1.0);
-  if (dst.group != endpoints_[from]->group || (drop_rate_ > 0 && coin(rng_) < drop_rate_)) {
+  const auto pair = std::minmax(from, it->second);
+  if (dst.group != endpoints_[from]->group || cut_.contains({pair.first, pair.second}) ||
+      (drop_rate_ > 0 && coin(rng_) < drop_rate_)) {
     ++stats_.dropped;
     return;
   }
@@ -144,6 +146,20 @@ void sim_network::partition(const std::vector<std::vector<std::string>>& groups)
   for (std::size_t g = 0; g < groups.size(); ++g) {
     for (const std::string& a : groups[g]) endpoints_.at(by_address_.at(a))->group = static_cast<int>(g) + 1;
   }
+}
+
+void sim_network::cut_link(const std::string& a, const std::string& b) {
+  const std::size_t ia = by_address_.at(a);
+  const std::size_t ib = by_address_.at(b);
+  cut_.insert({std::min(ia, ib), std::max(ia, ib)});
+  schedule(now_ + latency_, event{ev_kind::lost, ia, {}, b});
+  schedule(now_ + latency_, event{ev_kind::lost, ib, {}, a});
+}
+
+void sim_network::restore_link(const std::string& a, const std::string& b) {
+  const std::size_t ia = by_address_.at(a);
+  const std::size_t ib = by_address_.at(b);
+  cut_.erase({std::min(ia, ib), std::max(ia, ib)});
 }
 
 void sim_network::heal() {

@@ -193,6 +193,28 @@ TEST_P(Remote, MessagesFromFourSendersArriveWithoutGapDuplicateOrReorder) {
   EXPECT_GT(m.writev_calls, 0u);
 }
 
+TEST_P(Remote, LinkCountersKeepTheirCountsWhenTheLinkCloses) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<account>("alice"));
+  auto far = n.a->remote_lookup<account>(n.b_address, "alice").value();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(far.tell(deposit{1}));
+  ASSERT_TRUE(far.ask(balance{}).get());
+  const auto before = n.a->metrics();
+  ASSERT_GE(before.frames_sent, 1001u);
+  n.b->shutdown();
+  system_metrics after;
+  for (int i = 0; i < 5000; ++i) {
+    after = n.a->metrics();
+    if (after.connections == 0 && after.links_closed >= 1) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(after.connections, 0u) << "the link is gone";
+  EXPECT_GE(after.links_closed, 1u);
+  EXPECT_GE(after.frames_sent, before.frames_sent) << "a closed link's counts stay in the totals";
+  EXPECT_GE(after.bytes_sent, before.bytes_sent);
+  EXPECT_GE(after.frames_received, before.frames_received);
+}
+
 TEST_P(Remote, AHandlerThatThrowsFailsTheRemoteAskWithItsReason) {
   two_nodes n(GetParam());
   ASSERT_TRUE(n.b->spawn<account>("fragile"));

@@ -10,7 +10,9 @@ namespace {
 
 const codec_limits limits{};
 
-member_info alice() { return member_info{member_key{1, 7}, 3, member_status::suspect, "alice", "10.0.0.1:7000"}; }
+member_info alice() {
+  return member_info{member_key{1, 7}, 3, member_status::suspect, "alice", "10.0.0.1:7000", {2, 5}};
+}
 
 TEST(ClusterMessages, GossipSurvivesTheRoundTrip) {
   gossip_msg g{gossip_phase::ack, alice(), {alice()}, {stream_digest{member_key{2, 9}, 41, true}}, {}};
@@ -93,6 +95,15 @@ TEST(ClusterMessages, AMessageWithoutABodyIsRefused) {
   ASSERT_FALSE(out);
   EXPECT_TRUE(out.error().code() == errc::decode_failed || out.error().code() == errc::verification_failed)
       << out.error().message();
+}
+
+TEST(ClusterMessages, TooManyAccusersAreRefusedWithTheirMessage) {
+  member_info m = alice();
+  m.accusers.clear();
+  for (node_id a = 1; a <= max_accusers + 1; ++a) m.accusers.push_back(a);
+  auto out = decode(encode(heartbeat_msg{m}), limits);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code(), errc::limit_exceeded);
 }
 
 }  // namespace

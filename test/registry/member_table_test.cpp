@@ -84,5 +84,47 @@ TEST(MemberTable, AFullTableRefusesNewMembers) {
   EXPECT_EQ(t.size(), 3u);
 }
 
+TEST(MemberTable, ClaimsOfOneSuspicionMergeTheirAccusersEachOnce) {
+  member_table t(m(1, 1, 0, member_status::up), 16);
+  std::vector<member_event> ev;
+  t.merge(m(2, 1, 3, member_status::up), ev);
+  member_info a = m(2, 1, 3, member_status::suspect);
+  a.accusers = {4};
+  t.merge(a, ev);
+  a.accusers = {3, 4};
+  t.merge(a, ev);
+  t.set_status(2, member_status::suspect, ev, "own probe failed");
+  EXPECT_EQ(t.find(2)->accusers, (std::vector<node_id>{1, 3, 4})) << "sorted, each accuser once, this node included";
+  std::size_t suspects = 0;
+  for (const auto& e : ev) suspects += e.kind == member_event_kind::suspect ? 1 : 0;
+  EXPECT_EQ(suspects, 1u) << "more accusers of the same suspicion raise no new event";
+}
+
+TEST(MemberTable, ARefutationOutbidsDownAndAStaleDownStaysBeaten) {
+  member_table t(m(1, 1, 0, member_status::up), 16);
+  std::vector<member_event> ev;
+  t.merge(m(2, 1, 3, member_status::up), ev);
+  t.merge(m(2, 1, 3, member_status::down), ev);
+  ASSERT_EQ(t.find(2)->status, member_status::down);
+  ev.clear();
+  t.merge(m(2, 1, 4, member_status::up), ev);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, member_event_kind::alive);
+  t.merge(m(2, 1, 3, member_status::down), ev);
+  t.merge(m(2, 1, 3, member_status::suspect), ev);
+  EXPECT_EQ(t.find(2)->status, member_status::up) << "an accusation of an older seq is beaten everywhere";
+  EXPECT_TRUE(t.find(2)->accusers.empty());
+}
+
+TEST(MemberTable, AGoneRunThatWasNeverKnownIsNotAdopted) {
+  member_table t(m(1, 1, 0, member_status::up), 16);
+  std::vector<member_event> ev;
+  t.merge(m(7, 1, 2, member_status::down), ev);
+  t.merge(m(8, 1, 2, member_status::left), ev);
+  EXPECT_EQ(t.find(7), nullptr) << "a forgotten down record does not come back through gossip";
+  EXPECT_EQ(t.find(8), nullptr);
+  EXPECT_TRUE(ev.empty());
+}
+
 }  // namespace
 }  // namespace herald::registry

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +20,8 @@ namespace herald::registry::test {
 class forwarding_sink final : public runtime::frame_sink {
  public:
   std::atomic<runtime_cluster*> cluster{nullptr};
+  // Every lost link, also before the cluster exists; set before the node starts.
+  std::function<void(const runtime::peer_info&)> on_link_down;
 
   void on_frame(const std::shared_ptr<runtime::connection>&, runtime::inbound_frame) override {}
   void on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame f) override {
@@ -28,6 +31,7 @@ class forwarding_sink final : public runtime::frame_sink {
     if (auto* c = cluster.load()) c->on_peer_up(conn);
   }
   void on_peer_down(const runtime::peer_info& peer, const herald::error& e) override {
+    if (on_link_down) on_link_down(peer);
     if (auto* c = cluster.load()) c->on_peer_down(peer, e);
   }
 };
@@ -48,13 +52,19 @@ struct loopback_node {
 
   // Starts a node with id `id` listening on an ephemeral loopback port and
   // joining through seeds. The small rings keep 16 nodes' full mesh cheap.
+  // A non-zero incarnation replaces the transport's default (a restart of
+  // the same node id); an empty listen makes a client node.
   static std::unique_ptr<loopback_node> start(std::uint64_t id, std::vector<std::string> seeds,
-                                              std::function<void(const member_event&)> on_event = {}) {
+                                              std::function<void(const member_event&)> on_event = {},
+                                              std::function<void(const runtime::peer_info&)> on_link_down = {},
+                                              std::uint64_t incarnation = 0, bool listen = true) {
     auto n = std::make_unique<loopback_node>();
+    n->sink.on_link_down = std::move(on_link_down);
     runtime::node_config rc;
     rc.node_id = id;
+    if (incarnation != 0) rc.incarnation = incarnation;
     rc.node_name = "n" + std::to_string(id);
-    rc.listen = {"tcp://127.0.0.1:0"};
+    if (listen) rc.listen = {"tcp://127.0.0.1:0"};
     rc.secret.value = "cluster-test-secret";
     rc.ring_capacity = 64u << 10;
     rc.control_ring_capacity = 64u << 10;
@@ -80,7 +90,10 @@ struct loopback_node {
     return n;
   }
 
-  std::string address() const { return node->listen_addresses().front(); }
+  std::string address() const {
+    auto all = node->listen_addresses();
+    return all.empty() ? std::string() : all.front();
+  }
 
   std::vector<member_key> live() {
     return cluster->call([](cluster_node& c) {

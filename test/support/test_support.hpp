@@ -29,6 +29,10 @@ constexpr std::size_t scaled(std::size_t n, std::size_t divisor = 10) {
 
 // Soak tests run only under `ctest -L soak` (which sets HERALD_SOAK=1).
 inline bool soak_enabled() { return std::getenv("HERALD_SOAK") != nullptr; }
+// Chaos tests (real processes paused, cut and restarted) run their full
+// length only under `ctest -L chaos` (which sets HERALD_CHAOS=1); the default
+// suite runs them shortened.
+inline bool chaos_enabled() { return std::getenv("HERALD_CHAOS") != nullptr; }
 
 }  // namespace herald::test
 

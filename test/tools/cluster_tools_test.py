@@ -2,7 +2,7 @@
 """herald-node and herald-ctl end to end, as separate processes on loopback.
 
 Usage: cluster_tools_test.py --bin DIR CASE
-CASE: converge | registry | kill | leave | wrong_secret
+CASE: converge | registry | kill | leave | wrong_secret | restart | watch
 
 Each case starts three herald-node processes (n1 is the seed of n2 and n3) on
 free ports, asks them with herald-ctl, and checks what they report. Every
@@ -35,13 +35,13 @@ class Cluster:
         self.ports = {}
         self.env = dict(os.environ, HERALD_SECRET=SECRET)
 
-    def start(self, name, seed=None, secret=SECRET):
+    def start(self, name, seed=None, secret=SECRET, extra=()):
         port = free_port()
-        args = [os.path.join(self.bindir, "herald-node"), "--name", name, "--listen", f"127.0.0.1:{port}"]
+        args = [os.path.join(self.bindir, "herald-node"), "--name", name, "--listen", f"127.0.0.1:{port}", *extra]
         if seed:
             args += ["--seed", f"127.0.0.1:{self.ports[seed]}"]
         env = dict(self.env, HERALD_SECRET=secret)
-        log = open(os.path.join(self.workdir, name + ".log"), "w+")
+        log = open(os.path.join(self.workdir, name + ".log"), "a+")
         self.procs[name] = (subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env), log)
         self.ports[name] = port
         return port
@@ -52,9 +52,9 @@ class Cluster:
         with open(log.name) as f:
             return f.read()
 
-    def ctl(self, name, *cmd, port=None, secret=SECRET, timeout=10):
+    def ctl(self, name, *cmd, port=None, secret=SECRET, timeout=10, ask_timeout="3"):
         port = port or self.ports[name]
-        args = [os.path.join(self.bindir, "herald-ctl"), "--node", f"127.0.0.1:{port}", "--timeout", "3", *cmd]
+        args = [os.path.join(self.bindir, "herald-ctl"), "--node", f"127.0.0.1:{port}", "--timeout", ask_timeout, *cmd]
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                               env=dict(self.env, HERALD_SECRET=secret))
 
@@ -63,6 +63,10 @@ class Cluster:
         if r.returncode != 0:
             return None
         return {m["name"]: m for m in json.loads(r.stdout)}
+
+    def member_rows(self, name):
+        r = self.ctl(name, "members", "--json")
+        return json.loads(r.stdout) if r.returncode == 0 else None
 
     def stop_all(self):
         for p, log in self.procs.values():
@@ -162,7 +166,60 @@ def case_wrong_secret(c):
     print("herald-ctl:", r.stderr.strip())
 
 
-CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret)}
+def case_restart(c):
+    three_up(c)
+    state = os.path.join(c.workdir, "n4-state")
+    c.start("n4", seed="n1", extra=("--state-dir", state))
+    eventually("n1 sees n4 up", lambda: (c.members("n1") or {}).get("n4", {}).get("status") == "up")
+    old = c.members("n1")["n4"]
+    with open(os.path.join(state, "node-id")) as f:
+        assert int(f.read()) == old["node"], "the state directory keeps the node id"
+    c.procs["n4"][0].send_signal(signal.SIGKILL)
+    c.procs["n4"][0].wait()
+    c.procs["n4"][1].close()
+    t0 = time.monotonic()
+    c.start("n4", seed="n1", extra=("--state-dir", state))
+
+    def replaced():
+        rows = [m for m in (c.member_rows("n1") or []) if m["name"] == "n4"]
+        if len(rows) != 1 or rows[0]["incarnation"] <= old["incarnation"] or rows[0]["status"] != "up":
+            return None
+        r = c.ctl("n1", "registry", "--json")
+        acct = [e for e in json.loads(r.stdout) if e["name"] == "acct-n4"] if r.returncode == 0 else []
+        return rows[0] if acct and acct[0]["incarnation"] == rows[0]["incarnation"] else None
+
+    row = eventually("n1 holds one n4 record, a newer incarnation, with its names", replaced, 5)
+    took = time.monotonic() - t0
+    assert row["node"] == old["node"], f"the same node id: {row['node']} != {old['node']}"
+    print(f"n4 restarted with the same node id: one record, incarnation {old['incarnation']} -> "
+          f"{row['incarnation']}, names replaced {took:.2f} s after the restart (process start included)")
+    assert took < 2.0, f"replaced within 2 s of the restart (process start included): {took:.2f} s"
+    out = c.output("n1")
+    assert "T" in out.split(" ", 1)[0] and out.split(" ", 1)[0].endswith("Z"), "log lines start with a UTC time:\n" + out
+
+
+def case_watch(c):
+    three_up(c)
+    ok = c.ctl("n1", "members", "--wait", "3", "--json")
+    assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 3, ok.stdout + ok.stderr
+    short = c.ctl("n1", "members", "--wait", "4", ask_timeout="1")
+    assert short.returncode == 1 and "3 of 4 members up" in short.stderr, short.stderr
+    args = [os.path.join(c.bindir, "herald-ctl"), "--node", f"127.0.0.1:{c.ports['n1']}", "watch", "--json",
+            "--for", "8"]
+    watcher = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=c.env)
+    time.sleep(1.5)
+    c.procs["n3"][0].send_signal(signal.SIGKILL)
+    out, err = watcher.communicate(timeout=20)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    first = {l["name"]: l["status"] for l in lines if l["was"] == ""}
+    assert first == {"n1": "up", "n2": "up", "n3": "up"}, f"watch starts with every member: {lines}"
+    assert any(l["name"] == "n3" and l["was"] == "up" and l["status"] in ("suspect", "down") for l in lines), lines
+    assert not any(l["name"] in ("n1", "n2") and l["status"] != "up" for l in lines), lines
+    print("watch:", [(l["name"], l["was"], l["status"]) for l in lines])
+
+
+CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret,
+                                     case_restart, case_watch)}
 
 
 def main():

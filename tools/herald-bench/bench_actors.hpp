@@ -8,7 +8,10 @@
 //          (64 KiB) take the transport's pooled large-payload path.
 //
 // Every payload is filled with fill_byte and ends with last_byte; handlers
-// check the size and the last byte of each message, as the peers do.
+// check the size and the last byte of each message, as the peers do. A tell
+// also carries its sender's sequence number (1, 2, ...) in its first 8 bytes
+// (pod64, and blobs of 16 bytes or more): the sink counts gaps, duplicates
+// and reorders.
 //
 // Thread safety: the counters are written by the one actor that owns them
 // (handlers of one actor never overlap) and read by the measuring thread.
@@ -18,8 +21,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "herald/herald.hpp"
@@ -54,6 +59,26 @@ inline blob make_blob(std::size_t size) {
   return m;
 }
 
+// Blobs shorter than this carry no sequence number.
+inline constexpr std::size_t min_sequenced_blob = 16;
+
+inline void stamp(pod64& m, std::uint64_t seq) { std::memcpy(m.bytes.data(), &seq, sizeof seq); }
+inline void stamp(blob& m, std::uint64_t seq) {
+  if (m.bytes.size() >= min_sequenced_blob) std::memcpy(m.bytes.data(), &seq, sizeof seq);
+}
+// The sequence number of a message; 0 when it carries none.
+inline std::uint64_t sequence_of(const pod64& m) {
+  std::uint64_t seq;
+  std::memcpy(&seq, m.bytes.data(), sizeof seq);
+  return seq;
+}
+inline std::uint64_t sequence_of(const blob& m) {
+  if (m.bytes.size() < min_sequenced_blob) return 0;
+  std::uint64_t seq;
+  std::memcpy(&seq, m.bytes.data(), sizeof seq);
+  return seq;
+}
+
 inline bool well_formed(const pod64& m) { return m.bytes.back() == last_byte; }
 inline bool well_formed(const blob& m, std::size_t size) {
   return m.bytes.size() == size && (size == 0 || m.bytes.back() == last_byte);
@@ -79,6 +104,39 @@ struct tell_counters {
   std::size_t receivers;
   std::size_t size;                   // expected payload bytes per message
   std::atomic<std::uint64_t> bad{0};  // messages of the wrong size or content
+  // Sequence checks, summed over the sinks: messages missing (a later one
+  // arrived first and they have not come since), arrived twice, or arrived
+  // after a later one.
+  std::atomic<std::uint64_t> missing{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> reorders{0};
+};
+
+// One sender's sequence as one sink sees it. Confined to that sink.
+class sequence_check {
+ public:
+  void saw(std::uint64_t seq, tell_counters& c) {
+    if (seq == 0) return;
+    if (seq == next_) {
+      ++next_;
+    } else if (seq > next_) {
+      // Remember what is missing (up to a bound: past it, a gap is counted
+      // but a late arrival of it would read as a duplicate).
+      for (std::uint64_t s = next_; s < seq && missing_.size() < max_tracked; ++s) missing_.insert(s);
+      c.missing.fetch_add(seq - next_, std::memory_order_relaxed);
+      next_ = seq + 1;
+    } else if (missing_.erase(seq) != 0) {
+      c.missing.fetch_sub(1, std::memory_order_relaxed);
+      c.reorders.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      c.duplicates.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  static constexpr std::size_t max_tracked = 1u << 20;
+  std::uint64_t next_ = 1;
+  std::unordered_set<std::uint64_t> missing_;
 };
 
 // Counts and checks the tells of one sender. Single writer of counts[index].
@@ -90,15 +148,18 @@ class sink : public actor<sink> {
 
   void on(const pod64& m) {
     if (c_->size != pod_size || !well_formed(m)) c_->bad.fetch_add(1, std::memory_order_relaxed);
+    seq_.saw(sequence_of(m), *c_);
     slot_->store(++n_, std::memory_order_relaxed);
   }
   void on(const blob& m) {
     if (!well_formed(m, c_->size)) c_->bad.fetch_add(1, std::memory_order_relaxed);
+    seq_.saw(sequence_of(m), *c_);
     slot_->store(++n_, std::memory_order_relaxed);
   }
 
  private:
   tell_counters* c_;
+  sequence_check seq_;
   std::atomic<std::uint64_t>* slot_;
   std::uint64_t n_ = 0;
 };

@@ -19,6 +19,11 @@
 // the local ones. allocs_per_msg is counted in the measuring process (the
 // receiver of tell, the client of ask); the other process reports its own
 // count over a pipe (sender_allocs_per_msg, server_allocs_per_msg).
+// tell adds what the peers' contract leaves out: every message carries a
+// sequence number, and the JSON has lost, duplicates, reorders (counted by
+// the sinks), sent, backpressure_events and node_down_errors (the sender's
+// totals); it exits 1 when a message was lost or duplicated. The sender is
+// a client node (no listen address) and keeps sending after an error.
 // Machine: whatever runs it; tools/bench records it with the results.
 #include "alloc_counter.hpp"
 

@@ -4,15 +4,25 @@
 // do: a cluster of other actor types refuses it in the handshake.
 //
 //   herald-ctl --node 127.0.0.1:7001 members [--json]   members: status, incarnation
+//   herald-ctl --node 127.0.0.1:7001 members --wait 5   ... once 5 members are up (within --timeout)
+//   herald-ctl --node 127.0.0.1:7001 watch [--json] [--for 60]  one line per membership change
 //   herald-ctl --node 127.0.0.1:7001 registry [--json]  the cluster-wide names
 //   herald-ctl --node 127.0.0.1:7001 metrics [--json]   the node's counters
+//
+// watch polls the node every --interval ms (default 200) and prints a line
+// for each member that appears, changes status or incarnation, or vanishes,
+// and a line when the node cannot be asked (it keeps trying); it runs until
+// interrupted or for --for seconds.
 //
 // The secret comes from --secret-file or HERALD_SECRET. Exit status: 0, 1 on
 // an error (said on stderr), 2 on bad usage.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <map>
 #include <string>
+#include <thread>
 
 #include "bank_cluster.hpp"
 #include "node_args.hpp"
@@ -102,6 +112,38 @@ void print_metrics(const std::vector<herald::admin::counter>& cs, bool json) {
     std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
 }
 
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+std::size_t count_up(const std::vector<herald::admin::member>& ms) {
+  std::size_t n = 0;
+  for (const auto& m : ms) n += m.status == "up" ? 1 : 0;
+  return n;
+}
+
+// One line of `watch`: a member's status before and after ("" = absent).
+void print_change(const herald::admin::member& m, const std::string& was, const std::string& now, bool json) {
+  if (json) {
+    std::printf("{\"at\": %s, \"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"was\": %s, \"status\": %s}\n",
+                json_string(utc_now()).c_str(), json_string(m.name).c_str(), static_cast<unsigned long long>(m.node),
+                static_cast<unsigned long long>(m.incarnation), json_string(was).c_str(), json_string(now).c_str());
+  } else {
+    std::printf("%s %-12s %-20llu %-20llu %s -> %s\n", utc_now().c_str(), m.name.c_str(),
+                static_cast<unsigned long long>(m.node), static_cast<unsigned long long>(m.incarnation),
+                was.empty() ? "(none)" : was.c_str(), now.empty() ? "(gone)" : now.c_str());
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +166,14 @@ int main(int argc, char** argv) {
   auto* members = app.add_subcommand("members", "the members as the node sees them: status, incarnation");
   auto* registry = app.add_subcommand("registry", "the cluster-wide registry of named actors");
   auto* metrics = app.add_subcommand("metrics", "the node's counters");
-  for (auto* sub : {members, registry, metrics}) sub->add_flag("--json", json, "print JSON");
+  auto* watch = app.add_subcommand("watch", "one line per membership change, as the node sees it");
+  std::size_t wait_for = 0;
+  double watch_for_s = 0;
+  unsigned interval_ms = 200;
+  members->add_option("--wait", wait_for, "wait (up to --timeout) until this many members are up");
+  watch->add_option("--for", watch_for_s, "stop after this many seconds (default: until interrupted)");
+  watch->add_option("--interval", interval_ms, "poll every this many ms")->check(CLI::Range(10u, 60000u));
+  for (auto* sub : {members, registry, metrics, watch}) sub->add_flag("--json", json, "print JSON");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
 
@@ -154,10 +203,57 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", line.c_str());
     return 1;
   };
-  if (members->parsed()) {
+  if (members->parsed() && wait_for > 0) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    std::vector<herald::admin::member> last;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (auto r = sys.members_at(address, std::max(left, std::chrono::milliseconds(100)))) last = std::move(*r);
+      if (count_up(last) >= wait_for) break;
+      if (std::chrono::steady_clock::now() >= end) {
+        std::fprintf(stderr, "herald-ctl: %zu of %zu members up at %s after %.1f s\n", count_up(last), wait_for,
+                     address.c_str(), timeout_s);
+        print_members(last, json);
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    print_members(last, json);
+  } else if (members->parsed()) {
     auto r = sys.members_at(address, timeout);
     if (!r) return fail(r.error());
     print_members(*r, json);
+  } else if (watch->parsed()) {
+    const bool forever = watch_for_s <= 0;
+    const auto end = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<long long>(watch_for_s * 1000));
+    std::map<std::uint64_t, herald::admin::member> seen;
+    bool reachable = true;
+    while (forever || std::chrono::steady_clock::now() < end) {
+      auto r = sys.members_at(address, timeout);
+      if (!r) {
+        if (reachable) std::fprintf(stderr, "%s cannot ask %s: %s\n", utc_now().c_str(), address.c_str(),
+                                    r.error().message().c_str());
+        reachable = false;
+      } else {
+        reachable = true;
+        std::map<std::uint64_t, herald::admin::member> now;
+        for (auto& m : *r) now[m.node] = m;
+        for (const auto& [node, m] : now) {
+          auto it = seen.find(node);
+          if (it == seen.end()) {
+            print_change(m, "", m.status, json);
+          } else if (it->second.status != m.status || it->second.incarnation != m.incarnation) {
+            print_change(m, it->second.status, m.status, json);
+          }
+        }
+        for (const auto& [node, m] : seen) {
+          if (!now.contains(node)) print_change(m, m.status, "", json);
+        }
+        seen = std::move(now);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
   } else if (registry->parsed()) {
     auto r = sys.registry_at(address, timeout);
     if (!r) return fail(r.error());

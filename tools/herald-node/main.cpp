@@ -1,16 +1,29 @@
 // herald-node: one node of the bank example cluster. It hosts the actors of
 // examples/bank_cluster.hpp under names of its own ("acct-NAME",
 // "teller-NAME", "auditor-NAME"), joins the cluster through its seeds, prints
-// its identity and every membership change (one line each), and leaves the
-// cluster gracefully on SIGINT or SIGTERM.
+// its identity and every membership change (one line each, UTC timestamp
+// first), and leaves the cluster gracefully on SIGINT or SIGTERM.
 //
 //   HERALD_SECRET=s3cret herald-node --name n1 --listen 127.0.0.1:7001
 //   herald-node --name n2 --listen 127.0.0.1:7002 --seed 127.0.0.1:7001 --secret-file /etc/herald/secret
+//   herald-node --name n3 --listen 127.0.0.1:7003 --seed 127.0.0.1:7001 --state-dir /var/lib/herald-n3
 //   herald-node --name n3 ... --tls-ca ca.pem --tls-cert n3.crt --tls-key n3.key   (TLS 1.3, docs/remote.md)
+//
+// Identity: --node-id fixes the node id; --state-dir keeps it in the file
+// DIR/node-id (written at the first start with the given or a random id).
+// A restart with the same id is a new incarnation of the same member, which
+// replaces the old one at once. --log-level debug shows every transport event
+// (dials, failed dials, links opened and closed); the default, info, shows
+// links and membership; warn only problems.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,9 +32,64 @@
 
 namespace {
 
+// "2026-12-01T21:58:00.123Z", the time of a log line.
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
 void say(const std::string& name, const std::string& line) {
-  std::printf("[%s] %s\n", name.c_str(), line.c_str());
+  std::printf("%s [%s] %s\n", utc_now().c_str(), name.c_str(), line.c_str());
   std::fflush(stdout);
+}
+
+// The node id kept in state_dir/node-id; written with wanted (or a random id)
+// when the file does not exist yet. 0 and a message on an error.
+std::uint64_t node_id_from_state(const std::string& state_dir, std::uint64_t wanted, std::string& error) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) {
+    error = "cannot create " + state_dir + ": " + ec.message();
+    return 0;
+  }
+  const fs::path file = fs::path(state_dir) / "node-id";
+  if (std::ifstream in(file); in) {
+    std::uint64_t id = 0;
+    if (!(in >> id) || id == 0) {
+      error = file.string() + " holds no node id";
+      return 0;
+    }
+    if (wanted != 0 && wanted != id) {
+      error = "--node-id " + std::to_string(wanted) + " differs from " + std::to_string(id) + " in " + file.string();
+      return 0;
+    }
+    return id;
+  }
+  std::uint64_t id = wanted;
+  while (id == 0) id = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << id << '\n';
+    if (!out.flush()) {
+      error = "cannot write " + tmp.string();
+      return 0;
+    }
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) {
+    error = "cannot write " + file.string() + ": " + ec.message();
+    return 0;
+  }
+  return id;
 }
 
 }  // namespace
@@ -34,6 +102,9 @@ int main(int argc, char** argv) {
   std::string secret_file;
   unsigned workers = 2;
   std::string tls_ca, tls_cert, tls_key;
+  std::uint64_t node_id = 0;
+  std::string state_dir;
+  std::string log_level = "info";
   app.add_option("--name", name, "node name (also names its actors: acct-NAME, teller-NAME, auditor-NAME)");
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks one)");
   app.add_option("--seed", seeds, "HOST:PORT of a node to join through (repeatable)");
@@ -45,7 +116,24 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain of this node (its CN or a DNS SAN is --name)")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  app.add_option("--node-id", node_id, "node id (default: the one in --state-dir, else random)")
+      ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
+  app.add_option("--state-dir", state_dir, "directory keeping the node id across restarts (file node-id)");
+  app.add_option("--log-level", log_level, "transport lines shown: debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
+  if (!state_dir.empty()) {
+    std::string error;
+    node_id = node_id_from_state(state_dir, node_id, error);
+    if (node_id == 0) {
+      std::fprintf(stderr, "herald-node: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  const auto min_level = log_level == "debug"  ? herald::runtime::log_level::debug
+                         : log_level == "info" ? herald::runtime::log_level::info
+                         : log_level == "warn" ? herald::runtime::log_level::warn
+                                               : herald::runtime::log_level::error;
 
   // The signals are taken synchronously by sigwait below; block them before
   // any thread starts so that every thread inherits the mask.
@@ -56,6 +144,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   herald::runtime::node_config node;
+  node.node_id = node_id;
   node.node_name = name;
   node.listen = {herald::tools::to_address(listen)};
   node.secret = herald::tools::secret_from(secret_file);
@@ -63,9 +152,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "herald-node: %s\n", bad.c_str());
     return 2;
   }
-  node.log = [name](herald::runtime::log_level level, std::string_view line) {
-    if (level < herald::runtime::log_level::warn) return;
-    say(name, "transport: " + std::string(line));
+  node.log = [name, min_level](herald::runtime::log_level level, std::string_view line) {
+    if (level < min_level) return;
+    static constexpr const char* names[] = {"debug", "info", "warn", "error"};
+    say(name, std::string("transport ") + names[static_cast<int>(level)] + ": " + std::string(line));
   };
   herald::registry::cluster_config cluster;
   for (const auto& s : seeds) cluster.seeds.push_back(herald::tools::to_address(s));

@@ -17,8 +17,10 @@ struct system_metrics {
   std::uint64_t activations = 0;      // times a worker picked up an actor with mail
 
   // Across nodes (zero without start_node). Connection counters are summed
-  // over the connections open now.
+  // over every link this node has had: the open ones, and the final counts
+  // of closed ones (kept per peer), so they never go back on a reconnect.
   std::uint64_t connections = 0;      // a level
+  std::uint64_t links_closed = 0;     // links lost or closed (one replaced by a newer link is not counted)
   std::uint64_t frames_sent = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t writev_calls = 0;     // frames_sent / writev_calls: frames per vectored write

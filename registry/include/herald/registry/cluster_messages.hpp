@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,17 +17,29 @@ enum class member_status : std::uint8_t { up = 0, suspect = 1, down = 2, left = 
 
 std::string_view to_string(member_status s) noexcept;
 
+// The most accusers a member record carries (more is refused on receipt).
+inline constexpr std::size_t max_accusers = 16;
+
 // What one node claims about one run of a member. Between claims about the
 // same run the higher seq wins, then the graver status (left > down > suspect > up).
+// A client member (a node without a listen address, reached only over the
+// links it opened) has the address client_address(node).
 struct member_info {
   member_key key;
   std::uint64_t seq = 0;
   member_status status = member_status::up;
   std::string name;
   std::string address;
+  // Nodes that suspect this run at this seq from their own failed probes,
+  // sorted, at most max_accusers. Empty unless status is suspect.
+  std::vector<node_id> accusers;
 
   friend bool operator==(const member_info&, const member_info&) = default;
 };
+
+// The address of a client member: never dialled, reached over its own link.
+inline std::string client_address(node_id node) { return "client:" + std::to_string(node); }
+inline bool is_client_address(std::string_view address) noexcept { return address.starts_with("client:"); }
 
 enum class gossip_phase : std::uint8_t { syn = 0, ack = 1, ack2 = 2 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "herald/registry/cluster_env.hpp"
@@ -37,11 +38,21 @@ struct cluster_config {
   std::chrono::milliseconds anti_entropy_interval{1000};
   // Wait for a direct or indirect ack before suspecting a silent member.
   std::chrono::milliseconds probe_timeout{500};
-  // Time a suspect member has to refute before it is declared down.
+  // Time a suspect member has to refute before it is declared down, in a
+  // cluster of up to 10 members; it grows with log10 of the cluster size
+  // beyond (see suspicion_timeout_for()).
   std::chrono::milliseconds suspicion_timeout{3000};
-  // A gap this long between two of this node's own ticks means this node was
-  // paused: the silence of the others is its own and is forgiven.
+  // Independent accusers (nodes whose own probes failed) that confirm a
+  // suspect down before its timeout; capped at the number of other live
+  // members, and unused when that leaves fewer than 2.
+  std::size_t suspicion_confirmations = 3;
+  // A gap this long between two of this node's own ticks (or between any two
+  // of its activities) means this node was paused or its timers fired late:
+  // the silence of the others is its own and is forgiven.
   std::chrono::milliseconds pause_threshold{1000};
+  // After such a pause the node doubts itself for this long: it refreshes its
+  // view by gossiping with every member, and suspects and declares no one.
+  std::chrono::milliseconds self_doubt_period{3000};
   // Down and left members are forgotten after this long.
   std::chrono::milliseconds down_retention{60000};
   double phi_threshold = 8.0;
@@ -67,10 +78,14 @@ struct cluster_counters {
   std::uint64_t gossip_sent = 0;
   std::uint64_t heartbeats_sent = 0;
   std::uint64_t probes_started = 0;
-  std::uint64_t suspicions = 0;  // members this node itself suspected
+  std::uint64_t suspicions = 0;   // members this node itself suspected first
+  std::uint64_t accusations = 0;  // suspicions this node joined from its own failed probes
   std::uint64_t downs = 0;       // members this node saw go down or leave
   std::uint64_t refutations = 0;
   std::uint64_t own_pauses = 0;
+  std::uint64_t links_lost = 0;            // on_connection_lost calls about a live member
+  std::uint64_t confirmed_downs = 0;       // downs this node declared on k accusers
+  std::uint64_t accusations_withheld = 0;  // failed probes ignored while doubting itself
 };
 
 // One node's cluster logic: the name registry, membership, gossip and failure
@@ -94,10 +109,13 @@ class cluster_node {
   void tick();
   // One control message from the network; verified before it is read.
   void on_message(std::span<const std::byte> bytes);
-  // The transport lost its connection to address: that member is down at once.
+  // The transport lost its connection to address. Evidence about that link
+  // only: the member is probed at once (directly and through others), and
+  // only a failed probe makes it suspect.
   void on_connection_lost(std::string_view address);
   // The transport connected to address. A node still alone gossips with it
-  // at once instead of waiting for the next join attempt.
+  // at once instead of waiting for the next join attempt. For a client
+  // address, the member is not suspected while a link to it is up.
   void on_connection_up(std::string_view address);
   // Announces that this node leaves and stops taking part.
   void leave();
@@ -111,6 +129,14 @@ class cluster_node {
   std::vector<member_info> live_members() const;
   const cluster_counters& counters() const noexcept { return counters_; }
   const cluster_config& config() const noexcept { return cfg_; }
+  // Whether this node doubts itself (just resumed from a pause) and so
+  // accuses no one.
+  bool doubting() const noexcept { return clock_.now() < doubt_until_; }
+  // The suspicion timeout in a cluster of n members: suspicion_timeout
+  // times max(1, log10 n).
+  std::chrono::milliseconds suspicion_timeout_for(std::size_t n) const;
+  // Accusers that confirm a suspect down now; 0 when confirmations are off.
+  std::size_t confirmations_needed() const;
 
  private:
   struct peer_state {
@@ -118,6 +144,8 @@ class cluster_node {
     cluster_clock::time_point status_since{};
     std::optional<std::uint64_t> probe_nonce;
     cluster_clock::time_point probe_deadline{};
+    // This node probed the member itself since it learned of its suspicion.
+    bool probed_suspicion = false;
   };
 
   void check_thread();
@@ -145,6 +173,11 @@ class cluster_node {
   void handle(const heartbeat_msg& h);
   void handle(const probe_msg& p);
   void forgive_own_pause(cluster_clock::time_point now);
+  // Detects a pause of this node from any of its entry points.
+  void notice_time(cluster_clock::time_point now);
+  // Tells a member that this node holds as suspect or down, and that has just
+  // shown it is alive, what it is accused of, so that it refutes.
+  void tell_if_accused(const member_info& sender);
 
   cluster_config cfg_;
   control_transport& transport_;
@@ -156,7 +189,10 @@ class cluster_node {
   cluster_counters counters_;
   std::mt19937_64 rng_;
   std::thread::id owner_thread_{};
-  std::optional<cluster_clock::time_point> last_tick_;
+  std::optional<cluster_clock::time_point> last_seen_;
+  cluster_clock::time_point doubt_until_{};
+  // Client members (by address) to which a link is up.
+  std::unordered_set<std::string> client_links_;
   cluster_clock::time_point next_gossip_{};
   cluster_clock::time_point next_heartbeat_{};
   cluster_clock::time_point next_anti_entropy_{};

@@ -35,7 +35,8 @@ struct member_event {
 // Rules: a higher incarnation of a node replaces the lower one (the old run is
 // down); within one run the higher (seq, status gravity) wins, with gravity
 // left > down > suspect > up, so only the member itself, by bumping seq, can
-// lift a suspicion or a down. Left is final for a run.
+// lift a suspicion or a down. Left is final for a run. Two claims of the same
+// suspicion (same seq) merge their accusers.
 class member_table {
  public:
   member_table(member_info self, std::size_t max_members);
@@ -43,7 +44,8 @@ class member_table {
   // Merges one claim; appends what changed to events. False if the table is
   // full and the claim named a new member (refused).
   bool merge(const member_info& claim, std::vector<member_event>& events, std::string_view reason = {});
-  // Records this node's own decision about a member it holds.
+  // Records this node's own decision about a member it holds; a suspicion
+  // adds this node to the member's accusers.
   void set_status(node_id node, member_status status, std::vector<member_event>& events,
                   std::string_view reason);
   // This node leaves: a higher seq with status left.
@@ -61,6 +63,8 @@ class member_table {
   static bool is_live(member_status s) noexcept { return s == member_status::up || s == member_status::suspect; }
 
  private:
+  static void add_accusers(member_info& r, const std::vector<node_id>& more);
+
   member_info self_;
   std::size_t max_members_;
   std::unordered_map<node_id, member_info> members_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +64,11 @@ class sim_network final : public clock_source {
   void partition(const std::vector<std::vector<std::string>>& groups);
   void heal();
   void set_drop_rate(double p) { drop_rate_ = p; }
+  // The link between a and b alone closes: messages between them are lost
+  // (both ways) until restore_link(), and each end is told the connection
+  // was lost, as a TCP reset of that one connection would.
+  void cut_link(const std::string& a, const std::string& b);
+  void restore_link(const std::string& a, const std::string& b);
   // The process dies. With reset_connections, every other endpoint sees its
   // connection reset (a killed process's sockets are closed by the kernel).
   void kill(const std::string& address, bool reset_connections = true);
@@ -100,6 +106,7 @@ class sim_network final : public clock_source {
   std::map<std::pair<cluster_clock::time_point, std::uint64_t>, event> queue_;
   std::uint64_t seq_ = 0;
   double drop_rate_ = 0.0;
+  std::set<std::pair<std::size_t, std::size_t>> cut_;  // (lower, higher) endpoint index
   stats stats_;
 };
 
