@@ -83,7 +83,7 @@ TEST(ActorSystem, AskReplyTypeIsTheHandlersReturnType) {
 
 TEST(ActorSystem, LookupFindsNamedActorsAndChecksTheirType) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  auto c = sys.spawn<counter>("c1", 7).value();
+  auto c = sys.spawn<counter>(herald::name("c1"), 7).value();
   auto found = sys.lookup<counter>("c1");
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, c);
@@ -94,19 +94,19 @@ TEST(ActorSystem, LookupFindsNamedActorsAndChecksTheirType) {
 
 TEST(ActorSystem, ADuplicateNameIsRefused) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  ASSERT_TRUE(sys.spawn<counter>("same"));
-  auto second = sys.spawn<counter>("same");
+  ASSERT_TRUE(sys.spawn<counter>(herald::name("same")));
+  auto second = sys.spawn<counter>(herald::name("same"));
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code(), errc::invalid_argument);
 }
 
 TEST(ActorSystem, ANameIsFreedWhenItsActorStops) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  auto first = sys.spawn<counter>("reused").value();
+  auto first = sys.spawn<counter>(herald::name("reused")).value();
   sys.stop(first);
   EXPECT_EQ(first.ask(get{}).get().error().code(), errc::actor_stopped);
   EXPECT_EQ(sys.lookup<counter>("reused").error().code(), errc::not_found);
-  EXPECT_TRUE(sys.spawn<counter>("reused")) << "the name of a stopped actor can be taken again";
+  EXPECT_TRUE(sys.spawn<counter>(herald::name("reused"))) << "the name of a stopped actor can be taken again";
 }
 
 TEST(ActorSystem, OnStartRunsBeforeTheFirstMessageAndOnStopAtTheEnd) {
@@ -185,6 +185,42 @@ TEST(ActorSystem, MetricsCountSpawnsAndStops) {
   EXPECT_EQ(m.actors_stopped, 1u);
   EXPECT_EQ(m.actors_alive, 1u);
   (void)b;
+}
+
+struct finish {};
+class short_lived : public actor<short_lived> {
+ public:
+  explicit short_lived(std::atomic<int>* handled) : handled_(handled) {}
+  void on(const finish&) {
+    handled_->fetch_add(1);
+    stop();
+  }
+
+ private:
+  std::atomic<int>* handled_;
+};
+
+TEST(ActorSystem, AwaitAllStoppedReturnsOnceTheLastActorHasStopped) {
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  std::atomic<int> handled{0};
+  std::vector<actor_ref<short_lived>> actors;
+  for (int i = 0; i < 50; ++i) actors.push_back(sys.spawn<short_lived>({}, &handled).value());
+  EXPECT_FALSE(sys.await_all_stopped(20ms)) << "50 actors are still alive";
+  for (auto& a : actors) (void)a.tell(finish{});
+  EXPECT_TRUE(sys.await_all_stopped(60s));
+  EXPECT_EQ(handled.load(), 50) << "each actor handled its message before it stopped";
+  EXPECT_EQ(sys.metrics().actors_alive, 0u);
+  sys.await_all_stopped();  // nothing alive: returns at once
+}
+
+TEST(ActorSystem, ANameGoesThroughAnExplicitTypeAndATakenOneThrowsOnValue) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto c = sys.spawn<counter>({}, 5).value();
+  EXPECT_EQ(c.ask(get{}).get().value(), 5);
+  auto named = sys.spawn<counter>(spawn_options{.name = "by-options"}, 6).value();
+  EXPECT_EQ(sys.lookup<counter>("by-options").value(), named);
+  EXPECT_THROW((void)sys.spawn<counter>(herald::name("by-options")).value(), bad_result_access)
+      << "a taken name is an error, and value() on it throws";
 }
 
 }  // namespace

@@ -131,7 +131,7 @@ INSTANTIATE_TEST_SUITE_P(Transports, Remote,
 
 TEST_P(Remote, TellAndAskReachAnActorOnAnotherNode) {
   two_nodes n(GetParam());
-  auto local = n.b->spawn<account>("alice").value();
+  auto local = n.b->spawn<account>(herald::name("alice")).value();
   auto far = n.a->remote_lookup<account>(n.b_address, "alice");
   ASSERT_TRUE(far) << far.error().message();
   EXPECT_TRUE(far->is_remote());
@@ -149,7 +149,7 @@ TEST_P(Remote, TellAndAskReachAnActorOnAnotherNode) {
 
 TEST_P(Remote, LookupReportsMissingNamesAndWrongTypes) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<watcher>("not-an-account"));
+  ASSERT_TRUE(n.b->spawn<watcher>(herald::name("not-an-account")));
   auto missing = n.a->remote_lookup<account>(n.b_address, "nobody");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), errc::not_found);
@@ -160,7 +160,7 @@ TEST_P(Remote, LookupReportsMissingNamesAndWrongTypes) {
 
 TEST_P(Remote, MessagesFromFourSendersArriveWithoutGapDuplicateOrReorder) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("sink"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("sink")));
   auto far = n.a->remote_lookup<account>(n.b_address, "sink").value();
   const std::uint64_t per_sender = test::scaled(250000, 25);
   std::vector<std::thread> senders;
@@ -190,7 +190,7 @@ TEST_P(Remote, MessagesFromFourSendersArriveWithoutGapDuplicateOrReorder) {
 
 TEST_P(Remote, AHandlerThatThrowsFailsTheRemoteAskWithItsReason) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("fragile"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("fragile")));
   auto far = n.a->remote_lookup<account>(n.b_address, "fragile").value();
   auto r = far.ask(fail_now{}).get();
   ASSERT_FALSE(r);
@@ -200,7 +200,7 @@ TEST_P(Remote, AHandlerThatThrowsFailsTheRemoteAskWithItsReason) {
 
 TEST_P(Remote, ARemoteAskTimesOutAndItsLateReplyIsCounted) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("slow"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("slow")));
   auto far = n.a->remote_lookup<account>(n.b_address, "slow").value();
   auto r = far.ask(hold{300}, 50ms).get();
   ASSERT_FALSE(r);
@@ -211,7 +211,7 @@ TEST_P(Remote, ARemoteAskTimesOutAndItsLateReplyIsCounted) {
 
 TEST_P(Remote, MonitorsOfARemoteActorHearWhenItStops) {
   two_nodes n(GetParam());
-  auto target = n.b->spawn<account>("mortal").value();
+  auto target = n.b->spawn<account>(herald::name("mortal")).value();
   auto far = n.a->remote_lookup<account>(n.b_address, "mortal").value();
   auto w = n.a->spawn<watcher>().value();
   ASSERT_TRUE(w.ask(watch_remote{far}).get());
@@ -241,7 +241,7 @@ TEST(RemoteProcess, AKilledNodeFailsPendingAsksAndFiresMonitorsWithNodeDown) {
     runtime::node_config c;
     c.secret.value = "remote-test-secret";
     c.listen = {"tcp://127.0.0.1:0"};
-    if (!b.start_node<account>(c) || !b.spawn<account>("doomed")) ::_exit(1);
+    if (!b.start_node<account>(c) || !b.spawn<account>(herald::name("doomed"))) ::_exit(1);
     std::string address = b.listen_addresses().at(0) + "\n";
     if (::write(ready[1], address.data(), address.size()) < 0) ::_exit(1);
     for (;;) ::pause();
