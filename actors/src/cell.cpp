@@ -1,6 +1,7 @@
 #include "herald/actors/detail/cell.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -150,13 +151,7 @@ void cell_base::run(std::size_t budget) noexcept {
   std::size_t taken = 0;
   while (taken < budget) {
     mailbox_node* n = mailbox_.pop();
-    // A sender that is mid-burst usually has the next message ready within a
-    // few hundred nanoseconds; looking again briefly is far cheaper than
-    // giving up the actor and having the sender schedule it anew.
-    for (int spin = 0; n == nullptr && taken > 0 && spin < 64; ++spin) {
-      cpu_relax();
-      n = mailbox_.pop();
-    }
+    if (n == nullptr && taken > 0 && should_spin()) n = spin_for_mail();
     if (n == nullptr) break;
     ++taken;
     handle(n->env);
@@ -181,6 +176,34 @@ void cell_base::run(std::size_t budget) noexcept {
   // what is safe from any thread.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!mailbox_.looks_empty() && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
+}
+
+bool cell_base::should_spin() noexcept {
+  if (!sys_.scheduler().spinning_pays()) return false;
+  if (spin_hits_ > 0) return true;
+  // It has not paid off lately: try again now and then, as the pattern of
+  // the actor's senders may have changed.
+  return (++spin_probe_ % 64) == 0;
+}
+
+// A sender that is mid-exchange with this actor (ping-pong, a request and
+// its reply) usually has the next message ready within a microsecond or
+// two; looking again briefly is cheaper than giving up the actor and having
+// the sender schedule it anew (and wake a sleeping worker). Bounded in time;
+// spin_hits_ remembers whether it paid off.
+mailbox_node* cell_base::spin_for_mail() noexcept {
+  constexpr auto limit = std::chrono::microseconds(4);
+  auto start = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    cpu_relax();
+    if (mailbox_node* n = mailbox_.pop()) {
+      if (spin_hits_ < max_spin_hits) ++spin_hits_;
+      return n;
+    }
+    if (i % 16 == 0 && std::chrono::steady_clock::now() - start > limit) break;
+  }
+  if (spin_hits_ > 0) spin_hits_ = static_cast<std::uint8_t>(spin_hits_ / 2);
+  return nullptr;
 }
 
 void cell_base::handle(envelope& e) noexcept {
@@ -226,7 +249,7 @@ void cell_base::handle_failure(envelope& current, std::exception_ptr ex) noexcep
   switch (opts_.policy.action) {
     case on_failure::restart: {
       auto now = std::chrono::steady_clock::now();
-      while (!restarts_.empty() && now - restarts_.front() > opts_.policy.within) restarts_.pop_front();
+      std::erase_if(restarts_, [&](auto t) { return now - t > opts_.policy.within; });
       if (restarts_.size() >= opts_.policy.max_restarts) {
         do_stop(error(errc::restart_limit, std::to_string(restarts_.size()) + " restarts within " +
                                                std::to_string(opts_.policy.within.count()) +

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,6 +82,8 @@ class cell_base : public runtime::schedulable {
   void do_stop(error reason) noexcept;
   void reject(envelope& e) noexcept;
   void schedule() noexcept;
+  bool should_spin() noexcept;
+  mailbox_node* spin_for_mail() noexcept;
 
   // Invariants:
   //  1. scheduled_ is the right to run this actor. It is set only by a
@@ -121,10 +122,13 @@ class cell_base : public runtime::schedulable {
   std::vector<std::pair<ref_ptr<cell_base>, down_fn>> monitors_;
 
   // worker only
+  static constexpr std::uint8_t max_spin_hits = 4;
   bool started_ = false;
   bool has_state_ = false;
+  std::uint8_t spin_hits_ = 1;    // recent spins that found mail (starts by trying)
+  std::uint8_t spin_probe_ = 0;   // spins skipped since it last paid off
   std::uint64_t generation_ = 0;
-  std::deque<std::chrono::steady_clock::time_point> restarts_;
+  std::vector<std::chrono::steady_clock::time_point> restarts_;  // within policy.within; empty until a failure
   error close_reason_;
 };
 

@@ -32,8 +32,10 @@ class node_pool {
   // Nodes per batch traded with the exchange, and the most a thread keeps.
   static constexpr std::size_t batch = 128;
   static constexpr std::size_t thread_cap = 2 * batch;
-  // Batches the exchange keeps; beyond that, released nodes are freed.
-  static constexpr std::size_t exchange_cap = 64;
+  // Batches the exchange keeps (262,144 nodes, 54 MB at most, kept only
+  // after that much mail was queued at once); beyond that, released nodes
+  // are freed. A burst of mail up to that size allocates once, not per burst.
+  static constexpr std::size_t exchange_cap = 2048;
 
   // A node with an empty envelope. Throws std::bad_alloc.
   static mailbox_node* acquire();
