@@ -128,9 +128,9 @@ class auditor : public herald::actor<auditor> {
 
 // Spawns the actors of node `node` under their cluster-wide names.
 inline herald::result<void> spawn_branch(herald::actor_system& sys, const std::string& node) {
-  if (auto a = sys.spawn<account>("acct-" + node); !a) return std::move(a).error();
-  if (auto t = sys.spawn<teller>("teller-" + node); !t) return std::move(t).error();
-  if (auto a = sys.spawn<auditor>("auditor-" + node, node); !a) return std::move(a).error();
+  if (auto a = sys.spawn<account>(herald::name("acct-" + node)); !a) return std::move(a).error();
+  if (auto t = sys.spawn<teller>(herald::name("teller-" + node)); !t) return std::move(t).error();
+  if (auto a = sys.spawn<auditor>(herald::name("auditor-" + node), node); !a) return std::move(a).error();
   return {};
 }
 

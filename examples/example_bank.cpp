@@ -62,9 +62,9 @@ class watcher : public herald::actor<watcher> {
 
 int main() {
   herald::actor_system sys{herald::actor_system_config{.worker_threads = 2}};
-  auto alice = sys.spawn<account>("alice").value();
-  auto bob = sys.spawn<account>("bob").value();
-  auto desk = sys.spawn<teller>("desk").value();
+  auto alice = sys.spawn<account>(herald::name("alice")).value();
+  auto bob = sys.spawn<account>(herald::name("bob")).value();
+  auto desk = sys.spawn<teller>(herald::name("desk")).value();
   auto eye = sys.spawn<watcher>().value();
 
   (void)alice.tell(deposit{10'000});

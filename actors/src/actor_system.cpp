@@ -15,6 +15,17 @@ actor_system::~actor_system() { shutdown(); }
 
 void actor_system::shutdown() { core_->shutdown(); }
 
+void actor_system::await_all_stopped() {
+  if (core_->scheduler().on_worker_thread()) return;
+  (void)core_->await_all_stopped(nullptr);
+}
+
+bool actor_system::await_all_stopped(std::chrono::nanoseconds timeout) {
+  if (core_->scheduler().on_worker_thread()) return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  return core_->await_all_stopped(&deadline);
+}
+
 system_metrics actor_system::metrics() const { return core_->metrics(); }
 
 const actor_system_config& actor_system::config() const noexcept { return core_->config(); }

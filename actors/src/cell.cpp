@@ -1,9 +1,11 @@
 #include "herald/actors/detail/cell.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "herald/actors/actor_ref.hpp"
 #include "herald/actors/actor_system.hpp"
@@ -89,18 +91,28 @@ void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::f
 void count_ask_timeout(cell_base& target) noexcept { target.core().count_ask_timeout(); }
 
 cell_base::cell_base(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent)
-    : sys_(sys), id_(id), opts_(std::move(opts)), parent_(std::move(parent)), mailbox_(0), consumer_token_(mailbox_) {}
+    : sys_(sys), id_(id), opts_(std::move(opts)), parent_(std::move(parent)) {}
 
 // Mail left in the mailbox (only possible if the actor never ran) is destroyed
 // with it: asks among it fail with errc::broken_promise.
-cell_base::~cell_base() = default;
+cell_base::~cell_base() {
+  while (mailbox_node* n = mailbox_.pop()) {
+    n->env.reset();
+    node_pool::release(n);
+  }
+}
 
 void cell_base::enqueue(envelope&& e) noexcept {
-  if (!mailbox_.enqueue(std::move(e))) {
-    // Out of memory for a new mailbox block: the message cannot be queued.
+  mailbox_node* n = nullptr;
+  try {
+    n = node_pool::acquire();
+  } catch (...) {
+    // Out of memory for a mailbox node: the message cannot be queued.
     reject(e);
     return;
   }
+  n->env = std::move(e);
+  mailbox_.push(n);
   // Pairs with the fence in run(): either we see scheduled_ cleared, or run()
   // sees our message in its final look at the mailbox.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -137,29 +149,25 @@ void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
 void cell_base::run(std::size_t budget) noexcept {
   current_cell_scope scope(this);
   std::size_t taken = 0;
-  // Messages are taken in bulk: one pass over the mailbox's producer queues
-  // per batch rather than per message.
-  constexpr std::size_t batch_size = 32;
-  envelope batch[batch_size];
   while (taken < budget) {
-    std::size_t want = std::min(batch_size, budget - taken);
-    std::size_t got = mailbox_.try_dequeue_bulk(consumer_token_, batch, want);
-    // A sender that is mid-burst usually has the next message ready within a
-    // few hundred nanoseconds; looking again briefly is far cheaper than
-    // giving up the actor and having the sender schedule it anew.
-    for (int spin = 0; got == 0 && taken > 0 && spin < 64; ++spin) {
-      cpu_relax();
-      got = mailbox_.try_dequeue_bulk(consumer_token_, batch, want);
-    }
-    if (got == 0) break;
-    taken += got;
-    for (std::size_t i = 0; i < got; ++i) {
-      handle(batch[i]);
-      batch[i].reset();
-    }
+    mailbox_node* n = mailbox_.pop();
+    if (n == nullptr && taken > 0 && should_spin()) n = spin_for_mail();
+    if (n == nullptr) break;
+    ++taken;
+    handle(n->env);
+    n->env.reset();
+    node_pool::release(n);
   }
   if (taken == budget) {
     // Still owner; more mail may wait. Back of the queue, for fairness.
+    schedule();
+    return;
+  }
+  if (!mailbox_.drained()) {
+    // A producer is between its two steps of push (it was preempted there):
+    // its message is next in line, so keep the actor and look again after
+    // the others that are ready have run, letting that producer's thread run.
+    std::this_thread::yield();
     schedule();
     return;
   }
@@ -167,7 +175,35 @@ void cell_base::run(std::size_t budget) noexcept {
   // After this store another worker may already run this actor: touch only
   // what is safe from any thread.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (mailbox_.size_approx() > 0 && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
+  if (!mailbox_.looks_empty() && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
+}
+
+bool cell_base::should_spin() noexcept {
+  if (!sys_.scheduler().spinning_pays()) return false;
+  if (spin_hits_ > 0) return true;
+  // It has not paid off lately: try again now and then, as the pattern of
+  // the actor's senders may have changed.
+  return (++spin_probe_ % 64) == 0;
+}
+
+// A sender that is mid-exchange with this actor (ping-pong, a request and
+// its reply) usually has the next message ready within a microsecond or
+// two; looking again briefly is cheaper than giving up the actor and having
+// the sender schedule it anew (and wake a sleeping worker). Bounded in time;
+// spin_hits_ remembers whether it paid off.
+mailbox_node* cell_base::spin_for_mail() noexcept {
+  constexpr auto limit = std::chrono::microseconds(4);
+  auto start = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    cpu_relax();
+    if (mailbox_node* n = mailbox_.pop()) {
+      if (spin_hits_ < max_spin_hits) ++spin_hits_;
+      return n;
+    }
+    if (i % 16 == 0 && std::chrono::steady_clock::now() - start > limit) break;
+  }
+  if (spin_hits_ > 0) spin_hits_ = static_cast<std::uint8_t>(spin_hits_ / 2);
+  return nullptr;
 }
 
 void cell_base::handle(envelope& e) noexcept {
@@ -213,7 +249,7 @@ void cell_base::handle_failure(envelope& current, std::exception_ptr ex) noexcep
   switch (opts_.policy.action) {
     case on_failure::restart: {
       auto now = std::chrono::steady_clock::now();
-      while (!restarts_.empty() && now - restarts_.front() > opts_.policy.within) restarts_.pop_front();
+      std::erase_if(restarts_, [&](auto t) { return now - t > opts_.policy.within; });
       if (restarts_.size() >= opts_.policy.max_restarts) {
         do_stop(error(errc::restart_limit, std::to_string(restarts_.size()) + " restarts within " +
                                                std::to_string(opts_.policy.within.count()) +

@@ -235,6 +235,20 @@ void system_core::shutdown() {
   timers_.stop();
 }
 
+bool system_core::await_all_stopped(const std::chrono::steady_clock::time_point* deadline) {
+  std::unique_lock lock(lifecycle_mutex_);
+  auto done = [&] {
+    // The node actor lives as long as the transport; it is no user's actor.
+    std::uint64_t system_actors = cells_.contains(node_actor_id) ? 1 : 0;
+    return alive_.load(std::memory_order_relaxed) <= system_actors;
+  };
+  if (deadline == nullptr) {
+    all_stopped_.wait(lock, done);
+    return true;
+  }
+  return all_stopped_.wait_until(lock, *deadline, done);
+}
+
 system_metrics system_core::metrics() const {
   system_metrics m;
   m.actors_spawned = spawned_.load(std::memory_order_relaxed);

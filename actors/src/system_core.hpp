@@ -3,6 +3,7 @@
 #include <libcuckoo/cuckoohash_map.hh>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -80,6 +81,9 @@ class system_core {
   void count_ask_timeout() noexcept { ask_timeouts_.fetch_add(1, std::memory_order_relaxed); }
 
   void shutdown();
+  // Blocks until every actor but the node actor has stopped, or until
+  // `deadline` (none: no limit); true if they have.
+  bool await_all_stopped(const std::chrono::steady_clock::time_point* deadline);
   system_metrics metrics() const;
 
  private:

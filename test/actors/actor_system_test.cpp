@@ -2,15 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/test_support.hpp"
 
 namespace herald {
 namespace {
@@ -84,7 +89,7 @@ TEST(ActorSystem, AskReplyTypeIsTheHandlersReturnType) {
 
 TEST(ActorSystem, LookupFindsNamedActorsAndChecksTheirType) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  auto c = sys.spawn<counter>("c1", 7).value();
+  auto c = sys.spawn<counter>(herald::name("c1"), 7).value();
   auto found = sys.lookup<counter>("c1");
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, c);
@@ -95,19 +100,19 @@ TEST(ActorSystem, LookupFindsNamedActorsAndChecksTheirType) {
 
 TEST(ActorSystem, ADuplicateNameIsRefused) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  ASSERT_TRUE(sys.spawn<counter>("same"));
-  auto second = sys.spawn<counter>("same");
+  ASSERT_TRUE(sys.spawn<counter>(herald::name("same")));
+  auto second = sys.spawn<counter>(herald::name("same"));
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code(), errc::invalid_argument);
 }
 
 TEST(ActorSystem, ANameIsFreedWhenItsActorStops) {
   actor_system sys{actor_system_config{.worker_threads = 1}};
-  auto first = sys.spawn<counter>("reused").value();
+  auto first = sys.spawn<counter>(herald::name("reused")).value();
   sys.stop(first);
   EXPECT_EQ(first.ask(get{}).get().error().code(), errc::actor_stopped);
   EXPECT_EQ(sys.lookup<counter>("reused").error().code(), errc::not_found);
-  EXPECT_TRUE(sys.spawn<counter>("reused")) << "the name of a stopped actor can be taken again";
+  EXPECT_TRUE(sys.spawn<counter>(herald::name("reused"))) << "the name of a stopped actor can be taken again";
 }
 
 TEST(ActorSystem, OnStartRunsBeforeTheFirstMessageAndOnStopAtTheEnd) {
@@ -201,7 +206,7 @@ TEST(ActorSystem, StartNodeWhileActorsStopIsRaceFree) {
   for (int t = 0; t < 4; ++t) {
     churn.emplace_back([&, t] {
       for (std::uint64_t k = 0; !quit.load(std::memory_order_acquire); ++k) {
-        auto a = sys.spawn<counter>("churn-" + std::to_string(t) + "-" + std::to_string(k));
+        auto a = sys.spawn<counter>(herald::name("churn-" + std::to_string(t) + "-" + std::to_string(k)));
         if (!a) continue;
         (void)a->tell(add{1});
         (void)a->ask(get{}).get();
@@ -231,6 +236,91 @@ TEST(ActorSystem, StartNodeWhileActorsStopIsRaceFree) {
   }
   EXPECT_EQ(m.actors_alive, 1u) << "only the node actor is left";
   EXPECT_EQ(m.registry_names, 0u) << "every stopped actor's name left the cluster registry";
+}
+
+struct finish {};
+class short_lived : public actor<short_lived> {
+ public:
+  explicit short_lived(std::atomic<int>* handled) : handled_(handled) {}
+  void on(const finish&) {
+    handled_->fetch_add(1);
+    stop();
+  }
+
+ private:
+  std::atomic<int>* handled_;
+};
+
+TEST(ActorSystem, AwaitAllStoppedReturnsOnceTheLastActorHasStopped) {
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  std::atomic<int> handled{0};
+  std::vector<actor_ref<short_lived>> actors;
+  for (int i = 0; i < 50; ++i) actors.push_back(sys.spawn<short_lived>({}, &handled).value());
+  EXPECT_FALSE(sys.await_all_stopped(20ms)) << "50 actors are still alive";
+  for (auto& a : actors) (void)a.tell(finish{});
+  EXPECT_TRUE(sys.await_all_stopped(60s));
+  EXPECT_EQ(handled.load(), 50) << "each actor handled its message before it stopped";
+  EXPECT_EQ(sys.metrics().actors_alive, 0u);
+  sys.await_all_stopped();  // nothing alive: returns at once
+}
+
+TEST(ActorSystem, ANameGoesThroughAnExplicitTypeAndATakenOneThrowsOnValue) {
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto c = sys.spawn<counter>({}, 5).value();
+  EXPECT_EQ(c.ask(get{}).get().value(), 5);
+  auto named = sys.spawn<counter>(spawn_options{.name = "by-options"}, 6).value();
+  EXPECT_EQ(sys.lookup<counter>("by-options").value(), named);
+  EXPECT_THROW((void)sys.spawn<counter>(herald::name("by-options")).value(), bad_result_access)
+      << "a taken name is an error, and value() on it throws";
+}
+
+class idle : public actor<idle> {
+ public:
+  explicit idle(std::atomic<int>* started) : started_(started) {}
+  void on_start() { started_->fetch_add(1, std::memory_order_release); }
+  void on(const nothing&) {}
+
+ private:
+  std::atomic<int>* started_;
+};
+
+std::size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, resident = 0;
+  int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+std::size_t heap_in_use() {
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Akka documents ~400 bytes per actor, CAF measures ~1.6 kB; herald's bound
+// is 1 KiB, refs included, for actors that have started and wait for mail.
+// Checked on the heap bytes in use (exact, whatever earlier tests left in
+// the allocator's free lists) and reported as RSS too (which such leftovers
+// make read low).
+TEST(ActorSystem, AHundredThousandIdleActorsTakeUnderOneKiBEach) {
+  if (test::sanitized()) GTEST_SKIP() << "a sanitizer's allocator changes what memory costs";
+  const int count = 100000;
+  std::atomic<int> started{0};
+  actor_system sys{actor_system_config{.worker_threads = 2}};
+  std::vector<actor_ref<idle>> refs;
+  refs.reserve(count);
+  std::size_t rss_before = resident_bytes();
+  std::size_t heap_before = heap_in_use();
+  for (int i = 0; i < count; ++i) refs.push_back(sys.spawn<idle>({}, &started).value());
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (started.load(std::memory_order_acquire) < count && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(started.load(), count);
+  std::size_t heap_per_actor = (heap_in_use() - heap_before + count * sizeof(actor_ref<idle>)) / count;
+  std::size_t rss_per_actor = (resident_bytes() - rss_before) / count;
+  EXPECT_LE(heap_per_actor, 1024u) << heap_per_actor << " heap bytes per idle actor";
+  std::printf("per idle actor (%d actors): %zu heap bytes, %zu bytes of RSS\n", count, heap_per_actor, rss_per_actor);
 }
 
 }  // namespace

@@ -39,12 +39,12 @@ TEST(Admin, AClientReadsANodesMembersRegistryAndCountersWithoutBecomingAMember) 
   fast.heartbeat_interval = 50ms;
   actor_system a{actor_system_config{.worker_threads = 1}};
   ASSERT_TRUE(a.start_node<pinger>(node_cfg("a"), fast));
-  ASSERT_TRUE(a.spawn<pinger>("p-a"));
+  ASSERT_TRUE(a.spawn<pinger>(herald::name("p-a")));
   actor_system b{actor_system_config{.worker_threads = 1}};
   auto join = fast;
   join.seeds = {a.listen_addresses().at(0)};
   ASSERT_TRUE(b.start_node<pinger>(node_cfg("b"), join));
-  ASSERT_TRUE(b.spawn<pinger>("p-b"));
+  ASSERT_TRUE(b.spawn<pinger>(herald::name("p-b")));
 
   actor_system client{actor_system_config{.worker_threads = 1}};
   ASSERT_TRUE(client.start_client<pinger>(node_cfg("tool")));

@@ -64,7 +64,7 @@ struct three_nodes {
 
 TEST(Cluster, ANamedActorIsFoundByNameFromEveryNode) {
   three_nodes n;
-  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("front-desk", std::string("n2")));
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>(herald::name("front-desk"), std::string("n2")));
   for (int i = 0; i < 2; ++i) {
     result<actor_ref<greeter>> ref = error(errc::not_found);
     ASSERT_TRUE(eventually([&] {
@@ -90,7 +90,7 @@ TEST(Cluster, ANamedActorIsFoundByNameFromEveryNode) {
 
 TEST(Cluster, ANameIsRemovedEverywhereWhenItsActorStops) {
   three_nodes n;
-  auto g = n.nodes[1]->spawn<greeter>("temp", std::string("n1")).value();
+  auto g = n.nodes[1]->spawn<greeter>(herald::name("temp"), std::string("n1")).value();
   ASSERT_TRUE(eventually([&] { return n.nodes[0]->lookup<greeter>("temp").has_value(); }));
   n.nodes[1]->stop(g);
   EXPECT_TRUE(eventually([&] {
@@ -112,8 +112,8 @@ TEST(Cluster, WatchersSeeNamesAddedAndRemovedAcrossTheCluster) {
   ASSERT_TRUE(id) << id.error().message();
   std::atomic<int> all{0};
   ASSERT_TRUE(n.nodes[0]->watch_names([&](const actor_system::name_event&) { all.fetch_add(1); }));
-  auto g = n.nodes[1]->spawn<greeter>("watched", std::string("n1")).value();
-  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("unwatched", std::string("n2")));
+  auto g = n.nodes[1]->spawn<greeter>(herald::name("watched"), std::string("n1")).value();
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>(herald::name("unwatched"), std::string("n2")));
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(m);
     return seen.size() == 1;
@@ -140,7 +140,7 @@ TEST(Cluster, WatchingNeedsANode) {
 
 TEST(Cluster, ANodeThatLeavesTakesItsNamesWithIt) {
   three_nodes n;
-  ASSERT_TRUE(n.nodes[2]->spawn<greeter>("leaver", std::string("n2")));
+  ASSERT_TRUE(n.nodes[2]->spawn<greeter>(herald::name("leaver"), std::string("n2")));
   ASSERT_TRUE(eventually([&] { return n.nodes[0]->lookup<greeter>("leaver").has_value(); }));
   n.nodes[2].reset();  // graceful leave
   EXPECT_TRUE(eventually([&] { return !n.nodes[0]->lookup<greeter>("leaver").has_value(); }))

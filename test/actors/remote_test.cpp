@@ -136,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(Transports, Remote,
 
 TEST_P(Remote, TellAndAskReachAnActorOnAnotherNode) {
   two_nodes n(GetParam());
-  auto local = n.b->spawn<account>("alice").value();
+  auto local = n.b->spawn<account>(herald::name("alice")).value();
   auto far = n.a->remote_lookup<account>(n.b_address, "alice");
   ASSERT_TRUE(far) << far.error().message();
   EXPECT_TRUE(far->is_remote());
@@ -154,7 +154,7 @@ TEST_P(Remote, TellAndAskReachAnActorOnAnotherNode) {
 
 TEST_P(Remote, LookupReportsMissingNamesAndWrongTypes) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<watcher>("not-an-account"));
+  ASSERT_TRUE(n.b->spawn<watcher>(herald::name("not-an-account")));
   auto missing = n.a->remote_lookup<account>(n.b_address, "nobody");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), errc::not_found);
@@ -165,7 +165,7 @@ TEST_P(Remote, LookupReportsMissingNamesAndWrongTypes) {
 
 TEST_P(Remote, MessagesFromFourSendersArriveWithoutGapDuplicateOrReorder) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("sink"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("sink")));
   auto far = n.a->remote_lookup<account>(n.b_address, "sink").value();
   const std::uint64_t per_sender = test::scaled(250000, 25);
   std::vector<std::thread> senders;
@@ -195,7 +195,7 @@ TEST_P(Remote, MessagesFromFourSendersArriveWithoutGapDuplicateOrReorder) {
 
 TEST_P(Remote, LinkCountersKeepTheirCountsWhenTheLinkCloses) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("alice"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("alice")));
   auto far = n.a->remote_lookup<account>(n.b_address, "alice").value();
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(far.tell(deposit{1}));
   ASSERT_TRUE(far.ask(balance{}).get());
@@ -217,7 +217,7 @@ TEST_P(Remote, LinkCountersKeepTheirCountsWhenTheLinkCloses) {
 
 TEST_P(Remote, AHandlerThatThrowsFailsTheRemoteAskWithItsReason) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("fragile"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("fragile")));
   auto far = n.a->remote_lookup<account>(n.b_address, "fragile").value();
   auto r = far.ask(fail_now{}).get();
   ASSERT_FALSE(r);
@@ -227,7 +227,7 @@ TEST_P(Remote, AHandlerThatThrowsFailsTheRemoteAskWithItsReason) {
 
 TEST_P(Remote, ARemoteAskTimesOutAndItsLateReplyIsCounted) {
   two_nodes n(GetParam());
-  ASSERT_TRUE(n.b->spawn<account>("slow"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("slow")));
   auto far = n.a->remote_lookup<account>(n.b_address, "slow").value();
   auto r = far.ask(hold{300}, 50ms).get();
   ASSERT_FALSE(r);
@@ -238,7 +238,7 @@ TEST_P(Remote, ARemoteAskTimesOutAndItsLateReplyIsCounted) {
 
 TEST_P(Remote, MonitorsOfARemoteActorHearWhenItStops) {
   two_nodes n(GetParam());
-  auto target = n.b->spawn<account>("mortal").value();
+  auto target = n.b->spawn<account>(herald::name("mortal")).value();
   auto far = n.a->remote_lookup<account>(n.b_address, "mortal").value();
   auto w = n.a->spawn<watcher>().value();
   ASSERT_TRUE(w.ask(watch_remote{far}).get());
@@ -311,7 +311,7 @@ TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
   ASSERT_TRUE(a.start_node<fb_echo>(c));
   ASSERT_TRUE(b.start_node<fb_echo>(c));
   auto helper = b.spawn<slow_helper>().value();
-  ASSERT_TRUE(b.spawn<fb_echo>("echo", helper));
+  ASSERT_TRUE(b.spawn<fb_echo>(herald::name("echo"), helper));
   auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
   ASSERT_TRUE(far) << far.error().message();
   wire::serializer_pool pool;
@@ -347,7 +347,7 @@ TEST(Ask, AFlatBuffersReplyToARemoteAskOwnsItsFrame) {
   ASSERT_TRUE(a.start_node<fb_echo>(c));
   ASSERT_TRUE(b.start_node<fb_echo>(c));
   auto helper = b.spawn<slow_helper>().value();
-  ASSERT_TRUE(b.spawn<fb_echo>("echo", helper));
+  ASSERT_TRUE(b.spawn<fb_echo>(herald::name("echo"), helper));
   auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
   ASSERT_TRUE(far) << far.error().message();
   for (std::uint32_t size : {8u, 100u << 10}) {
@@ -374,7 +374,7 @@ TEST(Ask, AFlatBuffersReplyToARemoteAskOwnsItsFrame) {
 // can read. On failure the node stays wedged, so the test ends the process.
 TEST(Ask, BlockingGetInsideAContinuationCompletes) {
   two_nodes n(transport::tcp);
-  ASSERT_TRUE(n.b->spawn<account>("alice"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("alice")));
   auto ref = n.a->remote_lookup<account>(n.b_address, "alice").value();
   std::atomic<bool> done{false};
   result<std::string> inner = error(errc::broken_promise);
@@ -404,7 +404,7 @@ TEST(Ask, BlockingGetInsideAContinuationCompletes) {
 
 TEST(Ask, ContinuationsOfRemoteAsksAndTimeoutsRunOnAWorkerNotTheIoThread) {
   two_nodes n(transport::tcp);
-  ASSERT_TRUE(n.b->spawn<account>("bob"));
+  ASSERT_TRUE(n.b->spawn<account>(herald::name("bob")));
   auto ref = n.a->remote_lookup<account>(n.b_address, "bob").value();
   std::atomic<int> on_io{0}, ran{0};
   auto note_thread = [&] {
@@ -431,7 +431,7 @@ TEST(RemoteProcess, AKilledNodeFailsPendingAsksAndFiresMonitorsWithNodeDown) {
     runtime::node_config c;
     c.secret.value = "remote-test-secret";
     c.listen = {"tcp://127.0.0.1:0"};
-    if (!b.start_node<account>(c) || !b.spawn<account>("doomed")) ::_exit(1);
+    if (!b.start_node<account>(c) || !b.spawn<account>(herald::name("doomed"))) ::_exit(1);
     std::string address = b.listen_addresses().at(0) + "\n";
     if (::write(ready[1], address.data(), address.size()) < 0) ::_exit(1);
     for (;;) ::pause();
@@ -531,8 +531,8 @@ TEST(PeerSlot, LateUpOfAReplacedLinkDoesNotHideTheLiveOne) {
   actor_system a{actor_system_config{.worker_threads = 1}}, b{actor_system_config{.worker_threads = 1}};
   ASSERT_TRUE(a.start_client<account>(ca));
   ASSERT_TRUE(b.start_client<account>(cb));
-  auto on_b = b.spawn<account>("acct").value();
-  auto on_a = a.spawn<account>("alice").value();
+  auto on_b = b.spawn<account>(herald::name("acct")).value();
+  auto on_a = a.spawn<account>(herald::name("alice")).value();
   // b dials a: link z. Its lookup cannot finish while a's io thread of z is
   // held, so it only starts the dial.
   (void)b.remote_lookup<account>(a.listen_addresses().at(0), "alice", 10ms);

@@ -1,4 +1,4 @@
-// expect: this actor has no handler `on\(const M&\)` for the message type M sent with ask\(\)
+// expect: this actor has no public handler `on\(const M&\)` for the message type M sent with ask\(\) \(handlers must be public
 #include <herald/herald.hpp>
 
 struct ping {};

@@ -1,4 +1,4 @@
-// expect: this actor has no handler `on\(const M&\)` for the message type M sent with tell\(\)
+// expect: this actor has no public handler `on\(const M&\)` for the message type M sent with tell\(\) \(handlers must be public
 #include <herald/herald.hpp>
 
 struct ping {};

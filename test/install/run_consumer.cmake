@@ -4,6 +4,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${HERALD_BUILD_DIR} --prefix 
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
+# The consumer is built from a copy outside the source tree, against the
+# installed prefix only.
+set(_copy ${CONSUMER_BUILD}-src)
+file(REMOVE_RECURSE ${_copy})
+file(COPY ${CONSUMER_SOURCE}/ DESTINATION ${_copy})
+set(CONSUMER_SOURCE ${_copy})
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${CONSUMER_BUILD}
   -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_CXX_COMPILER=${CXX} RESULT_VARIABLE rc)
 if(rc)
@@ -17,4 +23,34 @@ execute_process(COMMAND ${CONSUMER_BUILD}/consumer RESULT_VARIABLE rc OUTPUT_VAR
 message(STATUS "consumer said: ${out}")
 if(rc OR NOT out MATCHES "42")
   message(FATAL_ERROR "the consumer did not run correctly (rc=${rc})")
+endif()
+
+# The same consumer through pkg-config, without CMake.
+find_program(PKG_CONFIG pkg-config)
+file(GLOB_RECURSE _pc ${PREFIX}/herald.pc)
+if(PKG_CONFIG AND _pc)
+  get_filename_component(_pc_dir "${_pc}" DIRECTORY)
+  set(ENV{PKG_CONFIG_PATH} ${_pc_dir})
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs herald OUTPUT_VARIABLE _flags RESULT_VARIABLE rc
+    OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(rc)
+    message(FATAL_ERROR "pkg-config --cflags --libs herald failed: ${rc}")
+  endif()
+  separate_arguments(_flags UNIX_COMMAND "${_flags}")
+  set(_san)
+  if(SANITIZE STREQUAL "thread")
+    set(_san -fsanitize=thread)
+  elseif(SANITIZE STREQUAL "address")
+    set(_san -fsanitize=address,undefined)
+  endif()
+  execute_process(COMMAND ${CXX} ${_san} ${CONSUMER_SOURCE}/main.cpp ${_flags} -o ${CONSUMER_BUILD}/consumer-pc
+    RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "building the consumer with pkg-config's flags failed: ${rc}")
+  endif()
+  execute_process(COMMAND ${CONSUMER_BUILD}/consumer-pc RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  if(rc OR NOT out MATCHES "42")
+    message(FATAL_ERROR "the pkg-config consumer did not run correctly (rc=${rc})")
+  endif()
+  message(STATUS "pkg-config consumer said: ${out}")
 endif()

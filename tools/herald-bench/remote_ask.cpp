@@ -111,7 +111,7 @@ class server_node {
       std::fprintf(stderr, "%s: server: start_node: %s\n", impl, ok.error().message().c_str());
       std::exit(1);
     }
-    if (!sys_.spawn<echo>("echo", &served_)) std::exit(1);
+    if (!sys_.spawn<echo>(herald::name("echo"), &served_)) std::exit(1);
   }
   ~server_node() { unlink_address(address()); }
   std::string address() const { return sys_.listen_addresses().at(0); }

@@ -187,7 +187,7 @@ int run_tell(const peer_options& o) {
   const std::string address = sys.listen_addresses().at(0);
   tell_counters counters(static_cast<std::size_t>(o.connections), o.size);
   for (int i = 0; i < o.connections; ++i) {
-    if (!sys.spawn<sink>("sink-" + std::to_string(i), &counters, static_cast<std::size_t>(i))) return 1;
+    if (!sys.spawn<sink>(herald::name("sink-" + std::to_string(i)), &counters, static_cast<std::size_t>(i))) return 1;
   }
 
   std::optional<side_figures> sender_figures;

@@ -1,6 +1,8 @@
 #pragma once
 
-#include <cassert>
+#include <exception>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -8,6 +10,30 @@
 #include "herald/error.hpp"
 
 namespace herald {
+
+// Thrown by result<T>::value() (and `*`, `->`) on a result that holds an
+// error, in every build type, as std::expected's value() throws
+// bad_expected_access. Carries the error; what() is its message.
+class bad_result_access : public std::exception {
+ public:
+  explicit bad_result_access(herald::error e)
+      : error_(std::move(e)), what_("herald::result::value() on an error: " + error_.message()) {}
+
+  const herald::error& error() const noexcept { return error_; }
+  errc code() const noexcept { return error_.code(); }
+  const std::string& context() const noexcept { return error_.context(); }
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  herald::error error_;
+  std::string what_;
+};
+
+namespace detail {
+[[noreturn]] inline void throw_error_on_value() {
+  throw std::logic_error("herald::result::error() on a result that holds a value");
+}
+}  // namespace detail
 
 // Either a T or an error. Errors are values in herald: no exception crosses an
 // actor or a network boundary. A value type: distinct objects are safe to use
@@ -26,10 +52,19 @@ class [[nodiscard]] result {
   bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  // Precondition: has_value().
-  T& value() & { assert(has_value()); return *std::get_if<0>(&state_); }
-  const T& value() const& { assert(has_value()); return *std::get_if<0>(&state_); }
-  T&& value() && { assert(has_value()); return std::move(*std::get_if<0>(&state_)); }
+  // The value; throws bad_result_access if this holds an error.
+  T& value() & {
+    check();
+    return *std::get_if<0>(&state_);
+  }
+  const T& value() const& {
+    check();
+    return *std::get_if<0>(&state_);
+  }
+  T&& value() && {
+    check();
+    return std::move(*std::get_if<0>(&state_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -41,11 +76,21 @@ class [[nodiscard]] result {
     return has_value() ? value() : static_cast<T>(std::forward<U>(fallback));
   }
 
-  // Precondition: !has_value().
-  const herald::error& error() const& { assert(!has_value()); return *std::get_if<1>(&state_); }
-  herald::error&& error() && { assert(!has_value()); return std::move(*std::get_if<1>(&state_)); }
+  // The error; throws std::logic_error if this holds a value.
+  const herald::error& error() const& {
+    if (has_value()) detail::throw_error_on_value();
+    return *std::get_if<1>(&state_);
+  }
+  herald::error&& error() && {
+    if (has_value()) detail::throw_error_on_value();
+    return std::move(*std::get_if<1>(&state_));
+  }
 
  private:
+  void check() const {
+    if (!has_value()) throw bad_result_access(*std::get_if<1>(&state_));
+  }
+
   std::variant<T, herald::error> state_;
 };
 
@@ -59,10 +104,20 @@ class [[nodiscard]] result<void> {
 
   bool has_value() const noexcept { return error_.code() == errc::ok; }
   explicit operator bool() const noexcept { return has_value(); }
-  void value() const { assert(has_value()); }
+  // Throws bad_result_access if this holds an error.
+  void value() const {
+    if (!has_value()) throw bad_result_access(error_);
+  }
 
-  const herald::error& error() const& { assert(!has_value()); return error_; }
-  herald::error&& error() && { assert(!has_value()); return std::move(error_); }
+  // The error; throws std::logic_error if this holds a value.
+  const herald::error& error() const& {
+    if (has_value()) detail::throw_error_on_value();
+    return error_;
+  }
+  herald::error&& error() && {
+    if (has_value()) detail::throw_error_on_value();
+    return std::move(error_);
+  }
 
  private:
   herald::error error_;

@@ -60,7 +60,8 @@ class actor_ref {
   template <class M>
   result<void> tell(M&& m) const {
     using D = std::decay_t<M>;
-    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with tell()");
+    static_assert(handles<T, D>, "herald: this actor has no public handler `on(const M&)` for the message type M sent with tell() "
+                  "(handlers must be public overloads of `on` taking the message by const reference or by value)");
     static_assert(detail::in_interface<T, D>(), "herald: M is not in T::messages, the interface of this actor");
     if (cell_) {
       cell_->enqueue(detail::make_tell<T>(std::forward<M>(m)));
@@ -76,7 +77,8 @@ class actor_ref {
   template <class M>
   auto ask(M&& m) const {
     using D = std::decay_t<M>;
-    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with ask()");
+    static_assert(handles<T, D>, "herald: this actor has no public handler `on(const M&)` for the message type M sent with ask() "
+                  "(handlers must be public overloads of `on` taking the message by const reference or by value)");
     static_assert(detail::in_interface<T, D>(), "herald: M is not in T::messages, the interface of this actor");
     using R = detail::reply_t<T, D>;
     if constexpr (remote_actor<T>) {
@@ -94,7 +96,8 @@ class actor_ref {
   template <class M, class Rep, class Period>
   auto ask(M&& m, std::chrono::duration<Rep, Period> timeout) const {
     using D = std::decay_t<M>;
-    static_assert(handles<T, D>, "herald: this actor has no handler `on(const M&)` for the message type M sent with ask()");
+    static_assert(handles<T, D>, "herald: this actor has no public handler `on(const M&)` for the message type M sent with ask() "
+                  "(handlers must be public overloads of `on` taking the message by const reference or by value)");
     static_assert(detail::in_interface<T, D>(), "herald: M is not in T::messages, the interface of this actor");
     using R = detail::reply_t<T, D>;
     if constexpr (remote_actor<T>) {

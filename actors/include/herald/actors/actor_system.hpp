@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@
 namespace herald {
 
 namespace detail {
+
+template <class>
+inline constexpr bool dependent_false = false;
 
 template <class T>
 class cell final : public cell_base {
@@ -77,10 +81,26 @@ class actor_system {
   actor_system& operator=(const actor_system&) = delete;
 
   // Starts an actor of type T, constructed from `args` (copied, so that a
-  // restart can construct it again) on a worker before its first message. A
-  // non-empty name registers it for lookup(); a name already in use fails
-  // with errc::invalid_argument. Called inside a handler, the new actor's
-  // parent is the calling actor (escalation goes there).
+  // restart can construct it again) on a worker before its first message.
+  // The first argument is the options: `{}` (anonymous, default policy), a
+  // herald::name, or a spawn_options. A non-empty name registers it for
+  // lookup(); a name already in use fails with errc::invalid_argument. Called
+  // inside a handler, the new actor's parent is the calling actor (escalation
+  // goes there).
+  template <class T, class... Args>
+  result<actor_ref<T>> spawn(herald::name n, Args&&... args) {
+    return spawn<T>(spawn_options{.name = std::move(n.value), .policy = {}}, std::forward<Args>(args)...);
+  }
+  // A string where the options go is refused at compile time: it used to be
+  // taken for a name, which silently spawned a default-constructed T.
+  template <class T, class S, class... Args>
+    requires std::is_convertible_v<S, std::string_view>
+  result<actor_ref<T>> spawn(S&&, Args&&...) {
+    static_assert(detail::dependent_false<S>,
+                  "herald: spawn<T>(string, ...): name an actor with herald::name(\"...\") or "
+                  "spawn_options{.name = ...}; to pass a string to T's constructor, put {} (no options) before it");
+    return error(errc::invalid_argument);
+  }
   template <class T, class... Args>
   result<actor_ref<T>> spawn(spawn_options opts = {}, Args&&... args) {
     static_assert(std::is_base_of_v<actor<T>, T>, "herald: an actor type T must derive from herald::actor<T>");
@@ -187,6 +207,15 @@ class actor_system {
   void stop(const actor_ref<T>& ref) {
     if (ref) ref.cell()->request_stop(error(errc::actor_stopped, "stopped by actor_system::stop"));
   }
+
+  // For main: blocks until every actor spawned on this system has stopped
+  // (each called stop(), was stopped, or failed for good); the node actor of
+  // start_node() does not count. The timed form gives up after `timeout` and
+  // says whether they all had. Called on a worker (inside a handler) it could
+  // only deadlock, so it returns at once (false). It does not stop anything
+  // and does not shut the system down.
+  void await_all_stopped();
+  [[nodiscard]] bool await_all_stopped(std::chrono::nanoseconds timeout);
 
   // Stops every actor and joins the threads; see the class comment. Idempotent.
   void shutdown();

@@ -17,9 +17,9 @@ struct actor_system_config {
   std::size_t max_messages_per_activation = 256;
   // Called for every dead letter, on the thread that found it (a worker or the
   // sender). Keep it short; it must not block.
-  std::function<void(const dead_letter&)> on_dead_letter;
+  std::function<void(const dead_letter&)> on_dead_letter{};
   // Called when a top-level actor escalates a failure.
-  std::function<void(const escalation&)> on_escalation;
+  std::function<void(const escalation&)> on_escalation{};
 };
 
 }  // namespace herald

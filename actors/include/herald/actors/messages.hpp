@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "herald/error.hpp"
 
@@ -54,15 +55,20 @@ struct escalation {
   error reason;
 };
 
-// How an actor is spawned: its name (empty: anonymous) and its policy.
-struct spawn_options {
-  spawn_options() = default;
-  spawn_options(const char* n) : name(n) {}
-  spawn_options(std::string n) : name(std::move(n)) {}
-  spawn_options(std::string n, supervision s) : name(std::move(n)), policy(s) {}
+// An actor's name for actor_system::spawn: `sys.spawn<T>(herald::name("alice"), args...)`.
+// Explicit, so that a string meant for T's constructor is never taken for a
+// name (nor a name for a constructor argument).
+struct name {
+  explicit name(std::string n) : value(std::move(n)) {}
+  std::string value;
+};
 
-  std::string name;
-  supervision policy;
+// How an actor is spawned: its name (empty: anonymous) and its policy. An
+// aggregate: `spawn_options{.name = "alice", .policy = {.action = on_failure::stop}}`;
+// nothing converts to it implicitly.
+struct spawn_options {
+  std::string name{};
+  supervision policy{};
 };
 
 }  // namespace herald

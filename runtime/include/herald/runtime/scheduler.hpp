@@ -9,6 +9,10 @@
 
 #include "herald/runtime/schedulable.hpp"
 
+namespace moodycamel {
+struct ConsumerToken;
+}
+
 namespace herald::runtime {
 
 // A pool of worker threads that run schedulables which have work. Safe for
@@ -17,7 +21,9 @@ namespace herald::runtime {
 // Whoever schedules an object promises that it is not already queued or
 // running (the actor mailbox guarantees this with its empty -> non-empty
 // transition), so an object never runs on two threads at once. Idle workers
-// spin briefly, then sleep on a semaphore: an idle scheduler uses no CPU.
+// spin up to 20 us when every worker has a core of its own (none otherwise,
+// e.g. under `taskset -c 0`), then sleep on a semaphore: an idle scheduler
+// uses no CPU.
 class scheduler {
  public:
   struct counters {
@@ -45,17 +51,24 @@ class scheduler {
   bool on_worker_thread() const noexcept;
 
   std::size_t worker_count() const noexcept { return threads_.size(); }
+  // Whether a worker may spin briefly waiting for more work: only when every
+  // worker can have a core of its own (no more workers than the CPUs this
+  // process may run on). With more, a spinning worker takes the core from
+  // the very thread it waits for.
+  bool spinning_pays() const noexcept { return spinning_pays_; }
   std::size_t budget() const noexcept { return budget_; }
   counters snapshot() const noexcept;
 
  private:
   struct queue;
   void worker_loop(std::size_t index) noexcept;
+  bool spin_dequeue(moodycamel::ConsumerToken& token, schedulable*& s) noexcept;
   void drain() noexcept;
 
   std::unique_ptr<queue> queue_;
   std::vector<std::thread> threads_;
   std::size_t budget_;
+  bool spinning_pays_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> activations_{0};

@@ -2,16 +2,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <concurrentqueue/concurrentqueue.h>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "herald/actors/detail/envelope.hpp"
+#include "herald/actors/detail/mailbox.hpp"
 #include "herald/actors/detail/remote_call.hpp"
 #include "herald/actors/detail/ref_counted.hpp"
 #include "herald/actors/messages.hpp"
@@ -83,29 +82,37 @@ class cell_base : public runtime::schedulable {
   void do_stop(error reason) noexcept;
   void reject(envelope& e) noexcept;
   void schedule() noexcept;
+  bool should_spin() noexcept;
+  mailbox_node* spin_for_mail() noexcept;
 
   // Invariants:
   //  1. scheduled_ is the right to run this actor. It is set only by a
-  //     successful exchange(false -> true), by a producer after its enqueue or
+  //     successful exchange(false -> true), by a producer after its push or
   //     by run() after its final look at the mailbox; whoever sets it queues
   //     the actor on the scheduler. Only run() clears it, as its last act. So
-  //     the actor is queued or running at most once: never on two workers.
-  //  2. No lost wake-up: a producer enqueues, then (seq_cst fence) reads
-  //     scheduled_; run() clears scheduled_, then (seq_cst fence) reads the
-  //     mailbox size. At least one of them sees the other, and schedules.
-  //  3. While scheduled_ is set, producers only read it (no read-modify-write
-  //     per message), so a busy actor's flag stays in every core's cache.
-  //  4. Once closed_ is set (worker, in do_stop), every message taken from the
+  //     the actor is queued or running at most once: never on two workers,
+  //     and the mailbox has one consumer at a time.
+  //  2. run() clears scheduled_ only when mailbox_.drained() (nothing queued,
+  //     no push mid-way); a push seen mid-way keeps it and reschedules.
+  //  3. No lost wake-up: a producer pushes (its exchange on the mailbox's
+  //     head), then (seq_cst fence) reads scheduled_; run() clears scheduled_,
+  //     then (seq_cst fence) reads the head (looks_empty()). By 2 the head was
+  //     the stub, so at least one of them sees the other, and schedules.
+  //  4. While scheduled_ is set, producers only read it (no read-modify-write
+  //     of the flag per message), so a busy actor's flag stays in every
+  //     core's cache.
+  //  5. Once closed_ is set (worker, in do_stop), every message taken from the
   //     mailbox is rejected; nothing runs a handler again.
-  //  5. stop_reason_ is written under monitors_mutex_ before stop_requested_ is
+  //  6. stop_reason_ is written under monitors_mutex_ before stop_requested_ is
   //     set (release); the worker reads it after seeing the flag (acquire).
+  //  7. Messages run in the order of their pushes (mpsc_queue): one order for
+  //     every producer, so per-sender FIFO and causal order hold.
   system_core& sys_;
   const actor_id id_;
   const spawn_options opts_;
   ref_ptr<cell_base> parent_;
   std::atomic<std::uint32_t> refs_{1};
-  moodycamel::ConcurrentQueue<envelope> mailbox_;
-  moodycamel::ConsumerToken consumer_token_;  // used only by the running worker
+  mpsc_queue mailbox_;
   std::atomic<bool> scheduled_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> closed_{false};
@@ -115,10 +122,13 @@ class cell_base : public runtime::schedulable {
   std::vector<std::pair<ref_ptr<cell_base>, down_fn>> monitors_;
 
   // worker only
+  static constexpr std::uint8_t max_spin_hits = 4;
   bool started_ = false;
   bool has_state_ = false;
+  std::uint8_t spin_hits_ = 1;    // recent spins that found mail (starts by trying)
+  std::uint8_t spin_probe_ = 0;   // spins skipped since it last paid off
   std::uint64_t generation_ = 0;
-  std::deque<std::chrono::steady_clock::time_point> restarts_;
+  std::vector<std::chrono::steady_clock::time_point> restarts_;  // within policy.within; empty until a failure
   error close_reason_;
 };
 

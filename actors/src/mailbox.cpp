@@ -1,0 +1,103 @@
+#include "herald/actors/detail/mailbox.hpp"
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <new>
+
+namespace herald::detail {
+namespace {
+
+// Full batches of free nodes, each a chain of node_pool::batch nodes through
+// `next`. Never destroyed: threads that exit after static destruction (a
+// detached one, a late worker) still return their nodes to it safely.
+moodycamel::ConcurrentQueue<mpsc_link*>& exchange() {
+  static auto* q = new moodycamel::ConcurrentQueue<mpsc_link*>(node_pool::exchange_cap);
+  return *q;
+}
+
+// A thread's free nodes, a chain through `next` (only this thread touches it).
+struct free_list {
+  mpsc_link* head = nullptr;
+  std::size_t count = 0;
+  // Set when the thread's list has been destroyed (thread exit): a node
+  // released after that (a static actor_system torn down late) is freed.
+  static thread_local bool gone;
+
+  ~free_list() {
+    gone = true;
+    while (count >= node_pool::batch) spill();
+    while (head != nullptr) delete static_cast<mailbox_node*>(take());
+  }
+  mpsc_link* take() noexcept {
+    mpsc_link* n = head;
+    head = n->next.load(std::memory_order_relaxed);
+    --count;
+    return n;
+  }
+  void put(mpsc_link* n) noexcept {
+    n->next.store(head, std::memory_order_relaxed);
+    head = n;
+    ++count;
+  }
+  // Hands the newest `batch` nodes to the exchange, or frees them if it is full.
+  void spill() noexcept {
+    mpsc_link* first = head;
+    mpsc_link* last = head;
+    for (std::size_t i = 1; i < node_pool::batch; ++i) last = last->next.load(std::memory_order_relaxed);
+    head = last->next.load(std::memory_order_relaxed);
+    count -= node_pool::batch;
+    last->next.store(nullptr, std::memory_order_relaxed);
+    auto& x = exchange();
+    if (x.size_approx() < node_pool::exchange_cap && x.enqueue(first)) return;
+    while (first != nullptr) {
+      mpsc_link* n = first;
+      first = n->next.load(std::memory_order_relaxed);
+      delete static_cast<mailbox_node*>(n);
+    }
+  }
+  // Takes a whole batch from the exchange; false when it has none.
+  bool refill() noexcept {
+    mpsc_link* first = nullptr;
+    if (!exchange().try_dequeue(first)) return false;
+    while (first != nullptr) {
+      mpsc_link* n = first;
+      first = n->next.load(std::memory_order_relaxed);
+      put(n);
+    }
+    return true;
+  }
+};
+
+std::atomic<std::uint64_t> allocations{0};
+
+mailbox_node* allocate() {
+  auto* n = new mailbox_node;
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return n;
+}
+
+thread_local bool free_list::gone = false;
+thread_local free_list tls_free;
+
+}  // namespace
+
+mailbox_node* node_pool::acquire() {
+  if (free_list::gone) return allocate();
+  free_list& f = tls_free;
+  if (f.head == nullptr && !f.refill()) return allocate();
+  return static_cast<mailbox_node*>(f.take());
+}
+
+void node_pool::release(mailbox_node* n) noexcept {
+  if (free_list::gone) {
+    delete n;
+    return;
+  }
+  free_list& f = tls_free;
+  f.put(n);
+  if (f.count > thread_cap) f.spill();
+}
+
+std::uint64_t node_pool::allocated() noexcept { return allocations.load(std::memory_order_relaxed); }
+
+}  // namespace herald::detail
