@@ -27,15 +27,20 @@ ring_buffer::ring_buffer(std::size_t capacity)
 ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& out) noexcept {
   assert(size % alignment == 0 && size >= min_record && size <= max_record());
   if (closed_.load(std::memory_order_acquire)) return claim_status::closed;
-  std::uint64_t r = reserve_.load(std::memory_order_relaxed);
+  std::uint64_t r = 0;
   std::uint64_t offset = 0;
   std::uint64_t need = 0;
   for (;;) {
-    offset = r & mask_;
-    need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+    // release_ first, then reserve_ (invariant 6): r >= released, so
+    // r + need - released is the true fill after this claim. The other order
+    // lets the consumer release past a stale r, and the difference wraps to
+    // a huge value: a spurious full on a nearly empty ring.
     // seq_cst pairs with release_to(): a claimer that registered as a waiter
     // either sees the new release_ or is seen by the consumer.
     const std::uint64_t released = release_.load(std::memory_order_seq_cst);
+    r = reserve_.load(std::memory_order_acquire);
+    offset = r & mask_;
+    need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
     if (r + need - released > capacity_) return claim_status::full;
     if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_relaxed, std::memory_order_relaxed)) break;
   }

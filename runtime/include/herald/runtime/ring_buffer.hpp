@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -55,9 +56,14 @@ class ring_buffer {
   // The largest record a claim accepts: half the ring, so that a record
   // padded past the end always fits once the ring drains.
   std::size_t max_record() const noexcept { return capacity_ / 2; }
-  // Bytes claimed and not yet released (skip padding included).
+  // Bytes claimed and not yet released (skip padding included), between 0
+  // and capacity(). Any thread; a snapshot that may be stale by the time it
+  // returns. release_ is read first (invariant 6), so the difference never
+  // goes negative; producers may claim past the release read, hence the clamp.
   std::size_t used() const noexcept {
-    return static_cast<std::size_t>(reserve_.load(std::memory_order_relaxed) - release_.load(std::memory_order_relaxed));
+    const std::uint64_t released = release_.load(std::memory_order_acquire);
+    const std::uint64_t reserved = reserve_.load(std::memory_order_acquire);
+    return static_cast<std::size_t>(std::min<std::uint64_t>(reserved - released, capacity_));
   }
 
   // Producer: claims `size` bytes (a multiple of alignment, min_record..max_record)
@@ -136,6 +142,10 @@ class ring_buffer {
   //     clears it before moving release_ past the record.
   //  5. Records become visible to the consumer in claim order: the walk stops
   //     at the first zero marker.
+  //  6. A reader that loads release_ and then reserve_ sees
+  //     reserve >= release: the consumer only releases positions it walked,
+  //     which were claimed (reserve_ moved past them) before their marker
+  //     was published.
   alignas(64) std::atomic<std::uint64_t> reserve_{0};  // producers: next free position
   alignas(64) std::atomic<std::uint64_t> release_{0};  // consumer: everything before is free
   std::uint64_t scan_ = 0;                              // consumer only: next record to walk
