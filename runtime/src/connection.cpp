@@ -27,6 +27,16 @@ result<void> connection::claim(ring_buffer& ring, std::size_t size, ring_buffer:
   return {};
 }
 
+herald::error connection::encode_error(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    return herald::error(errc::invalid_argument, std::string("encoding the message failed: ") + ex.what());
+  } catch (...) {
+    return herald::error(errc::invalid_argument, "encoding the message failed: an exception not derived from std::exception");
+  }
+}
+
 void connection::drop_unsent() {
   for (ring_buffer* ring : {&control_ring_, &data_ring_}) {
     ring->for_each_committed([](const ring_buffer::record& rec) {

@@ -172,7 +172,11 @@ void connection_impl::write_batch() {
     if (iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
     batch_data_end_ = data_ring_.scan_position();
     if (iov_count_ != 0) break;
-    // Nothing to send: go idle, then re-check (see invariant 2 of connection).
+    // Nothing to send, but the walk may have stepped over skip records: free
+    // them (no batch is in flight).
+    control_ring_.release_to(batch_control_end_);
+    data_ring_.release_to(batch_data_end_);
+    // Go idle, then re-check (see invariant 2 of connection).
     writer_idle_.store(true, std::memory_order_seq_cst);
     if (!control_ring_.has_committed() && !data_ring_.has_committed()) return;
     // A sender committed meanwhile. Whoever flips idle back owns the drain:

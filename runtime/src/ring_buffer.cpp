@@ -80,6 +80,10 @@ void ring_buffer::commit(const reservation& r, std::uint8_t tag) noexcept {
   marker_at(r.position).store(v, std::memory_order_seq_cst);
 }
 
+void ring_buffer::commit_as_skip(const reservation& r) noexcept {
+  marker_at(r.position).store(skip_bit | static_cast<std::uint32_t>(r.size / alignment), std::memory_order_seq_cst);
+}
+
 bool ring_buffer::has_committed() const noexcept {
   return marker_at(scan_).load(std::memory_order_seq_cst) != 0;
 }

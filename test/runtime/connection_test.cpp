@@ -446,6 +446,55 @@ TEST_P(Connection, ControlLaneFramesOvertakeAFullDataRing) {
   EXPECT_TRUE(p->sink_b.wait([&] { return !p->sink_b.controls.empty(); }));
 }
 
+// Sends one frame whose payload writer throws; the exception must not escape.
+template <class Send>
+result<void> send_catching(Send send) {
+  try {
+    return send();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "the encoder's exception escaped the send: " << e.what();
+    return herald::error(errc::ok, "escaped");
+  }
+}
+
+TEST_P(Connection, AThrowingEncoderCostsOnlyItsOwnMessage) {
+  auto p = up_pair(GetParam(), [](node_config& c) { c.large_payload_threshold = 4096; });
+  ASSERT_TRUE(p->a_to_b);
+  auto thrower = [](std::span<std::byte>) { throw std::length_error("boom: field over its bound"); };
+  auto check = [](const result<void>& r, const char* what) {
+    ASSERT_FALSE(r) << what << ": a throwing encoder fails its send";
+    if (r.error().code() == errc::ok) return;  // escaped; reported already
+    EXPECT_EQ(r.error().code(), errc::invalid_argument) << what << ": " << r.error().message();
+    EXPECT_NE(r.error().message().find("boom"), std::string::npos) << what << ": " << r.error().message();
+  };
+  check(send_catching([&] { return p->a_to_b->send(tell_header(), 64, thrower); }), "inline tell");
+  check(send_catching([&] { return p->a_to_b->send(tell_header(), 10'000, thrower); }), "pooled tell");
+  auto ask = send_catching([&]() -> result<void> {
+    auto id = p->a_to_b->request(ask_header(), 64, thrower, connection::clock::now() + 60s,
+                                 [](result<inbound_frame>) { ADD_FAILURE() << "a failed ask never completes"; });
+    if (!id) return std::move(id).error();
+    return {};
+  });
+  check(ask, "ask");
+  EXPECT_EQ(p->a_to_b->stats().asks_pending, 0u) << "the failed ask's table slot is free again";
+  constexpr std::uint64_t tells = 100;
+  for (std::uint64_t seq = 0; seq < tells; ++seq) {
+    auto ok = p->a_to_b->send(tell_header(), 8, [&](std::span<std::byte> out) { std::memcpy(out.data(), &seq, 8); });
+    ASSERT_TRUE(ok) << ok.error().message();
+  }
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() >= tells; }, 10s))
+      << "the tells behind the failed ones arrive: " << p->sink_b.locked([&] { return p->sink_b.frames.size(); })
+      << " of " << tells;
+  p->sink_b.locked([&] {
+    ASSERT_EQ(p->sink_b.frames.size(), tells) << "nothing of the failed sends went out";
+    for (std::uint64_t seq = 0; seq < tells; ++seq)
+      EXPECT_EQ(read_pod<std::uint64_t>(p->sink_b.frames[seq].bytes()), seq) << "in order";
+  });
+  EXPECT_TRUE(p->a_to_b->is_open());
+  EXPECT_TRUE(p->sink_b.wait([&] { return p->a_to_b->stats().ring_used == 0; }))
+      << "the skipped space is freed too";
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, Connection,
                          ::testing::Values(transport_kind::inproc, transport_kind::tcp, transport_kind::unix_socket),
                          [](const auto& info) { return to_string(info.param); });

@@ -97,6 +97,23 @@ TEST(RingBuffer, ReportsFullInsteadOfOverwritingUnreleasedBytes) {
   EXPECT_EQ(ring.try_claim(32, c), ring_buffer::claim_status::claimed);
 }
 
+TEST(RingBuffer, ARecordCommittedAsSkipIsSteppedOver) {
+  ring_buffer ring(1024);
+  auto a = claim_now(ring, 64);
+  auto b = claim_now(ring, 32);
+  auto c = claim_now(ring, 96);
+  ring.commit(c, 3);
+  ring.commit(a, 1);
+  EXPECT_EQ(walk(ring).size(), 1u) << "b, claimed before c, holds c back until it is published";
+  ring.commit_as_skip(b);
+  auto records = walk(ring);
+  ASSERT_EQ(records.size(), 1u) << "the given-up record is not handed out";
+  EXPECT_EQ(records[0].size, 96u);
+  EXPECT_EQ(records[0].tag, 3);
+  ring.release_to(ring.scan_position());
+  EXPECT_EQ(ring.used(), 0u) << "its space is released with the rest";
+}
+
 TEST(RingBuffer, LimitsTheWalkToMaxBytesButAlwaysTakesOneRecord) {
   ring_buffer ring(1024);
   for (int i = 0; i < 4; ++i) ring.commit(claim_now(ring, 128));

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <new>
 #include <span>
@@ -68,7 +69,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // written into a pooled buffer and sent from there without a copy. Frames
   // with frame_flags::control_lane go through the control ring, which the
   // writer drains first. Errors: frame_too_large, backpressure (policy),
-  // node_down (connection closed).
+  // node_down (connection closed), invalid_argument (write_payload threw:
+  // the exception's what() is in the context; the space it claimed is
+  // skipped, and frames behind it flow on).
   template <class F>
   result<void> send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload);
 
@@ -82,7 +85,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // Sends an ask: allocates a request id (written into the frame), registers
   // on_reply and the deadline, then sends. On success, on_reply runs exactly
   // once: with the reply frame, errc::timeout at the deadline, or
-  // errc::node_down when the connection is lost. On error it never runs.
+  // errc::node_down when the connection is lost. On error (send's errors,
+  // too_many_inflight) it never runs and the request id is free again.
   template <class F>
   result<std::uint64_t> request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
                                 clock::time_point deadline, reply_handler on_reply);
@@ -158,6 +162,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);
+  // The error a send returns when its payload writer threw `e`.
+  static herald::error encode_error(std::exception_ptr e);
   void wake_if_idle() {
     if (writer_idle_.load(std::memory_order_seq_cst) && writer_idle_.exchange(false, std::memory_order_seq_cst))
       wake_writer();
@@ -180,12 +186,23 @@ result<void> connection::send(const wire::frame_header& h0, std::size_t payload_
     if (auto ok = claim(ring, total, r); !ok) return ok;
     wire::encode_header(h, r.data);
     std::byte* payload = r.data + wire::frame_header::size;
-    write_payload(std::span<std::byte>(payload, payload_size));
+    try {
+      write_payload(std::span<std::byte>(payload, payload_size));
+    } catch (...) {
+      // A claimed slot left uncommitted would stop the writer for good.
+      ring.commit_as_skip(r);
+      wake_if_idle();
+      return encode_error(std::current_exception());
+    }
     if (padding != 0) std::memset(payload + payload_size, 0, padding);
     ring.commit(r, tag_inline);
   } else {
     pooled_buffer buf = pool_->acquire(total - wire::frame_header::size);
-    write_payload(std::span<std::byte>(buf.data(), payload_size));
+    try {
+      write_payload(std::span<std::byte>(buf.data(), payload_size));
+    } catch (...) {
+      return encode_error(std::current_exception());  // nothing claimed yet; buf goes back to the pool
+    }
     if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
     if (auto ok = claim(ring, external_record_size, r); !ok) return ok;
     wire::encode_header(h, r.data);

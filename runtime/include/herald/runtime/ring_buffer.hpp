@@ -80,6 +80,11 @@ class ring_buffer {
   // flag and then checks has_committed() (connection's writer wake-up).
   void commit(const reservation& r, std::uint8_t tag = 0) noexcept;
 
+  // Producer: publishes a claimed record as padding the consumer steps over
+  // without handing it to f: for a producer that cannot fill what it claimed
+  // (its encoder threw). The records behind it flow on.
+  void commit_as_skip(const reservation& r) noexcept;
+
   // Consumer: true when the record at the scan cursor is committed.
   bool has_committed() const noexcept;
 
@@ -134,9 +139,10 @@ class ring_buffer {
   //     A producer writes only bytes it claimed; the consumer reads only
   //     committed bytes before release_.
   //  3. Every record starts at a multiple of alignment and is at least
-  //     min_record long except a skip record, which runs to the end of the
-  //     ring and is followed by a record at offset 0; so no two live records
-  //     share a marker granule.
+  //     min_record long except a tail skip record, which runs to the end of
+  //     the ring and is followed by a record at offset 0; so no two live
+  //     records share a marker granule. A skip record is either that tail
+  //     padding or a whole record its producer gave up (commit_as_skip).
   //  4. A marker is nonzero exactly while its record is committed and not yet
   //     walked: a producer sets it (after writing the record), the consumer
   //     clears it before moving release_ past the record.
