@@ -184,6 +184,7 @@ void network::add_metrics(system_metrics& m) const {
   m.members_lost = members_lost_.load(std::memory_order_relaxed);
   m.registry_names = cluster_ ? cluster_->registry().size() : 0;
   if (!node_) return;
+  m.frames_dropped_unsent = node_->frames_dropped_unsent();
   for (const auto& c : node_->connections()) {
     auto s = c->stats();
     ++m.connections;

@@ -167,6 +167,7 @@ metrics_reply node_actor::on(const metrics_request&) {
   add("remote_decode_failures", m.remote_decode_failures);
   add("remote_unknown_types", m.remote_unknown_types);
   add("remote_reply_failures", m.remote_reply_failures);
+  add("frames_dropped_unsent", m.frames_dropped_unsent);
   add("registry_names", m.registry_names);
   add("name_conflicts_lost", m.name_conflicts_lost);
   add("members_lost", m.members_lost);

@@ -22,8 +22,12 @@ result<void> connection::claim(ring_buffer& ring, std::size_t size, ring_buffer:
       return herald::error(errc::backpressure, "send ring to " + peer_.node_name + " still full after " +
                                                    std::to_string(settings_.backpressure_timeout.count()) + " ms");
   }
-  if (status == ring_buffer::claim_status::closed)
+  if (status == ring_buffer::claim_status::closed) {
+    // A claim that lost the race with close left a skip record, which a
+    // draining writer waits for (ring_buffer invariant 7): let it look.
+    wake_if_idle();
     return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
+  }
   return {};
 }
 
@@ -37,15 +41,17 @@ herald::error connection::encode_error(std::exception_ptr e) {
   }
 }
 
-void connection::drop_unsent() {
+std::size_t connection::drop_unsent() {
+  std::size_t frames = 0;
   for (ring_buffer* ring : {&control_ring_, &data_ring_}) {
-    ring->for_each_committed([](const ring_buffer::record& rec) {
+    frames += ring->for_each_committed([](const ring_buffer::record& rec) {
       if (rec.tag == tag_external)
         std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
       return true;
     });
     ring->release_to(ring->scan_position());
   }
+  return frames;
 }
 
 connection_stats connection::stats() const noexcept {
@@ -59,6 +65,7 @@ connection_stats connection::stats() const noexcept {
   s.late_replies = counters_.late_replies.load(std::memory_order_relaxed);
   s.asks_timed_out = counters_.asks_timed_out.load(std::memory_order_relaxed);
   s.asks_failed_node_down = counters_.asks_failed_node_down.load(std::memory_order_relaxed);
+  s.frames_dropped_unsent = counters_.frames_dropped_unsent.load(std::memory_order_relaxed);
   s.asks_pending = requests_.pending();
   s.ring_used = data_ring_.used();
   return s;

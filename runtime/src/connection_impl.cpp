@@ -1,10 +1,13 @@
 #include "connection_impl.hpp"
 
 #include <asio/post.hpp>
+#include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+
+#include "herald/wire/control.hpp"
 
 namespace herald::runtime {
 
@@ -14,6 +17,12 @@ std::string hex64(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
   return buf;
+}
+
+// Frames a successor holds back until its predecessor has closed.
+bool is_data_kind(wire::frame_kind k) {
+  return k == wire::frame_kind::tell || k == wire::frame_kind::ask || k == wire::frame_kind::reply ||
+         k == wire::frame_kind::error_reply;
 }
 
 bool is_refusal(errc c) {
@@ -38,6 +47,8 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       remote_(stream_->remote_endpoint()),
       handshake_timer_(std::make_unique<asio::steady_timer>(ctx_)),
       sweep_timer_(std::make_unique<asio::steady_timer>(ctx_)),
+      drain_timer_(std::make_unique<asio::steady_timer>(ctx_)),
+      node_dropped_(node.frames_dropped()),
       read_buf_(new std::byte[std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)]),
       read_cap_(std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
@@ -50,7 +61,13 @@ connection_impl::~connection_impl() {
   // A batch cut short by close still owns its pooled payloads.
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
-  drop_unsent();
+  // Records committed after do_close walked the rings (their claims raced
+  // the close of a lost link).
+  const std::size_t late = drop_unsent();
+  if (late != 0 && was_established_) {
+    counters_.frames_dropped_unsent.fetch_add(late, std::memory_order_relaxed);
+    node_dropped_->fetch_add(late, std::memory_order_relaxed);
+  }
 }
 
 herald::error connection_impl::stream_error(const char* op, std::error_code ec) const {
@@ -73,16 +90,24 @@ void connection_impl::close(herald::error reason) {
   if (closing_.exchange(true)) return;
   data_ring_.close();
   control_ring_.close();
-  asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->do_close(std::move(r)); });
+  asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
+}
+
+void connection_impl::follow(const std::shared_ptr<connection_impl>& predecessor) {
+  std::lock_guard lock(predecessor->link_mutex_);
+  if (predecessor->finished_.load(std::memory_order_acquire)) return;
+  predecessor->successor_ = self();
+  held_.store(true, std::memory_order_release);
 }
 
 void connection_impl::wake_writer() {
-  if (closing_.load(std::memory_order_acquire)) return;
+  // A draining writer still needs wakes (frames claimed before the close).
+  if (finished_.load(std::memory_order_acquire)) return;
   asio::post(ctx_, [s = self()] { s->write_batch(); });
 }
 
 void connection_impl::arm_sweep() {
-  if (closing_.load(std::memory_order_acquire)) return;
+  if (finished_.load(std::memory_order_acquire)) return;
   if (sweep_armed_.load(std::memory_order_seq_cst) || sweep_armed_.exchange(true, std::memory_order_seq_cst)) return;
   asio::post(ctx_, [s = self()] { s->schedule_sweep(); });
 }
@@ -107,16 +132,102 @@ void connection_impl::begin() {
   read_more();
 }
 
+void connection_impl::start_close(herald::error reason) {
+  if (!closing_.exchange(true)) {
+    data_ring_.close();
+    control_ring_.close();
+  }
+  begin_drain(std::move(reason));
+}
+
+void connection_impl::begin_drain(herald::error reason) {
+  if (state_ == state::handshaking) return do_close(std::move(reason));  // nothing was accepted yet
+  if (state_ != state::established) return;                              // draining or closed already
+  state_ = state::draining;
+  drain_reason_ = std::move(reason);
+  drain_timer_->expires_after(node_.config().drain_timeout);
+  drain_timer_->async_wait([s = self()](std::error_code ec) {
+    if (ec || s->state_ != state::draining) return;
+    s->do_close(herald::error(s->drain_reason_.code(),
+                              s->drain_reason_.context() + " (drain timed out after " +
+                                  std::to_string(s->node_.config().drain_timeout.count()) + " ms)"));
+  });
+  write_batch();  // sends what is left, then the close frame
+}
+
+void connection_impl::write_close_frame() {
+  close_writing_ = true;
+  flatbuffers::FlatBufferBuilder b;
+  wire::build_close(b, wire::close_notice{drain_reason_.code(), drain_reason_.context()});
+  wire::frame_header h;
+  h.kind = wire::frame_kind::close;
+  h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  h.payload_length = static_cast<std::uint32_t>(b.GetSize());
+  close_frame_.assign(wire::frame_size(b.GetSize()), std::byte{0});
+  wire::encode_header(h, close_frame_.data());
+  std::memcpy(close_frame_.data() + wire::frame_header::size, b.GetBufferPointer(), b.GetSize());
+  close_written_ = 0;
+  iov_[0] = asio::const_buffer(close_frame_.data(), close_frame_.size());
+  stream_->async_write_some(std::span<const asio::const_buffer>(iov_.data(), 1),
+                            [s = self()](std::error_code ec, std::size_t n) { s->on_close_written(ec, n); });
+}
+
+void connection_impl::on_close_written(std::error_code ec, std::size_t n) {
+  if (state_ == state::closed) return;
+  // Every accepted frame is written; a lost close frame loses nothing else.
+  if (ec) return do_close(drain_reason_);
+  close_written_ += n;
+  if (close_written_ < close_frame_.size()) {
+    iov_[0] = asio::const_buffer(close_frame_.data() + close_written_, close_frame_.size() - close_written_);
+    stream_->async_write_some(std::span<const asio::const_buffer>(iov_.data(), 1),
+                              [s = self()](std::error_code ec2, std::size_t m) { s->on_close_written(ec2, m); });
+    return;
+  }
+  close_writing_ = false;
+  close_sent_ = true;
+  if (peer_closed_) do_close(drain_reason_);
+  // else: the reader waits for the peer's close frame (or EOF).
+}
+
+void connection_impl::predecessor_done() {
+  held_.store(false, std::memory_order_release);
+  if (state_ == state::closed) return;
+  write_batch();
+  if (read_paused_) {
+    read_paused_ = false;
+    on_read(shared_from_this(), {}, 0);  // resume where the reader stopped
+  }
+}
+
 void connection_impl::do_close(herald::error reason) {
   if (state_ == state::closed) return;
-  const bool was_established = state_ == state::established;
+  const bool was_established = was_established_;
   state_ = state::closed;
+  std::shared_ptr<connection_impl> successor;
+  {
+    std::lock_guard lock(link_mutex_);
+    finished_.store(true, std::memory_order_release);
+    successor = successor_.lock();
+    successor_.reset();
+  }
   closing_.store(true);
   data_ring_.close();
   control_ring_.close();
   stream_->close();
   handshake_timer_->cancel();
   sweep_timer_->cancel();
+  drain_timer_->cancel();
+  if (was_established) {
+    // A batch cut short and what the rings still hold (a drain that
+    // finished leaves nothing).
+    const std::size_t dropped = (writing_ ? batch_frames_ : 0) + drop_unsent();
+    if (dropped != 0) {
+      counters_.frames_dropped_unsent.fetch_add(dropped, std::memory_order_relaxed);
+      node_dropped_->fetch_add(dropped, std::memory_order_relaxed);
+      node_.log(log_level::warn, "connection with " + who() + ": " + std::to_string(dropped) +
+                                     " accepted frames discarded unsent (" + reason.message() + ")");
+    }
+  }
   const std::size_t failed =
       requests_.fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
   counters_.asks_failed_node_down.fetch_add(failed, std::memory_order_relaxed);
@@ -127,17 +238,19 @@ void connection_impl::do_close(herald::error reason) {
               "connection with " + who() + " closed: " + reason.message());
   }
   node_.on_closed(self(), was_established, reason);
+  if (successor) asio::post(successor->ctx_, [successor] { successor->predecessor_done(); });
   // Release every Asio object now, on the io thread: the connection may be
   // held (closed) after its node and io threads are gone.
   stream_.reset();
   handshake_timer_.reset();
   sweep_timer_.reset();
+  drain_timer_.reset();
 }
 
 // ---- writer ----------------------------------------------------------------
 
 void connection_impl::write_batch() {
-  if (state_ == state::closed || writing_) return;
+  if (state_ == state::closed || writing_ || close_writing_ || close_sent_) return;
   for (;;) {
     iov_first_ = 0;
     iov_count_ = 0;
@@ -169,16 +282,20 @@ void connection_impl::write_batch() {
     };
     control_ring_.for_each_committed(add, max_batch_bytes);
     batch_control_end_ = control_ring_.scan_position();
-    if (iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
+    const bool held = held_.load(std::memory_order_acquire);
+    if (!held && iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
     batch_data_end_ = data_ring_.scan_position();
     if (iov_count_ != 0) break;
     // Nothing to send, but the walk may have stepped over skip records: free
     // them (no batch is in flight).
     control_ring_.release_to(batch_control_end_);
     data_ring_.release_to(batch_data_end_);
-    // Go idle, then re-check (see invariant 2 of connection).
+    // Draining and everything accepted is written: the close frame is last.
+    if (state_ == state::draining && control_ring_.drained() && data_ring_.drained()) return write_close_frame();
+    // Go idle, then re-check (see invariant 2 of connection). Held data
+    // frames wait for predecessor_done(), which calls write_batch.
     writer_idle_.store(true, std::memory_order_seq_cst);
-    if (!control_ring_.has_committed() && !data_ring_.has_committed()) return;
+    if (!control_ring_.has_committed() && (held || !data_ring_.has_committed())) return;
     // A sender committed meanwhile. Whoever flips idle back owns the drain:
     // if a sender did, its wake is already posted.
     if (!writer_idle_.exchange(false, std::memory_order_seq_cst)) return;
@@ -230,7 +347,11 @@ void connection_impl::read_more() {
 
 void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n) {
   if (state_ == state::closed) return;
-  if (ec) return do_close(stream_error("read", ec));
+  if (ec) {
+    // After our close frame, the peer closing its end is the normal end.
+    if (state_ == state::draining && close_sent_) return do_close(drain_reason_);
+    return do_close(stream_error("read", ec));
+  }
   counters_.bytes_received.store(counters_.bytes_received.load(std::memory_order_relaxed) + n,
                                  std::memory_order_relaxed);
   read_filled_ += n;
@@ -250,6 +371,12 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
                                       std::memory_order_relaxed);
       deliver(me, inbound_frame(asm_header_, std::move(asm_buf_)));
       continue;
+    }
+    if (held_.load(std::memory_order_acquire) && state_ != state::handshaking &&
+        read_filled_ - off >= wire::frame_header::size &&
+        is_data_kind(wire::peek_header(read_buf_.get() + off).kind)) {
+      read_paused_ = true;  // predecessor_done() resumes here
+      break;
     }
     auto r = decoder_.next(std::span<const std::byte>(read_buf_.get() + off, read_filled_ - off));
     if (!r) return do_close(std::move(r).error());
@@ -278,6 +405,7 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
     std::memmove(read_buf_.get(), read_buf_.get() + off, read_filled_ - off);
     read_filled_ -= off;
   }
+  if (read_paused_) return;
   read_more();
 }
 
@@ -296,15 +424,26 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     case wire::frame_kind::handshake:
     case wire::frame_kind::handshake_ack:
       return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
-    case wire::frame_kind::close:
-      return do_close(herald::error(errc::node_down, "the peer closed the connection"));
+    case wire::frame_kind::close: {
+      // The peer sends nothing after its close frame; drain ours, answer
+      // with our own close frame, then close (see begin_drain).
+      peer_closed_ = true;
+      if (state_ == state::draining) {
+        if (close_sent_) do_close(drain_reason_);
+        return;
+      }
+      auto c = wire::decode_close(payload);
+      std::string why = !c ? "unreadable close frame: " + c.error().message()
+                           : !c->reason.empty() ? c->reason : std::string(to_string(c->code));
+      return start_close(herald::error(errc::node_down, "the peer closed the connection: " + why));
+    }
     default: break;
   }
   deliver(me, inbound_frame(h, payload, *pool_));
 }
 
 void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_frame f) {
-  if (state_ != state::established) return;
+  if (state_ != state::established && state_ != state::draining) return;
   switch (f.header.kind) {
     case wire::frame_kind::tell:
     case wire::frame_kind::ask:
@@ -363,6 +502,7 @@ void connection_impl::on_proof(std::span<const std::byte> payload) {
   if (!macs_equal(p->mac, hmac_sha256(node_.secret(), input)))
     return do_close(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
   state_ = state::established;
+  was_established_ = true;
   handshake_timer_->cancel();
   peer_.node_id = peer_hello_.node_id;
   peer_.incarnation = peer_hello_.incarnation;

@@ -11,6 +11,8 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -101,6 +103,9 @@ class node::impl final : public node_context {
   const wire::hello& own_hello() const noexcept override { return hello_; }
   const std::shared_ptr<buffer_pool>& pool() const noexcept override { return pool_; }
   frame_sink& sink() noexcept override { return sink_; }
+  const std::shared_ptr<std::atomic<std::uint64_t>>& frames_dropped() const noexcept override {
+    return frames_dropped_;
+  }
 
   void log(log_level level, std::string_view message) override {
     if (cfg_.log) return cfg_.log(level, message);
@@ -279,6 +284,8 @@ class node::impl final : public node_context {
           keep = dialer(*conn) == dialer(*slot) || dialer(*conn) < dialer(*slot);
         }
         if (keep) {
+          // The new link's data waits for the old one's drain (order).
+          if (slot) conn->follow(slot);
           replaced = std::exchange(slot, conn);
         }
         if (conn->initiator()) {
@@ -322,6 +329,7 @@ class node::impl final : public node_context {
         const bool mine = conn->initiator() && text == conn->dial_address();
         if (mine || (down && d->node_id == peer)) schedule_redial(*d);
       }
+      closed_cv_.notify_all();
     }
     if (down) sink_.on_peer_down(conn->peer(), reason);
   }
@@ -362,6 +370,14 @@ class node::impl final : public node_context {
       });
     }
     for (auto& c : conns) c->close(herald::error(errc::system_shutdown, "node " + cfg_.node_name + " shutting down"));
+    // Let established links drain (bounded by drain_timeout) before the io
+    // threads stop. An io thread cannot wait for its own connections.
+    if (!detail::on_io_thread()) {
+      std::unique_lock lock(mutex_);
+      closed_cv_.wait_until(lock, std::chrono::steady_clock::now() + cfg_.drain_timeout + std::chrono::seconds(1), [&] {
+        return std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->finished(); });
+      });
+    }
     conns.clear();
     io_.stop();
     {
@@ -390,11 +406,13 @@ class node::impl final : public node_context {
   std::vector<std::string> unix_paths_;
 
   mutable std::mutex mutex_;  // connection management only, never on the data path
+  std::condition_variable closed_cv_;  // a connection closed (shutdown waits for drains)
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection_impl>> by_node_;
   std::unordered_set<std::shared_ptr<connection_impl>> pending_;  // handshaking
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
+  std::shared_ptr<std::atomic<std::uint64_t>> frames_dropped_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
 result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
@@ -429,6 +447,9 @@ void node::connect(const std::string& address) { impl_->connect(address); }
 std::shared_ptr<connection> node::connection_to(std::uint64_t id) const { return impl_->connection_to(id); }
 std::vector<std::shared_ptr<connection>> node::connections() const { return impl_->connections(); }
 buffer_pool::stats node::pool_stats() const { return impl_->pool()->snapshot(); }
+std::uint64_t node::frames_dropped_unsent() const noexcept {
+  return impl_->frames_dropped()->load(std::memory_order_relaxed);
+}
 void node::shutdown() { impl_->shutdown(); }
 
 }  // namespace herald::runtime

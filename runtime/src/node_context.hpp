@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +30,9 @@ class node_context {
   virtual const std::shared_ptr<buffer_pool>& pool() const noexcept = 0;
   virtual frame_sink& sink() noexcept = 0;
   virtual void log(log_level level, std::string_view message) = 0;
+  // The node's count of frames its connections discarded unsent; shared, so
+  // that a connection outliving the node can still add to it.
+  virtual const std::shared_ptr<std::atomic<std::uint64_t>>& frames_dropped() const noexcept = 0;
 
   // The handshake finished: register (deduplicating) and tell the sink.
   virtual void on_established(const std::shared_ptr<connection_impl>& conn) = 0;

@@ -42,7 +42,7 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
     offset = r & mask_;
     need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
     if (r + need - released > capacity_) return claim_status::full;
-    if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+    if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
   }
   std::uint64_t start = r;
   if (need != size) {
@@ -50,6 +50,11 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
     const auto pad = static_cast<std::uint32_t>(capacity_ - offset);
     marker_at(r).store(skip_bit | static_cast<std::uint32_t>(pad / alignment), std::memory_order_release);
     start = r + pad;
+  }
+  if (closed_.load(std::memory_order_seq_cst)) {
+    // Lost the race with close() (invariant 7): give the space back as a skip.
+    marker_at(start).store(skip_bit | static_cast<std::uint32_t>(size / alignment), std::memory_order_seq_cst);
+    return claim_status::closed;
   }
   out.data = data_.get() + (start & mask_);
   out.size = static_cast<std::uint32_t>(size);
@@ -98,7 +103,7 @@ void ring_buffer::release_to(std::uint64_t position) {
 }
 
 void ring_buffer::close() {
-  closed_.store(true, std::memory_order_release);
+  closed_.store(true, std::memory_order_seq_cst);
   std::lock_guard lock(wait_mutex_);
   space_.notify_all();
 }

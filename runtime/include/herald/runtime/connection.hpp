@@ -42,6 +42,10 @@ struct connection_stats {
   std::uint64_t late_replies = 0;         // replies dropped: their ask had timed out or was unknown
   std::uint64_t asks_timed_out = 0;
   std::uint64_t asks_failed_node_down = 0;
+  // Frames whose send returned ok and that the connection discarded without
+  // writing them whole to the stream: a link lost (stream error, drain
+  // timeout) with frames still in its rings. A deliberate close drains first.
+  std::uint64_t frames_dropped_unsent = 0;
   std::size_t asks_pending = 0;
   std::size_t ring_used = 0;  // bytes of the data ring not yet written
 
@@ -91,8 +95,15 @@ class connection : public std::enable_shared_from_this<connection> {
   result<std::uint64_t> request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
                                 clock::time_point deadline, reply_handler on_reply);
 
-  // Closes the connection (idempotent): pending asks fail with node_down,
-  // blocked senders wake with node_down, the sink hears on_peer_down.
+  // Closes the connection deliberately (idempotent). From this call on every
+  // send fails with node_down (blocked senders wake with it); what the rings
+  // accepted before is still written, then a close frame carrying `reason`,
+  // then the connection waits for the peer's close frame (the peer drains
+  // too) and closes the stream. Replies arriving meanwhile still complete
+  // their asks. The whole drain is bounded by node_config::drain_timeout;
+  // frames left then are counted in frames_dropped_unsent. At the end
+  // pending asks fail with node_down and the sink hears on_peer_down. A
+  // connection still in its handshake closes at once.
   virtual void close(herald::error reason) = 0;
 
   bool is_open() const noexcept { return !data_ring_.closed(); }
@@ -138,11 +149,13 @@ class connection : public std::enable_shared_from_this<connection> {
     std::atomic<std::uint64_t> late_replies{0};
     std::atomic<std::uint64_t> asks_timed_out{0};
     std::atomic<std::uint64_t> asks_failed_node_down{0};
+    std::atomic<std::uint64_t> frames_dropped_unsent{0};
   };
 
-  // Frees the pooled payloads of records still in the rings (connection
-  // destroyed with unsent frames). Call once no producer can commit.
-  void drop_unsent();
+  // Consumer (io thread): discards the committed records still in the rings,
+  // freeing their pooled payloads, and returns how many frames that was.
+  // Records committed later stay for a later call (the destructor's).
+  std::size_t drop_unsent();
 
   const settings settings_;
   std::shared_ptr<buffer_pool> pool_;

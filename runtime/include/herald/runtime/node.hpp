@@ -48,8 +48,13 @@ class node {
   std::vector<std::shared_ptr<connection>> connections() const;
 
   buffer_pool::stats pool_stats() const;
+  // Frames whose send returned ok and that a connection of this node
+  // discarded unsent (links lost with frames in their rings), over the
+  // node's lifetime. connection_stats::frames_dropped_unsent has one link's.
+  std::uint64_t frames_dropped_unsent() const noexcept;
 
-  // Closes every connection (pending asks fail with node_down), stops the
+  // Closes every connection, each draining what it accepted (up to
+  // node_config::drain_timeout; pending asks fail with node_down), stops the
   // listeners and the io threads. Idempotent; the destructor calls it.
   void shutdown();
 

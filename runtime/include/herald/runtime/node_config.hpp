@@ -62,6 +62,9 @@ struct node_config {
   backpressure_policy backpressure = backpressure_policy::block;
   std::chrono::milliseconds backpressure_timeout{1000};
   std::chrono::milliseconds handshake_timeout{5000};
+  // Bound on a deliberate close (link replaced, member down, close frame from
+  // the peer, shutdown): draining the rings and exchanging close frames.
+  std::chrono::milliseconds drain_timeout{2000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
   // Granularity of ask deadlines: pending asks are swept this often.

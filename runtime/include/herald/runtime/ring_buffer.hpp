@@ -88,6 +88,12 @@ class ring_buffer {
   // Consumer: true when the record at the scan cursor is committed.
   bool has_committed() const noexcept;
 
+  // Consumer: true when the walk has reached every claimed byte: nothing is
+  // committed and unwalked, and no producer holds a claim. After close(),
+  // once true it stays true (invariant 7): the consumer has seen every record
+  // whose claim succeeded.
+  bool drained() const noexcept { return scan_ == reserve_.load(std::memory_order_seq_cst); }
+
   // Consumer: calls f(record) for each committed record from the scan cursor,
   // in claim order, stopping at the first uncommitted one, after max_records,
   // or before a record that would take the walk past max_bytes (the first
@@ -105,7 +111,8 @@ class ring_buffer {
   void release_to(std::uint64_t position);
 
   // Any thread: fails every present and future claim with closed. Committed
-  // records stay readable.
+  // records stay readable, and so do records claimed before close that their
+  // producers commit afterwards (invariant 7).
   void close();
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
@@ -152,6 +159,11 @@ class ring_buffer {
   //     reserve >= release: the consumer only releases positions it walked,
   //     which were claimed (reserve_ moved past them) before their marker
   //     was published.
+  //  7. A claim returns claimed only if its CAS on reserve_ precedes the
+  //     store of closed_ (both seq_cst, and the claimer re-reads closed_
+  //     after its CAS; one that finds it set publishes its space as a skip
+  //     record and returns closed). So a consumer that reads reserve_ after
+  //     seeing closed_ covers every successful claim.
   alignas(64) std::atomic<std::uint64_t> reserve_{0};  // producers: next free position
   alignas(64) std::atomic<std::uint64_t> release_{0};  // consumer: everything before is free
   std::uint64_t scan_ = 0;                              // consumer only: next record to walk
