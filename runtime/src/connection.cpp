@@ -5,9 +5,9 @@ namespace herald::runtime {
 connection::connection(const settings& s, std::shared_ptr<buffer_pool> pool)
     : settings_(s),
       pool_(std::move(pool)),
-      control_ring_(s.control_ring_capacity),
-      data_ring_(s.ring_capacity),
-      requests_(s.max_inflight_asks) {}
+      control_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
+      data_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
+      requests_(std::make_unique<request_table>(1)) {}
 
 connection::~connection() = default;
 
@@ -41,17 +41,22 @@ herald::error connection::encode_error(std::exception_ptr e) {
   }
 }
 
-std::size_t connection::drop_unsent() {
-  std::size_t frames = 0;
-  for (ring_buffer* ring : {&control_ring_, &data_ring_}) {
-    frames += ring->for_each_committed([](const ring_buffer::record& rec) {
-      if (rec.tag == tag_external)
-        std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
-      return true;
-    });
-    ring->release_to(ring->scan_position());
-  }
+std::size_t connection::drop_unsent(ring_buffer& ring) {
+  const std::size_t frames = ring.for_each_committed([](const ring_buffer::record& rec) {
+    if (rec.tag == tag_external)
+      std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
+    return true;
+  });
+  ring.release_to(ring.scan_position());
   return frames;
+}
+
+std::size_t connection::drop_unsent() { return drop_unsent(*control_ring_) + drop_unsent(*data_ring_); }
+
+void connection::allocate_buffers() {
+  control_ring_ = std::make_unique<ring_buffer>(settings_.control_ring_capacity);
+  data_ring_ = std::make_unique<ring_buffer>(settings_.ring_capacity);
+  requests_ = std::make_unique<request_table>(settings_.max_inflight_asks);
 }
 
 connection_stats connection::stats() const noexcept {
@@ -66,8 +71,8 @@ connection_stats connection::stats() const noexcept {
   s.asks_timed_out = counters_.asks_timed_out.load(std::memory_order_relaxed);
   s.asks_failed_node_down = counters_.asks_failed_node_down.load(std::memory_order_relaxed);
   s.frames_dropped_unsent = counters_.frames_dropped_unsent.load(std::memory_order_relaxed);
-  s.asks_pending = requests_.pending();
-  s.ring_used = data_ring_.used();
+  s.asks_pending = requests_->pending();
+  s.ring_used = data_ring_->used();
   return s;
 }
 

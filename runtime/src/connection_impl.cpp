@@ -49,8 +49,9 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       sweep_timer_(std::make_unique<asio::steady_timer>(ctx_)),
       drain_timer_(std::make_unique<asio::steady_timer>(ctx_)),
       node_dropped_(node.frames_dropped()),
-      read_buf_(new std::byte[std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)]),
-      read_cap_(std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)),
+      hs_ring_(std::make_unique<ring_buffer>(hs_ring_capacity)),
+      read_buf_(new std::byte[handshake_read_size]),
+      read_cap_(handshake_read_size),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
   batch_external_.reserve(max_iov);
   peer_.remote_endpoint = remote_;
@@ -61,6 +62,7 @@ connection_impl::~connection_impl() {
   // A batch cut short by close still owns its pooled payloads.
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
+  if (hs_ring_) drop_unsent(*hs_ring_);
   // Records committed after do_close walked the rings (their claims raced
   // the close of a lost link).
   const std::size_t late = drop_unsent();
@@ -88,8 +90,12 @@ void connection_impl::start() {
 
 void connection_impl::close(herald::error reason) {
   if (closing_.exchange(true)) return;
-  data_ring_.close();
-  control_ring_.close();
+  // Refuse sends from now on. Before allocate_buffers() no sender has the
+  // connection, and begin_drain closes the rings on the io thread anyway.
+  if (buffers_allocated_.load(std::memory_order_acquire)) {
+    data_ring_->close();
+    control_ring_->close();
+  }
   asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
 }
 
@@ -118,10 +124,7 @@ void connection_impl::begin() {
   wire::hello h = node_.own_hello();
   std::memcpy(h.nonce.data(), nonce_.data(), nonce_.size());
   const auto payload = wire::encode(h);
-  wire::frame_header fh;
-  fh.kind = wire::frame_kind::handshake;
-  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  if (auto ok = send_bytes(fh, payload); !ok) return do_close(std::move(ok).error());
+  if (auto ok = send_handshake(wire::frame_kind::handshake, payload); !ok) return do_close(std::move(ok).error());
   handshake_timer_->expires_after(node_.config().handshake_timeout);
   handshake_timer_->async_wait([s = self()](std::error_code ec) {
     if (ec || s->state_ != state::handshaking) return;
@@ -134,8 +137,8 @@ void connection_impl::begin() {
 
 void connection_impl::start_close(herald::error reason) {
   if (!closing_.exchange(true)) {
-    data_ring_.close();
-    control_ring_.close();
+    data_ring_->close();
+    control_ring_->close();
   }
   begin_drain(std::move(reason));
 }
@@ -144,6 +147,8 @@ void connection_impl::begin_drain(herald::error reason) {
   if (state_ == state::handshaking) return do_close(std::move(reason));  // nothing was accepted yet
   if (state_ != state::established) return;                              // draining or closed already
   state_ = state::draining;
+  data_ring_->close();
+  control_ring_->close();
   drain_reason_ = std::move(reason);
   drain_timer_->expires_after(node_.config().drain_timeout);
   drain_timer_->async_wait([s = self()](std::error_code ec) {
@@ -189,6 +194,19 @@ void connection_impl::on_close_written(std::error_code ec, std::size_t n) {
   // else: the reader waits for the peer's close frame (or EOF).
 }
 
+result<void> connection_impl::send_handshake(wire::frame_kind kind, std::span<const std::byte> payload) {
+  wire::frame_header fh;
+  fh.kind = kind;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  return send_on(*hs_ring_, fh, payload.size(), [&](std::span<std::byte> out) {
+    if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
+  });
+}
+
+bool connection_impl::rings_drained() const noexcept {
+  return (!hs_ring_ || hs_ring_->drained()) && control_ring_->drained() && data_ring_->drained();
+}
+
 void connection_impl::predecessor_done() {
   held_.store(false, std::memory_order_release);
   if (state_ == state::closed) return;
@@ -211,8 +229,8 @@ void connection_impl::do_close(herald::error reason) {
     successor_.reset();
   }
   closing_.store(true);
-  data_ring_.close();
-  control_ring_.close();
+  data_ring_->close();
+  control_ring_->close();
   stream_->close();
   handshake_timer_->cancel();
   sweep_timer_->cancel();
@@ -229,7 +247,7 @@ void connection_impl::do_close(herald::error reason) {
     }
   }
   const std::size_t failed =
-      requests_.fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
+      requests_->fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
   counters_.asks_failed_node_down.fetch_add(failed, std::memory_order_relaxed);
   if (is_refusal(reason.code())) {
     node_.log(log_level::error, "connection with " + who() + " refused: " + reason.message());
@@ -251,6 +269,7 @@ void connection_impl::do_close(herald::error reason) {
 
 void connection_impl::write_batch() {
   if (state_ == state::closed || writing_ || close_writing_ || close_sent_) return;
+  if (hs_ring_ && state_ != state::handshaking && hs_ring_->drained()) hs_ring_.reset();  // all of it written
   for (;;) {
     iov_first_ = 0;
     iov_count_ = 0;
@@ -280,22 +299,29 @@ void connection_impl::write_batch() {
       ++batch_frames_;
       return iov_count_ + 3 <= max_iov;  // room for one more external record
     };
-    control_ring_.for_each_committed(add, max_batch_bytes);
-    batch_control_end_ = control_ring_.scan_position();
+    if (hs_ring_) {
+      hs_ring_->for_each_committed(add, max_batch_bytes);
+      batch_hs_end_ = hs_ring_->scan_position();
+    }
+    control_ring_->for_each_committed(add, max_batch_bytes);
+    batch_control_end_ = control_ring_->scan_position();
     const bool held = held_.load(std::memory_order_acquire);
-    if (!held && iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
-    batch_data_end_ = data_ring_.scan_position();
+    if (!held && iov_count_ + 3 <= max_iov) data_ring_->for_each_committed(add, max_batch_bytes);
+    batch_data_end_ = data_ring_->scan_position();
     if (iov_count_ != 0) break;
     // Nothing to send, but the walk may have stepped over skip records: free
     // them (no batch is in flight).
-    control_ring_.release_to(batch_control_end_);
-    data_ring_.release_to(batch_data_end_);
+    if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
+    control_ring_->release_to(batch_control_end_);
+    data_ring_->release_to(batch_data_end_);
     // Draining and everything accepted is written: the close frame is last.
-    if (state_ == state::draining && control_ring_.drained() && data_ring_.drained()) return write_close_frame();
+    if (state_ == state::draining && rings_drained()) return write_close_frame();
     // Go idle, then re-check (see invariant 2 of connection). Held data
     // frames wait for predecessor_done(), which calls write_batch.
     writer_idle_.store(true, std::memory_order_seq_cst);
-    if (!control_ring_.has_committed() && (held || !data_ring_.has_committed())) return;
+    if ((!hs_ring_ || !hs_ring_->has_committed()) && !control_ring_->has_committed() &&
+        (held || !data_ring_->has_committed()))
+      return;
     // A sender committed meanwhile. Whoever flips idle back owns the drain:
     // if a sender did, its wake is already posted.
     if (!writer_idle_.exchange(false, std::memory_order_seq_cst)) return;
@@ -326,8 +352,9 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
   if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
-  control_ring_.release_to(batch_control_end_);
-  data_ring_.release_to(batch_data_end_);
+  if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
+  control_ring_->release_to(batch_control_end_);
+  data_ring_->release_to(batch_data_end_);
   counters_.frames_sent.store(counters_.frames_sent.load(std::memory_order_relaxed) + batch_frames_,
                               std::memory_order_relaxed);
   counters_.bytes_sent.store(counters_.bytes_sent.load(std::memory_order_relaxed) + batch_bytes_,
@@ -406,6 +433,14 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
     read_filled_ -= off;
   }
   if (read_paused_) return;
+  if (state_ != state::handshaking && read_cap_ == handshake_read_size) {
+    // Authenticated: the configured read buffer replaces the handshake's.
+    const std::size_t cap = std::max<std::size_t>(node_.config().read_buffer_size, 64u << 10);
+    std::unique_ptr<std::byte[]> buf(new std::byte[cap]);
+    std::memcpy(buf.get(), read_buf_.get(), read_filled_);
+    read_buf_ = std::move(buf);
+    read_cap_ = cap;
+  }
   read_more();
 }
 
@@ -452,7 +487,7 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
     case wire::frame_kind::reply:
     case wire::frame_kind::error_reply: {
       const std::uint64_t id = f.header.request_id;
-      if (!requests_.complete(id, std::move(f)))
+      if (!requests_->complete(id, std::move(f)))
         counters_.late_replies.fetch_add(1, std::memory_order_relaxed);
       break;
     }
@@ -487,10 +522,8 @@ void connection_impl::on_hello(std::span<const std::byte> payload) {
   const auto input = wire::proof_input(peer_hello_.nonce, own.node_id, peer_hello_.node_id);
   wire::proof p;
   p.mac = hmac_sha256(node_.secret(), input);
-  wire::frame_header fh;
-  fh.kind = wire::frame_kind::handshake_ack;
-  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  if (auto ok = send_bytes(fh, wire::encode(p)); !ok) return do_close(std::move(ok).error());
+  if (auto ok = send_handshake(wire::frame_kind::handshake_ack, wire::encode(p)); !ok)
+    return do_close(std::move(ok).error());
 }
 
 void connection_impl::on_proof(std::span<const std::byte> payload) {
@@ -501,6 +534,8 @@ void connection_impl::on_proof(std::span<const std::byte> payload) {
   const auto input = wire::proof_input(nonce_, peer_hello_.node_id, own.node_id);
   if (!macs_equal(p->mac, hmac_sha256(node_.secret(), input)))
     return do_close(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
+  allocate_buffers();
+  buffers_allocated_.store(true, std::memory_order_release);
   state_ = state::established;
   was_established_ = true;
   handshake_timer_->cancel();
@@ -520,11 +555,11 @@ void connection_impl::schedule_sweep() {
   sweep_timer_->expires_after(node_.config().ask_sweep_interval);
   sweep_timer_->async_wait([s = self()](std::error_code ec) {
     if (ec || s->state_ == state::closed) return;
-    const std::size_t n = s->requests_.expire(clock::now());
+    const std::size_t n = s->requests_->expire(clock::now());
     s->counters_.asks_timed_out.fetch_add(n, std::memory_order_relaxed);
-    if (s->requests_.pending() != 0) return s->schedule_sweep();
+    if (s->requests_->pending() != 0) return s->schedule_sweep();
     s->sweep_armed_.store(false, std::memory_order_seq_cst);
-    if (s->requests_.pending() != 0 && !s->sweep_armed_.exchange(true, std::memory_order_seq_cst))
+    if (s->requests_->pending() != 0 && !s->sweep_armed_.exchange(true, std::memory_order_seq_cst))
       s->schedule_sweep();
   });
 }

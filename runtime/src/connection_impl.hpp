@@ -70,6 +70,9 @@ class connection_impl final : public connection {
   void write_close_frame();
   void on_close_written(std::error_code ec, std::size_t n);
   void predecessor_done();
+  // The handshake's own frames, through hs_ring_.
+  result<void> send_handshake(wire::frame_kind kind, std::span<const std::byte> payload);
+  bool rings_drained() const noexcept;
   void do_close(herald::error reason);
   void write_batch();
   void write_more();
@@ -99,6 +102,19 @@ class connection_impl final : public connection {
   std::atomic<bool> closing_{false};  // close() requested; set once
   state state_ = state::handshaking;
   std::shared_ptr<std::atomic<std::uint64_t>> node_dropped_;  // the node's frames_dropped()
+  // Set (release) once allocate_buffers() has run: from then on another thread
+  // may touch the rings (close()).
+  std::atomic<bool> buffers_allocated_{false};
+
+  // Memory before authentication: a handshaking connection holds the
+  // placeholder rings, hs_ring_ for its own handshake frames and a read
+  // buffer of handshake_read_size; the configured rings and read buffer are
+  // allocated when the handshake succeeds. The writer sends hs_ring_ first
+  // and frees it once it is drained after the handshake.
+  static constexpr std::size_t hs_ring_capacity = 4096;
+  static constexpr std::size_t handshake_read_size = 8192;
+  std::unique_ptr<ring_buffer> hs_ring_;
+  std::uint64_t batch_hs_end_ = 0;
 
   // Drain (io thread): why we close, our close frame and how much of it is
   // written, and whether the peer's close frame has arrived.

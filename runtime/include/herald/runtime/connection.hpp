@@ -106,7 +106,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // connection still in its handshake closes at once.
   virtual void close(herald::error reason) = 0;
 
-  bool is_open() const noexcept { return !data_ring_.closed(); }
+  bool is_open() const noexcept { return !data_ring_->closed(); }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }
   connection_stats stats() const noexcept;
@@ -156,6 +156,19 @@ class connection : public std::enable_shared_from_this<connection> {
   // freeing their pooled payloads, and returns how many frames that was.
   // Records committed later stay for a later call (the destructor's).
   std::size_t drop_unsent();
+  static std::size_t drop_unsent(ring_buffer& ring);
+
+  // The rings and request table a connection starts with: the smallest
+  // there are, so that a peer that never authenticates costs next to nothing.
+  static constexpr std::size_t placeholder_ring_capacity = 4 * ring_buffer::min_record;
+  // Replaces the placeholders with rings and a request table of the
+  // configured sizes. Io thread, once, before the connection is published to
+  // any sender (the placeholders are empty then).
+  void allocate_buffers();
+
+  // send() into a given ring.
+  template <class F>
+  result<void> send_on(ring_buffer& ring, const wire::frame_header& h, std::size_t payload_size, F&& write_payload);
 
   const settings settings_;
   std::shared_ptr<buffer_pool> pool_;
@@ -166,10 +179,13 @@ class connection : public std::enable_shared_from_this<connection> {
   //     the one sender that flips it to false wakes the writer, and the
   //     writer, before going idle, stores true and then re-checks both rings
   //     (seq_cst on both sides), so no committed frame is left unsent.
-  ring_buffer control_ring_;
-  ring_buffer data_ring_;
+  //  3. control_ring_, data_ring_ and requests_ change once, in
+  //     allocate_buffers(), before any thread but the io thread can reach the
+  //     connection; the pointers are constant from then on.
+  std::unique_ptr<ring_buffer> control_ring_;
+  std::unique_ptr<ring_buffer> data_ring_;
   std::atomic<bool> writer_idle_{true};
-  request_table requests_;
+  std::unique_ptr<request_table> requests_;
   counters counters_;
   peer_info peer_;
 
@@ -184,7 +200,14 @@ class connection : public std::enable_shared_from_this<connection> {
 };
 
 template <class F>
-result<void> connection::send(const wire::frame_header& h0, std::size_t payload_size, F&& write_payload) {
+result<void> connection::send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload) {
+  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? *control_ring_ : *data_ring_;
+  return send_on(ring, h, payload_size, std::forward<F>(write_payload));
+}
+
+template <class F>
+result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0, std::size_t payload_size,
+                                 F&& write_payload) {
   if (payload_size > settings_.max_frame_size)
     return herald::error(errc::frame_too_large, "payload of " + std::to_string(payload_size) +
                                                     " bytes exceeds max_frame_size " +
@@ -193,7 +216,6 @@ result<void> connection::send(const wire::frame_header& h0, std::size_t payload_
   h.payload_length = static_cast<std::uint32_t>(payload_size);
   const std::size_t total = wire::frame_size(payload_size);
   const std::size_t padding = total - wire::frame_header::size - payload_size;
-  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? control_ring_ : data_ring_;
   ring_buffer::reservation r;
   if (total <= settings_.large_payload_threshold + wire::frame_header::size && total <= ring.max_record()) {
     if (auto ok = claim(ring, total, r); !ok) return ok;
@@ -230,14 +252,14 @@ template <class F>
 result<std::uint64_t> connection::request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
                                           clock::time_point deadline, reply_handler on_reply) {
   if (!is_open()) return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
-  auto id = requests_.add(std::move(on_reply), deadline);
+  auto id = requests_->add(std::move(on_reply), deadline);
   if (!id) return std::move(id).error();
   arm_sweep();
   h.request_id = *id;
   if (auto ok = send(h, payload_size, std::forward<F>(write_payload)); !ok) {
     // Someone else (deadline, connection loss) took the request first: its
     // handler runs, so this call reports success.
-    if (requests_.cancel(*id)) return std::move(ok).error();
+    if (requests_->cancel(*id)) return std::move(ok).error();
   }
   return id;
 }
