@@ -99,6 +99,10 @@ void connection_impl::close(herald::error reason) {
   asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
 }
 
+void connection_impl::abort(herald::error reason) {
+  asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->do_close(std::move(r)); });
+}
+
 void connection_impl::follow(const std::shared_ptr<connection_impl>& predecessor) {
   std::lock_guard lock(predecessor->link_mutex_);
   if (predecessor->finished_.load(std::memory_order_acquire)) return;

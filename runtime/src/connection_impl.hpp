@@ -43,6 +43,9 @@ class connection_impl final : public connection {
 
   void start();
   void close(herald::error reason) override;
+  // Closes at once, without draining (the frames left are counted as
+  // dropped). Any thread.
+  void abort(herald::error reason);
 
   // Holds this connection's data frames until `predecessor` has closed (see
   // the class comment). Call before the connection is published to senders,

@@ -378,6 +378,10 @@ class node::impl final : public node_context {
         return std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->finished(); });
       });
     }
+    // What has not finished by now closes without its drain, while the io
+    // threads still run its handlers (stop() below runs the last of them).
+    for (auto& c : conns)
+      if (!c->finished()) c->abort(herald::error(errc::system_shutdown, "node " + cfg_.node_name + " shut down before the link drained"));
     conns.clear();
     io_.stop();
     {
