@@ -287,6 +287,9 @@ class node::impl final : public node_context {
           // The new link's data waits for the old one's drain (order).
           if (slot) conn->follow(slot);
           replaced = std::exchange(slot, conn);
+          if (replaced) draining_.insert(replaced);
+        } else {
+          draining_.insert(conn);
         }
         if (conn->initiator()) {
           if (auto it = dials_.find(conn->dial_address()); it != dials_.end()) {
@@ -312,6 +315,7 @@ class node::impl final : public node_context {
     {
       std::lock_guard lock(mutex_);
       pending_.erase(conn);
+      draining_.erase(conn);
       if (was_established) {
         auto it = by_node_.find(peer);
         if (it != by_node_.end() && it->second == conn) {
@@ -360,6 +364,7 @@ class node::impl final : public node_context {
       stopping_ = true;
       for (auto& [id, c] : by_node_) conns.push_back(c);
       for (auto& c : pending_) conns.push_back(c);
+      for (auto& c : draining_) conns.push_back(c);
       for (auto& [text, d] : dials_) d->timer->cancel();
     }
     for (const auto& name : inproc_names_) inproc_unlisten(*cfg_.inproc, name);
@@ -388,6 +393,7 @@ class node::impl final : public node_context {
       std::lock_guard lock(mutex_);
       by_node_.clear();
       pending_.clear();
+      draining_.clear();
       dials_.clear();
     }
     acceptors_.clear();
@@ -414,6 +420,9 @@ class node::impl final : public node_context {
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection_impl>> by_node_;
   std::unordered_set<std::shared_ptr<connection_impl>> pending_;  // handshaking
+  // Closing and no longer in by_node_ (replaced, or a duplicate): shutdown
+  // waits for them too.
+  std::unordered_set<std::shared_ptr<connection_impl>> draining_;
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
   std::shared_ptr<std::atomic<std::uint64_t>> frames_dropped_ = std::make_shared<std::atomic<std::uint64_t>>(0);
