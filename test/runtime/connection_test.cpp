@@ -648,8 +648,11 @@ TEST_P(Connection, ADrainThatTimesOutCountsTheFramesItDiscarded) {
   EXPECT_EQ(p->a->frames_dropped_unsent(), dropped) << "and reach the node's count";
   EXPECT_TRUE(p->log_a.wait_for("discarded unsent"));
   closed.unlock();
-  EXPECT_TRUE(p->sink_b.wait([&] { return !p->sink_b.downs.empty(); }, 30s));
-  EXPECT_GE(received.load() + dropped, accepted) << "what did not arrive was counted";
+  // What the stream's buffers held still arrives (a TCP peer reopening a
+  // zero window can take a while).
+  EXPECT_TRUE(p->sink_b.wait([&] { return received.load() + dropped >= accepted; }, 60s))
+      << "what did not arrive was counted: " << received.load() << " received, " << dropped << " dropped, "
+      << accepted << " accepted";
   EXPECT_LT(received.load(), accepted);
 }
 
