@@ -589,6 +589,8 @@ TEST(Connection, ReplacingALinkLosesAndReordersNothing) {
   EXPECT_GT(accepted.size(), total / 2) << "most tells went through (" << refused << " refused)";
   EXPECT_GT(accepted.back(), progress.load() - 1000) << "tells after the replacement flow on the new link";
   EXPECT_EQ(p->a->frames_dropped_unsent(), 0u) << "a deliberate close drains";
+  p->a->shutdown();  // before `got`, which b's sink writes to, goes
+  p->b->shutdown();
 }
 
 TEST_P(Connection, ACloseFrameFromThePeerDrainsWhatItsRingsAccepted) {
@@ -623,6 +625,8 @@ TEST_P(Connection, ACloseFrameFromThePeerDrainsWhatItsRingsAccepted) {
   for (std::uint64_t i = 0; i < accepted; ++i) ASSERT_EQ(seqs[i], i);
   EXPECT_EQ(p->a->frames_dropped_unsent(), 0u);
   EXPECT_EQ(p->a_to_b->stats().frames_dropped_unsent, 0u);
+  p->a->shutdown();  // before the locals b's sink uses go
+  p->b->shutdown();
 }
 
 TEST_P(Connection, ADrainThatTimesOutCountsTheFramesItDiscarded) {
@@ -654,6 +658,8 @@ TEST_P(Connection, ADrainThatTimesOutCountsTheFramesItDiscarded) {
       << "what did not arrive was counted: " << received.load() << " received, " << dropped << " dropped, "
       << accepted << " accepted";
   EXPECT_LT(received.load(), accepted);
+  p->a->shutdown();  // b may still be reading: before the locals its sink uses go
+  p->b->shutdown();
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, Connection,
