@@ -41,7 +41,13 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
     r = reserve_.load(std::memory_order_acquire);
     offset = r & mask_;
     need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
-    if (r + need - released > capacity_) return claim_status::full;
+    if (r + need - released > capacity_) {
+      // Full only if the release position read is still current: a claimer
+      // preempted between the two loads may hold a stale one while the
+      // consumer freed most of the ring.
+      if (release_.load(std::memory_order_seq_cst) != released) continue;
+      return claim_status::full;
+    }
     if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
   }
   std::uint64_t start = r;
