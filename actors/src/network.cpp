@@ -233,6 +233,7 @@ void network::add_metrics(system_metrics& m) const {
     m.links_closed = links_closed_;
     for (const auto& [node, s] : closed_links_) all.push_back(s);
   }
+  m.frames_dropped_unsent = node_->frames_dropped_unsent();
   for (const auto& c : node_->connections()) {
     all.push_back(c->stats());
     ++m.connections;

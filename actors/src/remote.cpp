@@ -187,6 +187,7 @@ metrics_reply node_actor::on(const metrics_request&) {
   add("rejected_per_source_cap", m.rejected_per_source_cap);
   add("rejected_connection_cap", m.rejected_connection_cap);
   add("accept_errors", m.accept_errors);
+  add("frames_dropped_unsent", m.frames_dropped_unsent);
   add("registry_names", m.registry_names);
   add("name_conflicts_lost", m.name_conflicts_lost);
   add("members_lost", m.members_lost);

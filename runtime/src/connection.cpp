@@ -5,9 +5,9 @@ namespace herald::runtime {
 connection::connection(const settings& s, std::shared_ptr<buffer_pool> pool)
     : settings_(s),
       pool_(std::move(pool)),
-      control_ring_(s.control_ring_capacity),
-      data_ring_(s.ring_capacity),
-      requests_(s.max_inflight_asks) {}
+      control_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
+      data_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
+      requests_(std::make_unique<request_table>(1)) {}
 
 connection::~connection() = default;
 
@@ -22,20 +22,41 @@ result<void> connection::claim(ring_buffer& ring, std::size_t size, ring_buffer:
       return herald::error(errc::backpressure, "send ring to " + peer_.node_name + " still full after " +
                                                    std::to_string(settings_.backpressure_timeout.count()) + " ms");
   }
-  if (status == ring_buffer::claim_status::closed)
+  if (status == ring_buffer::claim_status::closed) {
+    // A claim that lost the race with close left a skip record, which a
+    // draining writer waits for (ring_buffer invariant 7): let it look.
+    wake_if_idle();
     return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
+  }
   return {};
 }
 
-void connection::drop_unsent() {
-  for (ring_buffer* ring : {&control_ring_, &data_ring_}) {
-    ring->for_each_committed([](const ring_buffer::record& rec) {
-      if (rec.tag == tag_external)
-        std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
-      return true;
-    });
-    ring->release_to(ring->scan_position());
+herald::error connection::encode_error(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    return herald::error(errc::invalid_argument, std::string("encoding the message failed: ") + ex.what());
+  } catch (...) {
+    return herald::error(errc::invalid_argument, "encoding the message failed: an exception not derived from std::exception");
   }
+}
+
+std::size_t connection::drop_unsent(ring_buffer& ring) {
+  const std::size_t frames = ring.for_each_committed([](const ring_buffer::record& rec) {
+    if (rec.tag == tag_external)
+      std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
+    return true;
+  });
+  ring.release_to(ring.scan_position());
+  return frames;
+}
+
+std::size_t connection::drop_unsent() { return drop_unsent(*control_ring_) + drop_unsent(*data_ring_); }
+
+void connection::allocate_buffers() {
+  control_ring_ = std::make_unique<ring_buffer>(settings_.control_ring_capacity);
+  data_ring_ = std::make_unique<ring_buffer>(settings_.ring_capacity);
+  requests_ = std::make_unique<request_table>(settings_.max_inflight_asks);
 }
 
 connection_stats connection::stats() const noexcept {
@@ -49,8 +70,9 @@ connection_stats connection::stats() const noexcept {
   s.late_replies = counters_.late_replies.load(std::memory_order_relaxed);
   s.asks_timed_out = counters_.asks_timed_out.load(std::memory_order_relaxed);
   s.asks_failed_node_down = counters_.asks_failed_node_down.load(std::memory_order_relaxed);
-  s.asks_pending = requests_.pending();
-  s.ring_used = data_ring_.used();
+  s.frames_dropped_unsent = counters_.frames_dropped_unsent.load(std::memory_order_relaxed);
+  s.asks_pending = requests_->pending();
+  s.ring_used = data_ring_->used();
   return s;
 }
 

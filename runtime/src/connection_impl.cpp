@@ -25,6 +25,12 @@ bool is_frame_error(errc c) {
          c == errc::verification_failed || c == errc::decode_failed;
 }
 
+// Frames a successor holds back until its predecessor has closed.
+bool is_data_kind(wire::frame_kind k) {
+  return k == wire::frame_kind::tell || k == wire::frame_kind::ask || k == wire::frame_kind::reply ||
+         k == wire::frame_kind::error_reply;
+}
+
 bool is_refusal(errc c) {
   return c == errc::handshake_failed || c == errc::auth_failed || c == errc::version_mismatch ||
          c == errc::schema_mismatch || c == errc::duplicate_link || is_frame_error(c);
@@ -48,8 +54,11 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       remote_(stream_->remote_endpoint()),
       handshake_timer_(std::make_unique<asio::steady_timer>(ctx_)),
       sweep_timer_(std::make_unique<asio::steady_timer>(ctx_)),
-      read_buf_(new std::byte[std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)]),
-      read_cap_(std::max<std::size_t>(node.config().read_buffer_size, 64u << 10)),
+      drain_timer_(std::make_unique<asio::steady_timer>(ctx_)),
+      node_dropped_(node.frames_dropped()),
+      hs_ring_(std::make_unique<ring_buffer>(hs_ring_capacity)),
+      read_buf_(new std::byte[handshake_read_size]),
+      read_cap_(handshake_read_size),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
   batch_external_.reserve(max_iov);
   peer_.remote_endpoint = remote_;
@@ -60,7 +69,14 @@ connection_impl::~connection_impl() {
   // A batch cut short by close still owns its pooled payloads.
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
-  drop_unsent();
+  if (hs_ring_) drop_unsent(*hs_ring_);
+  // Records committed after do_close walked the rings (their claims raced
+  // the close of a lost link).
+  const std::size_t late = drop_unsent();
+  if (late != 0 && was_established_) {
+    counters_.frames_dropped_unsent.fetch_add(late, std::memory_order_relaxed);
+    node_dropped_->fetch_add(late, std::memory_order_relaxed);
+  }
 }
 
 herald::error connection_impl::stream_error(const char* op, std::error_code ec) const {
@@ -81,18 +97,34 @@ void connection_impl::start() {
 
 void connection_impl::close(herald::error reason) {
   if (closing_.exchange(true)) return;
-  data_ring_.close();
-  control_ring_.close();
+  // Refuse sends from now on. Before allocate_buffers() no sender has the
+  // connection, and begin_drain closes the rings on the io thread anyway.
+  if (buffers_allocated_.load(std::memory_order_acquire)) {
+    data_ring_->close();
+    control_ring_->close();
+  }
+  asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
+}
+
+void connection_impl::abort(herald::error reason) {
   asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->do_close(std::move(r)); });
 }
 
+void connection_impl::follow(const std::shared_ptr<connection_impl>& predecessor) {
+  std::lock_guard lock(predecessor->link_mutex_);
+  if (predecessor->finished_.load(std::memory_order_acquire)) return;
+  predecessor->successor_ = self();
+  held_.store(true, std::memory_order_release);
+}
+
 void connection_impl::wake_writer() {
-  if (closing_.load(std::memory_order_acquire)) return;
+  // A draining writer still needs wakes (frames claimed before the close).
+  if (finished_.load(std::memory_order_acquire)) return;
   asio::post(ctx_, [s = self()] { s->write_batch(); });
 }
 
 void connection_impl::arm_sweep() {
-  if (closing_.load(std::memory_order_acquire)) return;
+  if (finished_.load(std::memory_order_acquire)) return;
   if (sweep_armed_.load(std::memory_order_seq_cst) || sweep_armed_.exchange(true, std::memory_order_seq_cst)) return;
   asio::post(ctx_, [s = self()] { s->schedule_sweep(); });
 }
@@ -103,10 +135,8 @@ void connection_impl::begin() {
   const mac_bytes nonce = random_nonce();
   std::memcpy(h.nonce.data(), nonce.data(), nonce.size());
   own_hello_bytes_ = wire::encode(h);
-  wire::frame_header fh;
-  fh.kind = wire::frame_kind::handshake;
-  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  if (auto ok = send_bytes(fh, own_hello_bytes_); !ok) return do_close(std::move(ok).error());
+  if (auto ok = send_handshake(wire::frame_kind::handshake, own_hello_bytes_); !ok)
+    return do_close(std::move(ok).error());
   handshake_timer_->expires_after(node_.config().handshake_timeout);
   handshake_timer_->async_wait([s = self()](std::error_code ec) {
     if (ec || s->state_ != state::handshaking || s->refusing_) return;
@@ -118,18 +148,119 @@ void connection_impl::begin() {
   read_more();
 }
 
+void connection_impl::start_close(herald::error reason) {
+  if (!closing_.exchange(true)) {
+    data_ring_->close();
+    control_ring_->close();
+  }
+  begin_drain(std::move(reason));
+}
+
+void connection_impl::begin_drain(herald::error reason) {
+  if (state_ == state::handshaking) return do_close(std::move(reason));  // nothing was accepted yet
+  if (state_ != state::established) return;                              // draining or closed already
+  state_ = state::draining;
+  data_ring_->close();
+  control_ring_->close();
+  drain_reason_ = std::move(reason);
+  drain_timer_->expires_after(node_.config().drain_timeout);
+  drain_timer_->async_wait([s = self()](std::error_code ec) {
+    if (ec || s->state_ != state::draining) return;
+    s->do_close(herald::error(s->drain_reason_.code(),
+                              s->drain_reason_.context() + " (drain timed out after " +
+                                  std::to_string(s->node_.config().drain_timeout.count()) + " ms)"));
+  });
+  write_batch();  // sends what is left, then the close frame
+}
+
+void connection_impl::write_close_frame() {
+  close_writing_ = true;
+  flatbuffers::FlatBufferBuilder b;
+  wire::build_close(b, wire::close_notice{drain_reason_.code(), drain_reason_.context()});
+  wire::frame_header h;
+  h.kind = wire::frame_kind::close;
+  h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  h.payload_length = static_cast<std::uint32_t>(b.GetSize());
+  close_frame_.assign(wire::frame_size(b.GetSize()), std::byte{0});
+  wire::encode_header(h, close_frame_.data());
+  std::memcpy(close_frame_.data() + wire::frame_header::size, b.GetBufferPointer(), b.GetSize());
+  close_written_ = 0;
+  iov_[0] = asio::const_buffer(close_frame_.data(), close_frame_.size());
+  stream_->async_write_some(std::span<const asio::const_buffer>(iov_.data(), 1),
+                            [s = self()](std::error_code ec, std::size_t n) { s->on_close_written(ec, n); });
+}
+
+void connection_impl::on_close_written(std::error_code ec, std::size_t n) {
+  if (state_ == state::closed) return;
+  // Every accepted frame is written; a lost close frame loses nothing else.
+  if (ec) return do_close(drain_reason_);
+  close_written_ += n;
+  if (close_written_ < close_frame_.size()) {
+    iov_[0] = asio::const_buffer(close_frame_.data() + close_written_, close_frame_.size() - close_written_);
+    stream_->async_write_some(std::span<const asio::const_buffer>(iov_.data(), 1),
+                              [s = self()](std::error_code ec2, std::size_t m) { s->on_close_written(ec2, m); });
+    return;
+  }
+  close_writing_ = false;
+  close_sent_ = true;
+  if (peer_closed_) do_close(drain_reason_);
+  // else: the reader waits for the peer's close frame (or EOF).
+}
+
+result<void> connection_impl::send_handshake(wire::frame_kind kind, std::span<const std::byte> payload) {
+  wire::frame_header fh;
+  fh.kind = kind;
+  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  return send_on(*hs_ring_, fh, payload.size(), [&](std::span<std::byte> out) {
+    if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
+  });
+}
+
+bool connection_impl::rings_drained() const noexcept {
+  return (!hs_ring_ || hs_ring_->drained()) && control_ring_->drained() && data_ring_->drained();
+}
+
+void connection_impl::predecessor_done() {
+  held_.store(false, std::memory_order_release);
+  if (state_ == state::closed) return;
+  write_batch();
+  if (read_paused_) {
+    read_paused_ = false;
+    on_read(shared_from_this(), {}, 0);  // resume where the reader stopped
+  }
+}
+
 void connection_impl::do_close(herald::error reason) {
   if (state_ == state::closed) return;
-  const bool was_established = state_ == state::established;
+  const bool was_established = was_established_;
   state_ = state::closed;
+  std::shared_ptr<connection_impl> successor;
+  {
+    std::lock_guard lock(link_mutex_);
+    finished_.store(true, std::memory_order_release);
+    successor = successor_.lock();
+    successor_.reset();
+  }
   closing_.store(true);
-  data_ring_.close();
-  control_ring_.close();
+  data_ring_->close();
+  control_ring_->close();
   stream_->close();
   handshake_timer_->cancel();
   sweep_timer_->cancel();
+  drain_timer_->cancel();
+  if (was_established) {
+    // A batch cut short and what the rings still hold (a drain that
+    // finished leaves nothing).
+    const std::size_t dropped = (writing_ ? batch_frames_ : 0) + drop_unsent();
+    if (dropped != 0) {
+      counters_.frames_dropped_unsent.fetch_add(dropped, std::memory_order_relaxed);
+      node_dropped_->fetch_add(dropped, std::memory_order_relaxed);
+      node_.log(log_level::warn, "connection with " + who() + ": " + std::to_string(dropped) +
+                                     " accepted frames discarded unsent (" + reason.message() + ")");
+    }
+  }
   const std::size_t failed =
-      requests_.fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
+      requests_->fail_all(herald::error(errc::node_down, "connection to " + who() + " lost: " + reason.message()));
   counters_.asks_failed_node_down.fetch_add(failed, std::memory_order_relaxed);
   if (!was_established && reason.code() != errc::system_shutdown) {
     // Refusals and failed handshakes: counted by reason, logged rate-limited.
@@ -154,17 +285,20 @@ void connection_impl::do_close(herald::error reason) {
               "connection with " + who() + " closed: " + reason.message());
   }
   node_.on_closed(self(), was_established, reason);
+  if (successor) asio::post(successor->ctx_, [successor] { successor->predecessor_done(); });
   // Release every Asio object now, on the io thread: the connection may be
   // held (closed) after its node and io threads are gone.
   stream_.reset();
   handshake_timer_.reset();
   sweep_timer_.reset();
+  drain_timer_.reset();
 }
 
 // ---- writer ----------------------------------------------------------------
 
 void connection_impl::write_batch() {
-  if (state_ == state::closed || writing_) return;
+  if (state_ == state::closed || writing_ || close_writing_ || close_sent_) return;
+  if (hs_ring_ && state_ != state::handshaking && hs_ring_->drained()) hs_ring_.reset();  // all of it written
   for (;;) {
     iov_first_ = 0;
     iov_count_ = 0;
@@ -194,15 +328,30 @@ void connection_impl::write_batch() {
       ++batch_frames_;
       return iov_count_ + 3 <= max_iov;  // room for one more external record
     };
-    control_ring_.for_each_committed(add, max_batch_bytes);
-    batch_control_end_ = control_ring_.scan_position();
-    if (iov_count_ + 3 <= max_iov) data_ring_.for_each_committed(add, max_batch_bytes);
-    batch_data_end_ = data_ring_.scan_position();
+    if (hs_ring_) {
+      hs_ring_->for_each_committed(add, max_batch_bytes);
+      batch_hs_end_ = hs_ring_->scan_position();
+    }
+    control_ring_->for_each_committed(add, max_batch_bytes);
+    batch_control_end_ = control_ring_->scan_position();
+    const bool held = held_.load(std::memory_order_acquire);
+    if (!held && iov_count_ + 3 <= max_iov) data_ring_->for_each_committed(add, max_batch_bytes);
+    batch_data_end_ = data_ring_->scan_position();
     if (iov_count_ != 0) break;
+    // Nothing to send, but the walk may have stepped over skip records: free
+    // them (no batch is in flight).
+    if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
+    control_ring_->release_to(batch_control_end_);
+    data_ring_->release_to(batch_data_end_);
     if (refusing_) return do_close(refusal_);  // the close frame is out
-    // Nothing to send: go idle, then re-check (see invariant 2 of connection).
+    // Draining and everything accepted is written: the close frame is last.
+    if (state_ == state::draining && rings_drained()) return write_close_frame();
+    // Go idle, then re-check (see invariant 2 of connection). Held data
+    // frames wait for predecessor_done(), which calls write_batch.
     writer_idle_.store(true, std::memory_order_seq_cst);
-    if (!control_ring_.has_committed() && !data_ring_.has_committed()) return;
+    if ((!hs_ring_ || !hs_ring_->has_committed()) && !control_ring_->has_committed() &&
+        (held || !data_ring_->has_committed()))
+      return;
     // A sender committed meanwhile. Whoever flips idle back owns the drain:
     // if a sender did, its wake is already posted.
     if (!writer_idle_.exchange(false, std::memory_order_seq_cst)) return;
@@ -233,8 +382,9 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
   if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
-  control_ring_.release_to(batch_control_end_);
-  data_ring_.release_to(batch_data_end_);
+  if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
+  control_ring_->release_to(batch_control_end_);
+  data_ring_->release_to(batch_data_end_);
   counters_.frames_sent.store(counters_.frames_sent.load(std::memory_order_relaxed) + batch_frames_,
                               std::memory_order_relaxed);
   counters_.bytes_sent.store(counters_.bytes_sent.load(std::memory_order_relaxed) + batch_bytes_,
@@ -261,7 +411,11 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
     read_filled_ = 0;
     return read_more();
   }
-  if (ec) return do_close(stream_error("read", ec));
+  if (ec) {
+    // After our close frame, the peer closing its end is the normal end.
+    if (state_ == state::draining && close_sent_) return do_close(drain_reason_);
+    return do_close(stream_error("read", ec));
+  }
   counters_.bytes_received.store(counters_.bytes_received.load(std::memory_order_relaxed) + n,
                                  std::memory_order_relaxed);
   read_filled_ += n;
@@ -281,6 +435,12 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
                                       std::memory_order_relaxed);
       deliver(me, inbound_frame(asm_header_, std::move(asm_buf_)));
       continue;
+    }
+    if (held_.load(std::memory_order_acquire) && state_ != state::handshaking &&
+        read_filled_ - off >= wire::frame_header::size &&
+        is_data_kind(wire::peek_header(read_buf_.get() + off).kind)) {
+      read_paused_ = true;  // predecessor_done() resumes here
+      break;
     }
     auto r = decoder_.next(std::span<const std::byte>(read_buf_.get() + off, read_filled_ - off));
     if (!r) return state_ == state::handshaking ? refuse(std::move(r).error()) : do_close(std::move(r).error());
@@ -313,6 +473,15 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
     std::memmove(read_buf_.get(), read_buf_.get() + off, read_filled_ - off);
     read_filled_ -= off;
   }
+  if (read_paused_) return;
+  if (state_ != state::handshaking && read_cap_ == handshake_read_size) {
+    // Authenticated: the configured read buffer replaces the handshake's.
+    const std::size_t cap = std::max<std::size_t>(node_.config().read_buffer_size, 64u << 10);
+    std::unique_ptr<std::byte[]> buf(new std::byte[cap]);
+    std::memcpy(buf.get(), read_buf_.get(), read_filled_);
+    read_buf_ = std::move(buf);
+    read_cap_ = cap;
+  }
   read_more();
 }
 
@@ -332,15 +501,26 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     case wire::frame_kind::handshake:
     case wire::frame_kind::handshake_ack:
       return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
-    case wire::frame_kind::close:
-      return do_close(herald::error(errc::node_down, "the peer closed the connection"));
+    case wire::frame_kind::close: {
+      // The peer sends nothing after its close frame; drain ours, answer
+      // with our own close frame, then close (see begin_drain).
+      peer_closed_ = true;
+      if (state_ == state::draining) {
+        if (close_sent_) do_close(drain_reason_);
+        return;
+      }
+      auto c = wire::decode_close(payload);
+      std::string why = !c ? "unreadable close frame: " + c.error().message()
+                           : !c->reason.empty() ? c->reason : std::string(to_string(c->code));
+      return start_close(herald::error(errc::node_down, "the peer closed the connection: " + why));
+    }
     default: break;
   }
   deliver(me, inbound_frame(h, payload, *pool_));
 }
 
 void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_frame f) {
-  if (state_ != state::established) return;
+  if (state_ != state::established && state_ != state::draining) return;
   switch (f.header.kind) {
     case wire::frame_kind::tell:
     case wire::frame_kind::ask:
@@ -349,7 +529,7 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
     case wire::frame_kind::reply:
     case wire::frame_kind::error_reply: {
       const std::uint64_t id = f.header.request_id;
-      if (!requests_.complete(id, std::move(f)))
+      if (!requests_->complete(id, std::move(f)))
         counters_.late_replies.fetch_add(1, std::memory_order_relaxed);
       break;
     }
@@ -392,10 +572,8 @@ void connection_impl::on_hello(std::span<const std::byte> payload) {
   expected_proof_ = handshake_proof(node_.handshake_key(), peer_role, initiator_hello, acceptor_hello);
   wire::proof p;
   p.mac = handshake_proof(node_.handshake_key(), role(), initiator_hello, acceptor_hello);
-  wire::frame_header fh;
-  fh.kind = wire::frame_kind::handshake_ack;
-  fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  if (auto ok = send_bytes(fh, wire::encode(p)); !ok) return do_close(std::move(ok).error());
+  if (auto ok = send_handshake(wire::frame_kind::handshake_ack, wire::encode(p)); !ok)
+    return do_close(std::move(ok).error());
 }
 
 void connection_impl::on_proof(std::span<const std::byte> payload) {
@@ -404,7 +582,10 @@ void connection_impl::on_proof(std::span<const std::byte> payload) {
   if (!p) return refuse(herald::error(errc::handshake_failed, "unreadable proof: " + p.error().message()));
   if (!macs_equal(p->mac, expected_proof_))
     return refuse(herald::error(errc::auth_failed, "peer " + who() + " did not prove the cluster secret"));
+  allocate_buffers();
+  buffers_allocated_.store(true, std::memory_order_release);
   state_ = state::established;
+  was_established_ = true;
   handshake_timer_->cancel();
   peer_.node_id = peer_hello_.node_id;
   peer_.incarnation = peer_hello_.incarnation;
@@ -435,7 +616,11 @@ void connection_impl::refuse(herald::error reason) {
   fh.kind = wire::frame_kind::close;
   fh.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(b.GetBufferPointer()), b.GetSize());
-  if (auto ok = send_bytes(fh, bytes); !ok) return do_close(refusal_);
+  // Before authentication only the handshake ring has room for it.
+  auto ok = hs_ring_ ? send_on(*hs_ring_, fh, bytes.size(),
+                               [&](std::span<std::byte> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); })
+                     : send_bytes(fh, bytes);
+  if (!ok) return do_close(refusal_);
   handshake_timer_->expires_after(refusal_grace);
   handshake_timer_->async_wait([s = self()](std::error_code ec) {
     if (!ec) s->do_close(s->refusal_);
@@ -449,11 +634,11 @@ void connection_impl::schedule_sweep() {
   sweep_timer_->expires_after(node_.config().ask_sweep_interval);
   sweep_timer_->async_wait([s = self()](std::error_code ec) {
     if (ec || s->state_ == state::closed) return;
-    const std::size_t n = s->requests_.expire(clock::now());
+    const std::size_t n = s->requests_->expire(clock::now());
     s->counters_.asks_timed_out.fetch_add(n, std::memory_order_relaxed);
-    if (s->requests_.pending() != 0) return s->schedule_sweep();
+    if (s->requests_->pending() != 0) return s->schedule_sweep();
     s->sweep_armed_.store(false, std::memory_order_seq_cst);
-    if (s->requests_.pending() != 0 && !s->sweep_armed_.exchange(true, std::memory_order_seq_cst))
+    if (s->requests_->pending() != 0 && !s->sweep_armed_.exchange(true, std::memory_order_seq_cst))
       s->schedule_sweep();
   });
 }

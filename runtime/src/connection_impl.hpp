@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,22 @@
 namespace herald::runtime {
 
 // The connection over one stream: handshake, writer task, reader, deadline
-// sweep. Its state below the public connection API is confined to the io
-// thread of its stream; start/close/wake_writer/arm_sweep may be called from
-// any thread and post there.
+// sweep, the drain of a deliberate close. Its state below the public
+// connection API is confined to the io thread of its stream;
+// start/close/wake_writer/arm_sweep may be called from any thread and post
+// there.
+//
+// Closing: close() (or a close frame from the peer) moves an established
+// connection to draining: the rings refuse new claims, the writer sends what
+// they hold, then a close frame; the connection closes once it has sent its
+// close frame and received the peer's (or at drain_timeout). A stream error
+// closes at once and counts what the rings still held.
+//
+// Order across a replacement: a connection that replaces a live one to the
+// same peer follows it (follow()): until the predecessor has closed, its
+// writer sends control frames only and its reader stops at the first data
+// frame (tell, ask, reply, error_reply), so that no data frame of the new
+// link overtakes the old link's drained ones, in either direction.
 class connection_impl final : public connection {
  public:
   // dial_address: the address this node dialled, empty for an accepted one.
@@ -29,6 +43,16 @@ class connection_impl final : public connection {
 
   void start();
   void close(herald::error reason) override;
+  // Closes at once, without draining (the frames left are counted as
+  // dropped). Any thread.
+  void abort(herald::error reason);
+
+  // Holds this connection's data frames until `predecessor` has closed (see
+  // the class comment). Call before the connection is published to senders,
+  // on its io thread. Does nothing when the predecessor is closed already.
+  void follow(const std::shared_ptr<connection_impl>& predecessor);
+  // True once the connection is closed for good (its node heard on_closed).
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
   bool initiator() const noexcept { return !dial_address_.empty(); }
   const std::string& dial_address() const noexcept { return dial_address_; }
@@ -38,7 +62,7 @@ class connection_impl final : public connection {
   void set_generation(std::uint64_t g) noexcept { peer_.generation = g; }
 
  private:
-  enum class state { handshaking, established, closed };
+  enum class state { handshaking, established, draining, closed };
 
   void wake_writer() override;
   void arm_sweep() override;
@@ -46,6 +70,15 @@ class connection_impl final : public connection {
 
   // All below: io thread only.
   void begin();
+  // Starts a deliberate close: closes the rings, then begin_drain.
+  void start_close(herald::error reason);
+  void begin_drain(herald::error reason);
+  void write_close_frame();
+  void on_close_written(std::error_code ec, std::size_t n);
+  void predecessor_done();
+  // The handshake's own frames, through hs_ring_.
+  result<void> send_handshake(wire::frame_kind kind, std::span<const std::byte> payload);
+  bool rings_drained() const noexcept;
   void do_close(herald::error reason);
   void write_batch();
   void write_more();
@@ -78,9 +111,45 @@ class connection_impl final : public connection {
   const std::string remote_;
   std::unique_ptr<asio::steady_timer> handshake_timer_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
+  std::unique_ptr<asio::steady_timer> drain_timer_;
   std::atomic<bool> sweep_armed_{false};
   std::atomic<bool> closing_{false};  // close() requested; set once
   state state_ = state::handshaking;
+  std::shared_ptr<std::atomic<std::uint64_t>> node_dropped_;  // the node's frames_dropped()
+  // Set (release) once allocate_buffers() has run: from then on another thread
+  // may touch the rings (close()).
+  std::atomic<bool> buffers_allocated_{false};
+
+  // Memory before authentication: a handshaking connection holds the
+  // placeholder rings, hs_ring_ for its own handshake frames and a read
+  // buffer of handshake_read_size; the configured rings and read buffer are
+  // allocated when the handshake succeeds. The writer sends hs_ring_ first
+  // and frees it once it is drained after the handshake.
+  static constexpr std::size_t hs_ring_capacity = 4096;
+  static constexpr std::size_t handshake_read_size = 8192;
+  std::unique_ptr<ring_buffer> hs_ring_;
+  std::uint64_t batch_hs_end_ = 0;
+
+  // Drain (io thread): why we close, our close frame and how much of it is
+  // written, and whether the peer's close frame has arrived.
+  herald::error drain_reason_;
+  std::vector<std::byte> close_frame_;
+  std::size_t close_written_ = 0;
+  bool close_writing_ = false;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
+  bool was_established_ = false;
+
+  // Replacement order. held_: a predecessor is still closing (set by
+  // follow(), cleared on this io thread by predecessor_done()). successor_ is
+  // the connection that follows this one, released when this one closes;
+  // finished_ is set under link_mutex_, so a follow() that comes too late
+  // sees it.
+  std::atomic<bool> held_{false};
+  bool read_paused_ = false;  // the reader stopped at a data frame while held
+  std::mutex link_mutex_;
+  std::weak_ptr<connection_impl> successor_;
+  std::atomic<bool> finished_{false};
 
   // Writer: one batch in flight at a time. iov_[iov_first_, iov_count_) is
   // what is left to write; the ring space and pooled payloads of the batch are

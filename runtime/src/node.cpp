@@ -11,10 +11,11 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
-#include <atomic>
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -160,6 +161,9 @@ class node::impl final : public node_context {
   const wire::hello& own_hello() const noexcept override { return hello_; }
   const std::shared_ptr<buffer_pool>& pool() const noexcept override { return pool_; }
   frame_sink& sink() noexcept override { return sink_; }
+  const std::shared_ptr<std::atomic<std::uint64_t>>& frames_dropped() const noexcept override {
+    return frames_dropped_;
+  }
 
   void log(log_level level, std::string_view message) override {
     if (cfg_.log) return cfg_.log(level, message);
@@ -587,7 +591,12 @@ class node::impl final : public node_context {
         if (slot) keep = prefer_new(*slot, *conn, peer, conn->peer().incarnation);
         if (keep) {
           conn->set_generation(++generation_);
+          // The new link's data waits for the old one's drain (order).
+          if (slot) conn->follow(slot);
           replaced = std::exchange(slot, conn);
+          if (replaced) draining_.insert(replaced);
+        } else {
+          draining_.insert(conn);
         }
         if (conn->initiator()) {
           if (auto it = dials_.find(conn->dial_address()); it != dials_.end()) {
@@ -617,6 +626,7 @@ class node::impl final : public node_context {
     {
       std::lock_guard lock(mutex_);
       forget_pending(conn);
+      draining_.erase(conn);
       if (was_established) {
         auto it = by_node_.find(peer);
         if (it != by_node_.end() && it->second == conn) {
@@ -634,6 +644,7 @@ class node::impl final : public node_context {
         const bool mine = conn->initiator() && text == conn->dial_address();
         if (mine || (down && d->node_id == peer)) schedule_redial(*d);
       }
+      closed_cv_.notify_all();
     }
     if (down) sink_.on_peer_down(conn->peer(), reason);
   }
@@ -664,6 +675,7 @@ class node::impl final : public node_context {
       stopping_ = true;
       for (auto& [id, c] : by_node_) conns.push_back(c);
       for (auto& [c, source] : pending_) conns.push_back(c);
+      for (auto& c : draining_) conns.push_back(c);
       for (auto& [text, d] : dials_) d->timer->cancel();
     }
     for (const auto& name : inproc_names_) inproc_unlisten(*cfg_.inproc, name);
@@ -675,6 +687,18 @@ class node::impl final : public node_context {
       });
     }
     for (auto& c : conns) c->close(herald::error(errc::system_shutdown, "node " + cfg_.node_name + " shutting down"));
+    // Let established links drain (bounded by drain_timeout) before the io
+    // threads stop. An io thread cannot wait for its own connections.
+    if (!detail::on_io_thread()) {
+      std::unique_lock lock(mutex_);
+      closed_cv_.wait_until(lock, std::chrono::steady_clock::now() + cfg_.drain_timeout + std::chrono::seconds(1), [&] {
+        return std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->finished(); });
+      });
+    }
+    // What has not finished by now closes without its drain, while the io
+    // threads still run its handlers (stop() below runs the last of them).
+    for (auto& c : conns)
+      if (!c->finished()) c->abort(herald::error(errc::system_shutdown, "node " + cfg_.node_name + " shut down before the link drained"));
     conns.clear();
     io_.stop();
     {
@@ -684,6 +708,7 @@ class node::impl final : public node_context {
       pending_by_source_.clear();
       dialled_admitted_.clear();
       pending_accepted_ = 0;
+      draining_.clear();
       dials_.clear();
     }
     acceptors_.clear();
@@ -708,6 +733,7 @@ class node::impl final : public node_context {
   std::vector<std::string> unix_paths_;
 
   mutable std::mutex mutex_;  // connection management only, never on the data path
+  std::condition_variable closed_cv_;  // a connection closed (shutdown waits for drains)
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection_impl>> by_node_;
   // Handshaking connections, with the source address of accepted TCP ones.
@@ -721,6 +747,9 @@ class node::impl final : public node_context {
   //     Hello admit_hello accepted, with the peer's node id.
   std::unordered_map<const connection_impl*, std::uint64_t> dialled_admitted_;
   std::uint64_t generation_ = 0;  // of the last link registered
+  // Closing and no longer in by_node_ (replaced, or a duplicate): shutdown
+  // waits for them too.
+  std::unordered_set<std::shared_ptr<connection_impl>> draining_;
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
   std::shared_ptr<asio::ssl::context> tls_;  // null without TLS; set before the listeners start
@@ -728,6 +757,7 @@ class node::impl final : public node_context {
   std::atomic<std::uint64_t> dials_timed_out_{0};
   std::atomic<std::uint64_t> resolves_failed_{0};
   std::atomic<std::uint64_t> tls_failures_{0};
+  std::shared_ptr<std::atomic<std::uint64_t>> frames_dropped_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(rejection::count_)> rejections_{};
   std::mutex log_mutex_;  // log_limits_
@@ -773,6 +803,9 @@ std::vector<std::shared_ptr<connection>> node::connections() const { return impl
 buffer_pool::stats node::pool_stats() const { return impl_->pool()->snapshot(); }
 node::transport_stats node::transport_counters() const { return impl_->stats(); }
 admission_stats node::admission() const { return impl_->admission(); }
+std::uint64_t node::frames_dropped_unsent() const noexcept {
+  return impl_->frames_dropped()->load(std::memory_order_relaxed);
+}
 void node::shutdown() { impl_->shutdown(); }
 
 }  // namespace herald::runtime

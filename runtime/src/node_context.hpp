@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +50,9 @@ class node_context {
   virtual const std::shared_ptr<buffer_pool>& pool() const noexcept = 0;
   virtual frame_sink& sink() noexcept = 0;
   virtual void log(log_level level, std::string_view message) = 0;
+  // The node's count of frames its connections discarded unsent; shared, so
+  // that a connection outliving the node can still add to it.
+  virtual const std::shared_ptr<std::atomic<std::uint64_t>>& frames_dropped() const noexcept = 0;
 
   // Counts a rejection and logs it, at most one line per reason per second
   // (the next line says how many were suppressed).

@@ -27,17 +27,28 @@ ring_buffer::ring_buffer(std::size_t capacity)
 ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& out) noexcept {
   assert(size % alignment == 0 && size >= min_record && size <= max_record());
   if (closed_.load(std::memory_order_acquire)) return claim_status::closed;
-  std::uint64_t r = reserve_.load(std::memory_order_relaxed);
+  std::uint64_t r = 0;
   std::uint64_t offset = 0;
   std::uint64_t need = 0;
   for (;;) {
-    offset = r & mask_;
-    need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+    // release_ first, then reserve_ (invariant 6): r >= released, so
+    // r + need - released is the true fill after this claim. The other order
+    // lets the consumer release past a stale r, and the difference wraps to
+    // a huge value: a spurious full on a nearly empty ring.
     // seq_cst pairs with release_to(): a claimer that registered as a waiter
     // either sees the new release_ or is seen by the consumer.
     const std::uint64_t released = release_.load(std::memory_order_seq_cst);
-    if (r + need - released > capacity_) return claim_status::full;
-    if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+    r = reserve_.load(std::memory_order_acquire);
+    offset = r & mask_;
+    need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+    if (r + need - released > capacity_) {
+      // Full only if the release position read is still current: a claimer
+      // preempted between the two loads may hold a stale one while the
+      // consumer freed most of the ring.
+      if (release_.load(std::memory_order_seq_cst) != released) continue;
+      return claim_status::full;
+    }
+    if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
   }
   std::uint64_t start = r;
   if (need != size) {
@@ -45,6 +56,11 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
     const auto pad = static_cast<std::uint32_t>(capacity_ - offset);
     marker_at(r).store(skip_bit | static_cast<std::uint32_t>(pad / alignment), std::memory_order_release);
     start = r + pad;
+  }
+  if (closed_.load(std::memory_order_seq_cst)) {
+    // Lost the race with close() (invariant 7): give the space back as a skip.
+    marker_at(start).store(skip_bit | static_cast<std::uint32_t>(size / alignment), std::memory_order_seq_cst);
+    return claim_status::closed;
   }
   out.data = data_.get() + (start & mask_);
   out.size = static_cast<std::uint32_t>(size);
@@ -75,6 +91,10 @@ void ring_buffer::commit(const reservation& r, std::uint8_t tag) noexcept {
   marker_at(r.position).store(v, std::memory_order_seq_cst);
 }
 
+void ring_buffer::commit_as_skip(const reservation& r) noexcept {
+  marker_at(r.position).store(skip_bit | static_cast<std::uint32_t>(r.size / alignment), std::memory_order_seq_cst);
+}
+
 bool ring_buffer::has_committed() const noexcept {
   return marker_at(scan_).load(std::memory_order_seq_cst) != 0;
 }
@@ -89,7 +109,7 @@ void ring_buffer::release_to(std::uint64_t position) {
 }
 
 void ring_buffer::close() {
-  closed_.store(true, std::memory_order_release);
+  closed_.store(true, std::memory_order_seq_cst);
   std::lock_guard lock(wait_mutex_);
   space_.notify_all();
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <mutex>
 #include <future>
 #include <random>
 #include <thread>
@@ -444,6 +445,230 @@ TEST_P(Connection, ControlLaneFramesOvertakeAFullDataRing) {
   std::vector<std::byte> fb(16, std::byte{0});
   ASSERT_TRUE(p->a_to_b->send_bytes(hb, fb)) << "the control ring has room while the data ring is full";
   EXPECT_TRUE(p->sink_b.wait([&] { return !p->sink_b.controls.empty(); }));
+}
+
+// Sends one frame whose payload writer throws; the exception must not escape.
+template <class Send>
+result<void> send_catching(Send send) {
+  try {
+    return send();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "the encoder's exception escaped the send: " << e.what();
+    return herald::error(errc::ok, "escaped");
+  }
+}
+
+TEST_P(Connection, AThrowingEncoderCostsOnlyItsOwnMessage) {
+  auto p = up_pair(GetParam(), [](node_config& c) { c.large_payload_threshold = 4096; });
+  ASSERT_TRUE(p->a_to_b);
+  auto thrower = [](std::span<std::byte>) { throw std::length_error("boom: field over its bound"); };
+  auto check = [](const result<void>& r, const char* what) {
+    ASSERT_FALSE(r) << what << ": a throwing encoder fails its send";
+    if (r.error().code() == errc::ok) return;  // escaped; reported already
+    EXPECT_EQ(r.error().code(), errc::invalid_argument) << what << ": " << r.error().message();
+    EXPECT_NE(r.error().message().find("boom"), std::string::npos) << what << ": " << r.error().message();
+  };
+  check(send_catching([&] { return p->a_to_b->send(tell_header(), 64, thrower); }), "inline tell");
+  check(send_catching([&] { return p->a_to_b->send(tell_header(), 10'000, thrower); }), "pooled tell");
+  auto ask = send_catching([&]() -> result<void> {
+    auto id = p->a_to_b->request(ask_header(), 64, thrower, connection::clock::now() + 60s,
+                                 [](result<inbound_frame>) { ADD_FAILURE() << "a failed ask never completes"; });
+    if (!id) return std::move(id).error();
+    return {};
+  });
+  check(ask, "ask");
+  EXPECT_EQ(p->a_to_b->stats().asks_pending, 0u) << "the failed ask's table slot is free again";
+  constexpr std::uint64_t tells = 100;
+  for (std::uint64_t seq = 0; seq < tells; ++seq) {
+    auto ok = p->a_to_b->send(tell_header(), 8, [&](std::span<std::byte> out) { std::memcpy(out.data(), &seq, 8); });
+    ASSERT_TRUE(ok) << ok.error().message();
+  }
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() >= tells; }, 10s))
+      << "the tells behind the failed ones arrive: " << p->sink_b.locked([&] { return p->sink_b.frames.size(); })
+      << " of " << tells;
+  p->sink_b.locked([&] {
+    ASSERT_EQ(p->sink_b.frames.size(), tells) << "nothing of the failed sends went out";
+    for (std::uint64_t seq = 0; seq < tells; ++seq)
+      EXPECT_EQ(read_pod<std::uint64_t>(p->sink_b.frames[seq].bytes()), seq) << "in order";
+  });
+  EXPECT_TRUE(p->a_to_b->is_open());
+  EXPECT_TRUE(p->sink_b.wait([&] { return p->a_to_b->stats().ring_used == 0; }))
+      << "the skipped space is freed too";
+}
+
+// The receiving side of the order tests: the sequence numbers b's sink got,
+// in arrival order.
+struct seq_log {
+  std::mutex mutex;
+  std::vector<std::uint64_t> seqs;
+  void hook(recording_sink& sink) {
+    sink.on_frame_hook = [this, &sink](const std::shared_ptr<connection>&, inbound_frame f) {
+      {
+        std::lock_guard lock(mutex);
+        seqs.push_back(read_pod<std::uint64_t>(f.bytes()));
+      }
+      sink.notify();
+    };
+  }
+  std::vector<std::uint64_t> snapshot() {
+    std::lock_guard lock(mutex);
+    return seqs;
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return seqs.size();
+  }
+};
+
+result<void> tell_seq(connection& c, std::uint64_t seq) {
+  return c.send(tell_header(), 64, [&](std::span<std::byte> out) {
+    std::memset(out.data(), 0, out.size());
+    std::memcpy(out.data(), &seq, 8);
+  });
+}
+
+// The first mismatch of two sequences, for the failure message.
+std::string first_difference(const std::vector<std::uint64_t>& got, const std::vector<std::uint64_t>& want) {
+  for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
+    if (got[i] != want[i])
+      return "at index " + std::to_string(i) + ": got " + std::to_string(got[i]) + ", expected " + std::to_string(want[i]);
+  return "sizes " + std::to_string(got.size()) + " and " + std::to_string(want.size());
+}
+
+// Tells with policy fail until the ring stays full: the peer's reader is
+// stalled and the stream's buffers are full too, so frames wait in the ring.
+void fill_until_stuck(connection& c, std::uint64_t& next_seq) {
+  for (int stuck = 0; stuck < 50;) {
+    if (tell_seq(c, next_seq)) {
+      ++next_seq;
+      stuck = 0;
+    } else {
+      ++stuck;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+}
+
+// a dials b first; then b, whose node id is the smaller, dials a: by the
+// duplicate rule (PROTOCOL.md §5.5) the link dialled by the smaller id wins on
+// both ends, so b's link replaces a's while a sends on whichever is current.
+TEST(Connection, ReplacingALinkLosesAndReordersNothing) {
+  auto p = up_pair(
+      transport_kind::tcp,
+      [](node_config& c) {
+        c.node_id = 0x2000;
+        c.backpressure = backpressure_policy::block;
+        c.backpressure_timeout = 30s;
+      },
+      [](node_config& c) {
+        c.node_id = 0x1000;
+        c.backpressure = backpressure_policy::block;
+        c.backpressure_timeout = 30s;
+      });
+  ASSERT_TRUE(p->a_to_b);
+  seq_log got;
+  got.hook(p->sink_b);
+  const std::uint64_t total = herald::test::scaled(400'000);
+  std::atomic<std::uint64_t> progress{0};
+  std::vector<std::uint64_t> accepted;
+  std::uint64_t refused = 0;
+  std::thread sender([&] {
+    for (std::uint64_t seq = 0; seq < total; ++seq) {
+      auto c = p->a->connection_to(p->b->id());  // the current link, as the actors layer does
+      if (c && tell_seq(*c, seq)) accepted.push_back(seq);
+      else ++refused;
+      progress.store(seq + 1, std::memory_order_relaxed);
+    }
+  });
+  while (progress.load(std::memory_order_relaxed) < total / 4) std::this_thread::yield();
+  p->b->connect(p->a->listen_addresses().front());  // the smaller id dials: its link replaces a's
+  ASSERT_TRUE(p->sink_a.wait([&] { return p->sink_a.ups.size() >= 2; }, 30s)) << p->log_a.all();
+  sender.join();
+  EXPECT_FALSE(p->a_to_b->is_open()) << "the first link was replaced";
+  auto now = p->a->connection_to(p->b->id());
+  ASSERT_TRUE(now);
+  EXPECT_NE(now, p->a_to_b);
+  EXPECT_TRUE(p->sink_b.wait([&] { return got.size() >= accepted.size(); }, 60s))
+      << got.size() << " of " << accepted.size() << " accepted tells arrived";
+  // Anything more would be a duplicate or a refused tell: give it a moment to show.
+  EXPECT_FALSE(p->sink_b.wait([&] { return got.size() > accepted.size(); }, 200ms));
+  const auto seqs = got.snapshot();
+  EXPECT_EQ(seqs.size(), accepted.size()) << "every tell that returned ok arrives exactly once";
+  EXPECT_TRUE(seqs == accepted) << "and in the order it was sent: " << first_difference(seqs, accepted);
+  EXPECT_GT(accepted.size(), total / 2) << "most tells went through (" << refused << " refused)";
+  EXPECT_GT(accepted.back(), progress.load() - 1000) << "tells after the replacement flow on the new link";
+  EXPECT_EQ(p->a->frames_dropped_unsent(), 0u) << "a deliberate close drains";
+  p->a->shutdown();  // before `got`, which b's sink writes to, goes
+  p->b->shutdown();
+}
+
+TEST_P(Connection, ACloseFrameFromThePeerDrainsWhatItsRingsAccepted) {
+  auto p = up_pair(GetParam(), [](node_config& c) {
+    c.ring_capacity = 256u << 10;
+    c.backpressure = backpressure_policy::fail;
+  });
+  ASSERT_TRUE(p->a_to_b);
+  std::mutex gate;
+  std::unique_lock closed(gate);
+  seq_log got;
+  p->sink_b.on_frame_hook = [&](const std::shared_ptr<connection>&, inbound_frame f) {
+    std::lock_guard wait_for_gate(gate);  // b's io thread stalls: a's ring fills
+    std::lock_guard lock(got.mutex);
+    got.seqs.push_back(read_pod<std::uint64_t>(f.bytes()));
+  };
+  std::uint64_t accepted = 0;
+  fill_until_stuck(*p->a_to_b, accepted);
+  ASSERT_GT(p->a_to_b->stats().ring_used, 0u) << "frames wait in a's ring";
+  p->b_to_a->close(herald::error(errc::system_shutdown, "b leaves"));  // b sends a close frame
+  closed.unlock();
+  ASSERT_TRUE(p->sink_a.wait([&] { return !p->sink_a.downs.empty(); }, 30s)) << "a closes after draining";
+  EXPECT_FALSE(p->a_to_b->is_open());
+  auto late = tell_seq(*p->a_to_b, accepted);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code(), errc::node_down) << "no send is accepted once the drain has started";
+  EXPECT_NE(p->sink_a.locked([&] { return p->sink_a.downs[0].second.message(); }).find("b leaves"), std::string::npos)
+      << "a's reason carries b's close frame";
+  ASSERT_TRUE(p->sink_b.wait([&] { return got.size() >= accepted; }, 30s)) << got.size() << " of " << accepted;
+  const auto seqs = got.snapshot();
+  ASSERT_EQ(seqs.size(), accepted) << "every frame a's rings held when b's close frame came was sent";
+  for (std::uint64_t i = 0; i < accepted; ++i) ASSERT_EQ(seqs[i], i);
+  EXPECT_EQ(p->a->frames_dropped_unsent(), 0u);
+  EXPECT_EQ(p->a_to_b->stats().frames_dropped_unsent, 0u);
+  p->a->shutdown();  // before the locals b's sink uses go
+  p->b->shutdown();
+}
+
+TEST_P(Connection, ADrainThatTimesOutCountsTheFramesItDiscarded) {
+  auto p = up_pair(GetParam(), [](node_config& c) {
+    c.ring_capacity = 256u << 10;
+    c.backpressure = backpressure_policy::fail;
+    c.drain_timeout = 200ms;
+  });
+  ASSERT_TRUE(p->a_to_b);
+  std::mutex gate;
+  std::unique_lock closed(gate);
+  std::atomic<std::uint64_t> received{0};
+  p->sink_b.on_frame_hook = [&](const std::shared_ptr<connection>&, inbound_frame) {
+    std::lock_guard wait_for_gate(gate);  // b never reads in time
+    received.fetch_add(1);
+  };
+  std::uint64_t accepted = 0;
+  fill_until_stuck(*p->a_to_b, accepted);
+  p->a_to_b->close(herald::error(errc::node_down, "given up by the test"));
+  ASSERT_TRUE(p->sink_a.wait([&] { return !p->sink_a.downs.empty(); }, 30s)) << "the drain is bounded";
+  const auto dropped = p->a_to_b->stats().frames_dropped_unsent;
+  EXPECT_GT(dropped, 0u) << "frames left in the ring at the timeout are counted";
+  EXPECT_EQ(p->a->frames_dropped_unsent(), dropped) << "and reach the node's count";
+  EXPECT_TRUE(p->log_a.wait_for("discarded unsent"));
+  closed.unlock();
+  // What the stream's buffers held still arrives (a TCP peer reopening a
+  // zero window can take a while).
+  EXPECT_TRUE(p->sink_b.wait([&] { return received.load() + dropped >= accepted; }, 60s))
+      << "what did not arrive was counted: " << received.load() << " received, " << dropped << " dropped, "
+      << accepted << " accepted";
+  EXPECT_LT(received.load(), accepted);
+  p->a->shutdown();  // b may still be reading: before the locals its sink uses go
+  p->b->shutdown();
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, Connection,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "node_harness.hpp"
 
 namespace herald::runtime::test {
@@ -9,13 +11,17 @@ namespace {
 
 class Node : public ::testing::TestWithParam<transport_kind> {};
 
-// Sends tells on the current connection until one arrives at `to`.
+// Sends tells on the current connection until one arrives at `to`. A link
+// being replaced refuses sends (node_down) while it drains: try again a
+// little later, on whatever link is current then.
 bool link_works(node& from, node& to, recording_sink& to_sink) {
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  for (int attempt = 0; attempt < 40; ++attempt) {
     auto c = from.connection_to(to.id());
-    if (c && c->send_bytes(tell_header(), {}) &&
-        to_sink.wait([&] { return !to_sink.frames.empty(); }, 500ms))
-      return true;
+    if (!c || !c->send_bytes(tell_header(), {})) {
+      std::this_thread::sleep_for(25ms);
+      continue;
+    }
+    if (to_sink.wait([&] { return !to_sink.frames.empty(); }, 500ms)) return true;
   }
   return false;
 }

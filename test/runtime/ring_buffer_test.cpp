@@ -1,6 +1,9 @@
 #include "herald/runtime/ring_buffer.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstring>
@@ -92,6 +95,23 @@ TEST(RingBuffer, ReportsFullInsteadOfOverwritingUnreleasedBytes) {
   EXPECT_EQ(ring.try_claim(32, c), ring_buffer::claim_status::full) << "walked but not released bytes are still taken";
   ring.release_to(ring.scan_position());
   EXPECT_EQ(ring.try_claim(32, c), ring_buffer::claim_status::claimed);
+}
+
+TEST(RingBuffer, ARecordCommittedAsSkipIsSteppedOver) {
+  ring_buffer ring(1024);
+  auto a = claim_now(ring, 64);
+  auto b = claim_now(ring, 32);
+  auto c = claim_now(ring, 96);
+  ring.commit(c, 3);
+  ring.commit(a, 1);
+  EXPECT_EQ(walk(ring).size(), 1u) << "b, claimed before c, holds c back until it is published";
+  ring.commit_as_skip(b);
+  auto records = walk(ring);
+  ASSERT_EQ(records.size(), 1u) << "the given-up record is not handed out";
+  EXPECT_EQ(records[0].size, 96u);
+  EXPECT_EQ(records[0].tag, 3);
+  ring.release_to(ring.scan_position());
+  EXPECT_EQ(ring.used(), 0u) << "its space is released with the rest";
 }
 
 TEST(RingBuffer, LimitsTheWalkToMaxBytesButAlwaysTakesOneRecord) {
@@ -235,6 +255,127 @@ TEST(RingBuffer, SmallRingWrapsConstantlyUnderContention) {
 
 TEST(RingBuffer, SlowConsumerBlocksProducersWithoutLosingRecords) {
   run_stress({4096, 3, static_cast<std::uint32_t>(test::scaled(10000)), 1024, true});
+}
+
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &set)) out.push_back(i);
+  return out;
+}
+
+// Pins the calling thread to one CPU (best effort: a test still runs where
+// pinning is refused, only with fewer preemptions to hunt with).
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  (void)::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
+}
+
+// A signal that makes the thread it lands on yield its core: a preemption at
+// an arbitrary instruction, far more often than the scheduler's tick.
+void yield_now(int) { ::sched_yield(); }
+
+// Eight producers share one core, so that each is preempted often and at any
+// instruction (between the loads of a claim or of used() too), while a
+// consumer on another core releases every committed record at once. A third
+// thread sends the producers SIGUSR1, whose handler yields, every few
+// microseconds. body(ring) runs in each producer until the test, lasting
+// `duration`, ends.
+template <class Body>
+void contend_on_one_core(ring_buffer& ring, std::chrono::milliseconds duration, Body body) {
+  const auto cpus = allowed_cpus();
+  const int producer_cpu = cpus.empty() ? -1 : cpus.front();
+  const int consumer_cpu = cpus.size() > 1 ? cpus[1] : -1;
+  struct sigaction yield_action {}, previous {};
+  yield_action.sa_handler = yield_now;
+  yield_action.sa_flags = SA_RESTART;
+  sigemptyset(&yield_action.sa_mask);
+  ASSERT_EQ(::sigaction(SIGUSR1, &yield_action, &previous), 0);
+  std::atomic<bool> stop{false}, stop_signals{false};
+  std::thread consumer([&] {
+    if (consumer_cpu >= 0) pin_to(consumer_cpu);
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (ring.for_each_committed([](const ring_buffer::record&) { return true; }) == 0) continue;
+      ring.release_to(ring.scan_position());
+    }
+  });
+  std::vector<std::thread> producers;
+  for (int i = 0; i < 8; ++i) {
+    producers.emplace_back([&] {
+      if (producer_cpu >= 0) pin_to(producer_cpu);
+      while (!stop.load(std::memory_order_relaxed)) body(ring);
+    });
+  }
+  std::thread preempter([&] {
+    if (consumer_cpu >= 0) pin_to(consumer_cpu);
+    std::mt19937 rng(1);
+    while (!stop_signals.load(std::memory_order_relaxed)) {
+      ::pthread_kill(producers[rng() % producers.size()].native_handle(), SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::microseconds(5));
+    }
+  });
+  std::this_thread::sleep_for(duration);
+  stop_signals = true;
+  preempter.join();  // before the producers end: never signal a finished thread
+  stop = true;
+  for (auto& t : producers) t.join();
+  consumer.join();
+  ::sigaction(SIGUSR1, &previous, nullptr);
+}
+
+TEST(RingBuffer, NoSpuriousFullUnderContention) {
+  ring_buffer ring(1u << 20);
+  std::atomic<std::uint64_t> claims{0}, spurious{0};
+  std::atomic<std::size_t> used_at_full{0};
+  contend_on_one_core(ring, test::sanitized() ? 1500ms : 2000ms, [&](ring_buffer& r) {
+    // Producers keep the ring below an eighth full, so it is never full for
+    // real: each overshoots the check by at most one 32-byte record.
+    if (r.used() >= r.capacity() / 8) return std::this_thread::yield();
+    ring_buffer::reservation res;
+    switch (r.try_claim(32, res)) {
+      case ring_buffer::claim_status::claimed:
+        r.commit(res);
+        claims.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ring_buffer::claim_status::full:
+        used_at_full.store(r.used(), std::memory_order_relaxed);
+        spurious.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ring_buffer::claim_status::closed: ADD_FAILURE() << "nobody closed the ring"; break;
+    }
+  });
+  EXPECT_EQ(spurious.load(), 0u) << "try_claim reported full " << spurious.load() << " times in " << claims.load()
+                                 << " claims while used() stayed below a quarter of the capacity (last seen "
+                                 << used_at_full.load() << " of " << ring.capacity() << " bytes)";
+  EXPECT_GT(claims.load(), 0u);
+}
+
+TEST(RingBuffer, UsedNeverExceedsCapacity) {
+  ring_buffer ring(1u << 20);
+  std::atomic<std::uint64_t> over{0}, samples{0};
+  std::atomic<std::size_t> worst{0};
+  contend_on_one_core(ring, test::sanitized() ? 1500ms : 2000ms, [&](ring_buffer& r) {
+    // Sampled while the ring is nearly empty: where a stale reserve position
+    // read before the release position would make the difference negative.
+    const std::size_t u = r.used();
+    samples.fetch_add(1, std::memory_order_relaxed);
+    if (u > r.capacity()) {
+      over.fetch_add(1, std::memory_order_relaxed);
+      worst.store(u, std::memory_order_relaxed);
+      return;
+    }
+    if (u >= r.capacity() / 8) return std::this_thread::yield();
+    ring_buffer::reservation res;
+    if (r.try_claim(32, res) == ring_buffer::claim_status::claimed) r.commit(res);
+  });
+  EXPECT_EQ(over.load(), 0u) << "used() exceeded the capacity in " << over.load() << " of " << samples.load()
+                             << " samples (e.g. " << worst.load() << "): the two positions were read out of order";
 }
 
 TEST(RingBufferSoak, ManyProducersForALongTime) {

@@ -54,6 +54,10 @@ struct system_metrics {
   std::uint64_t rejected_per_source_cap = 0;
   std::uint64_t rejected_connection_cap = 0;
   std::uint64_t accept_errors = 0;
+  // Over the node's lifetime, closed links included: tells and asks whose
+  // send returned ok that a lost link discarded unsent (a deliberate close
+  // drains instead).
+  std::uint64_t frames_dropped_unsent = 0;
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <new>
 #include <span>
@@ -41,6 +42,10 @@ struct connection_stats {
   std::uint64_t late_replies = 0;         // replies dropped: their ask had timed out or was unknown
   std::uint64_t asks_timed_out = 0;
   std::uint64_t asks_failed_node_down = 0;
+  // Frames whose send returned ok and that the connection discarded without
+  // writing them whole to the stream: a link lost (stream error, drain
+  // timeout) with frames still in its rings. A deliberate close drains first.
+  std::uint64_t frames_dropped_unsent = 0;
   std::size_t asks_pending = 0;
   std::size_t ring_used = 0;  // bytes of the data ring not yet written
 
@@ -68,7 +73,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // written into a pooled buffer and sent from there without a copy. Frames
   // with frame_flags::control_lane go through the control ring, which the
   // writer drains first. Errors: frame_too_large, backpressure (policy),
-  // node_down (connection closed).
+  // node_down (connection closed), invalid_argument (write_payload threw:
+  // the exception's what() is in the context; the space it claimed is
+  // skipped, and frames behind it flow on).
   template <class F>
   result<void> send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload);
 
@@ -82,16 +89,24 @@ class connection : public std::enable_shared_from_this<connection> {
   // Sends an ask: allocates a request id (written into the frame), registers
   // on_reply and the deadline, then sends. On success, on_reply runs exactly
   // once: with the reply frame, errc::timeout at the deadline, or
-  // errc::node_down when the connection is lost. On error it never runs.
+  // errc::node_down when the connection is lost. On error (send's errors,
+  // too_many_inflight) it never runs and the request id is free again.
   template <class F>
   result<std::uint64_t> request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
                                 clock::time_point deadline, reply_handler on_reply);
 
-  // Closes the connection (idempotent): pending asks fail with node_down,
-  // blocked senders wake with node_down, the sink hears on_peer_down.
+  // Closes the connection deliberately (idempotent). From this call on every
+  // send fails with node_down (blocked senders wake with it); what the rings
+  // accepted before is still written, then a close frame carrying `reason`,
+  // then the connection waits for the peer's close frame (the peer drains
+  // too) and closes the stream. Replies arriving meanwhile still complete
+  // their asks. The whole drain is bounded by node_config::drain_timeout;
+  // frames left then are counted in frames_dropped_unsent. At the end
+  // pending asks fail with node_down and the sink hears on_peer_down. A
+  // connection still in its handshake closes at once.
   virtual void close(herald::error reason) = 0;
 
-  bool is_open() const noexcept { return !data_ring_.closed(); }
+  bool is_open() const noexcept { return !data_ring_->closed(); }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }
   connection_stats stats() const noexcept;
@@ -134,11 +149,26 @@ class connection : public std::enable_shared_from_this<connection> {
     std::atomic<std::uint64_t> late_replies{0};
     std::atomic<std::uint64_t> asks_timed_out{0};
     std::atomic<std::uint64_t> asks_failed_node_down{0};
+    std::atomic<std::uint64_t> frames_dropped_unsent{0};
   };
 
-  // Frees the pooled payloads of records still in the rings (connection
-  // destroyed with unsent frames). Call once no producer can commit.
-  void drop_unsent();
+  // Consumer (io thread): discards the committed records still in the rings,
+  // freeing their pooled payloads, and returns how many frames that was.
+  // Records committed later stay for a later call (the destructor's).
+  std::size_t drop_unsent();
+  static std::size_t drop_unsent(ring_buffer& ring);
+
+  // The rings and request table a connection starts with: the smallest
+  // there are, so that a peer that never authenticates costs next to nothing.
+  static constexpr std::size_t placeholder_ring_capacity = 4 * ring_buffer::min_record;
+  // Replaces the placeholders with rings and a request table of the
+  // configured sizes. Io thread, once, before the connection is published to
+  // any sender (the placeholders are empty then).
+  void allocate_buffers();
+
+  // send() into a given ring.
+  template <class F>
+  result<void> send_on(ring_buffer& ring, const wire::frame_header& h, std::size_t payload_size, F&& write_payload);
 
   const settings settings_;
   std::shared_ptr<buffer_pool> pool_;
@@ -149,15 +179,20 @@ class connection : public std::enable_shared_from_this<connection> {
   //     the one sender that flips it to false wakes the writer, and the
   //     writer, before going idle, stores true and then re-checks both rings
   //     (seq_cst on both sides), so no committed frame is left unsent.
-  ring_buffer control_ring_;
-  ring_buffer data_ring_;
+  //  3. control_ring_, data_ring_ and requests_ change once, in
+  //     allocate_buffers(), before any thread but the io thread can reach the
+  //     connection; the pointers are constant from then on.
+  std::unique_ptr<ring_buffer> control_ring_;
+  std::unique_ptr<ring_buffer> data_ring_;
   std::atomic<bool> writer_idle_{true};
-  request_table requests_;
+  std::unique_ptr<request_table> requests_;
   counters counters_;
   peer_info peer_;
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);
+  // The error a send returns when its payload writer threw `e`.
+  static herald::error encode_error(std::exception_ptr e);
   void wake_if_idle() {
     if (writer_idle_.load(std::memory_order_seq_cst) && writer_idle_.exchange(false, std::memory_order_seq_cst))
       wake_writer();
@@ -165,7 +200,14 @@ class connection : public std::enable_shared_from_this<connection> {
 };
 
 template <class F>
-result<void> connection::send(const wire::frame_header& h0, std::size_t payload_size, F&& write_payload) {
+result<void> connection::send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload) {
+  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? *control_ring_ : *data_ring_;
+  return send_on(ring, h, payload_size, std::forward<F>(write_payload));
+}
+
+template <class F>
+result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0, std::size_t payload_size,
+                                 F&& write_payload) {
   if (payload_size > settings_.max_frame_size)
     return herald::error(errc::frame_too_large, "payload of " + std::to_string(payload_size) +
                                                     " bytes exceeds max_frame_size " +
@@ -174,18 +216,28 @@ result<void> connection::send(const wire::frame_header& h0, std::size_t payload_
   h.payload_length = static_cast<std::uint32_t>(payload_size);
   const std::size_t total = wire::frame_size(payload_size);
   const std::size_t padding = total - wire::frame_header::size - payload_size;
-  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? control_ring_ : data_ring_;
   ring_buffer::reservation r;
   if (total <= settings_.large_payload_threshold + wire::frame_header::size && total <= ring.max_record()) {
     if (auto ok = claim(ring, total, r); !ok) return ok;
     wire::encode_header(h, r.data);
     std::byte* payload = r.data + wire::frame_header::size;
-    write_payload(std::span<std::byte>(payload, payload_size));
+    try {
+      write_payload(std::span<std::byte>(payload, payload_size));
+    } catch (...) {
+      // A claimed slot left uncommitted would stop the writer for good.
+      ring.commit_as_skip(r);
+      wake_if_idle();
+      return encode_error(std::current_exception());
+    }
     if (padding != 0) std::memset(payload + payload_size, 0, padding);
     ring.commit(r, tag_inline);
   } else {
     pooled_buffer buf = pool_->acquire(total - wire::frame_header::size);
-    write_payload(std::span<std::byte>(buf.data(), payload_size));
+    try {
+      write_payload(std::span<std::byte>(buf.data(), payload_size));
+    } catch (...) {
+      return encode_error(std::current_exception());  // nothing claimed yet; buf goes back to the pool
+    }
     if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
     if (auto ok = claim(ring, external_record_size, r); !ok) return ok;
     wire::encode_header(h, r.data);
@@ -200,14 +252,14 @@ template <class F>
 result<std::uint64_t> connection::request(wire::frame_header h, std::size_t payload_size, F&& write_payload,
                                           clock::time_point deadline, reply_handler on_reply) {
   if (!is_open()) return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
-  auto id = requests_.add(std::move(on_reply), deadline);
+  auto id = requests_->add(std::move(on_reply), deadline);
   if (!id) return std::move(id).error();
   arm_sweep();
   h.request_id = *id;
   if (auto ok = send(h, payload_size, std::forward<F>(write_payload)); !ok) {
     // Someone else (deadline, connection loss) took the request first: its
     // handler runs, so this call reports success.
-    if (requests_.cancel(*id)) return std::move(ok).error();
+    if (requests_->cancel(*id)) return std::move(ok).error();
   }
   return id;
 }

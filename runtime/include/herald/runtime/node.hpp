@@ -82,8 +82,13 @@ class node {
     std::uint64_t tls_handshakes_failed = 0;  // either side refused the other's certificate, or no TLS
   };
   transport_stats transport_counters() const;
+  // Frames whose send returned ok and that a connection of this node
+  // discarded unsent (links lost with frames in their rings), over the
+  // node's lifetime. connection_stats::frames_dropped_unsent has one link's.
+  std::uint64_t frames_dropped_unsent() const noexcept;
 
-  // Closes every connection (pending asks fail with node_down), stops the
+  // Closes every connection, each draining what it accepted (up to
+  // node_config::drain_timeout; pending asks fail with node_down), stops the
   // listeners and the io threads. Idempotent; the destructor calls it.
   void shutdown();
 

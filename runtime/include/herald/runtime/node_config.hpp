@@ -92,6 +92,9 @@ struct node_config {
   // before anything is allocated for it, and counted (node::admission()).
   std::size_t max_pending_handshakes = 128;
   std::size_t max_pending_per_source = 16;
+  // Bound on a deliberate close (link replaced, member down, close frame from
+  // the peer, shutdown): draining the rings and exchanging close frames.
+  std::chrono::milliseconds drain_timeout{2000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{1000};
   // Granularity of ask deadlines: pending asks are swept this often.

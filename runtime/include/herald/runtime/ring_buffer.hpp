@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -55,9 +56,14 @@ class ring_buffer {
   // The largest record a claim accepts: half the ring, so that a record
   // padded past the end always fits once the ring drains.
   std::size_t max_record() const noexcept { return capacity_ / 2; }
-  // Bytes claimed and not yet released (skip padding included).
+  // Bytes claimed and not yet released (skip padding included), between 0
+  // and capacity(). Any thread; a snapshot that may be stale by the time it
+  // returns. release_ is read first (invariant 6), so the difference never
+  // goes negative; producers may claim past the release read, hence the clamp.
   std::size_t used() const noexcept {
-    return static_cast<std::size_t>(reserve_.load(std::memory_order_relaxed) - release_.load(std::memory_order_relaxed));
+    const std::uint64_t released = release_.load(std::memory_order_acquire);
+    const std::uint64_t reserved = reserve_.load(std::memory_order_acquire);
+    return static_cast<std::size_t>(std::min<std::uint64_t>(reserved - released, capacity_));
   }
 
   // Producer: claims `size` bytes (a multiple of alignment, min_record..max_record)
@@ -74,8 +80,19 @@ class ring_buffer {
   // flag and then checks has_committed() (connection's writer wake-up).
   void commit(const reservation& r, std::uint8_t tag = 0) noexcept;
 
+  // Producer: publishes a claimed record as padding the consumer steps over
+  // without handing it to f: for a producer that cannot fill what it claimed
+  // (its encoder threw). The records behind it flow on.
+  void commit_as_skip(const reservation& r) noexcept;
+
   // Consumer: true when the record at the scan cursor is committed.
   bool has_committed() const noexcept;
+
+  // Consumer: true when the walk has reached every claimed byte: nothing is
+  // committed and unwalked, and no producer holds a claim. After close(),
+  // once true it stays true (invariant 7): the consumer has seen every record
+  // whose claim succeeded.
+  bool drained() const noexcept { return scan_ == reserve_.load(std::memory_order_seq_cst); }
 
   // Consumer: calls f(record) for each committed record from the scan cursor,
   // in claim order, stopping at the first uncommitted one, after max_records,
@@ -94,7 +111,8 @@ class ring_buffer {
   void release_to(std::uint64_t position);
 
   // Any thread: fails every present and future claim with closed. Committed
-  // records stay readable.
+  // records stay readable, and so do records claimed before close that their
+  // producers commit afterwards (invariant 7).
   void close();
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
@@ -128,14 +146,24 @@ class ring_buffer {
   //     A producer writes only bytes it claimed; the consumer reads only
   //     committed bytes before release_.
   //  3. Every record starts at a multiple of alignment and is at least
-  //     min_record long except a skip record, which runs to the end of the
-  //     ring and is followed by a record at offset 0; so no two live records
-  //     share a marker granule.
+  //     min_record long except a tail skip record, which runs to the end of
+  //     the ring and is followed by a record at offset 0; so no two live
+  //     records share a marker granule. A skip record is either that tail
+  //     padding or a whole record its producer gave up (commit_as_skip).
   //  4. A marker is nonzero exactly while its record is committed and not yet
   //     walked: a producer sets it (after writing the record), the consumer
   //     clears it before moving release_ past the record.
   //  5. Records become visible to the consumer in claim order: the walk stops
   //     at the first zero marker.
+  //  6. A reader that loads release_ and then reserve_ sees
+  //     reserve >= release: the consumer only releases positions it walked,
+  //     which were claimed (reserve_ moved past them) before their marker
+  //     was published.
+  //  7. A claim returns claimed only if its CAS on reserve_ precedes the
+  //     store of closed_ (both seq_cst, and the claimer re-reads closed_
+  //     after its CAS; one that finds it set publishes its space as a skip
+  //     record and returns closed). So a consumer that reads reserve_ after
+  //     seeing closed_ covers every successful claim.
   alignas(64) std::atomic<std::uint64_t> reserve_{0};  // producers: next free position
   alignas(64) std::atomic<std::uint64_t> release_{0};  // consumer: everything before is free
   std::uint64_t scan_ = 0;                              // consumer only: next record to walk
