@@ -239,7 +239,10 @@ TEST(Mailbox, ASteadyStreamOfTellsAllocatesNoNodes) {
     ASSERT_EQ(received.load(), sent);
   }
   std::uint64_t allocated = detail::node_pool::allocated() - before;
-  EXPECT_LE(allocated, detail::node_pool::batch)
+  // Each thread that frees nodes (two workers, the sender) may keep up to a
+  // batch in its cache while the shared pool refills: a bound independent
+  // of the number of tells (200,000 here), i.e. no allocation per message.
+  EXPECT_LE(allocated, 4 * detail::node_pool::batch)
       << allocated << " nodes allocated for " << rounds * per_round << " tells once the pool was warm";
 }
 

@@ -82,6 +82,8 @@ TEST(ConnectionMemory, TwoThousandIdleConnectionsCostLittleAndLeaveNothingBehind
   auto p = up_pair(transport_kind::tcp, {}, [](node_config& c) {
     c.ring_capacity = 4u << 20;  // the defaults, which the harness lowers
     c.handshake_timeout = 120s;  // they stay until the test closes them
+    // Admission caps off: this test measures what each admitted one costs.
+    c.max_pending_handshakes = c.max_pending_per_source = 4096;
     // Kept log lines would pin the freed heap pages they land in.
     c.log = [](log_level, std::string_view) {};
   });
@@ -117,6 +119,7 @@ TEST(ConnectionMemory, SlowlorisHandshakesAreReapedAtTheHandshakeTimeout) {
   auto cfg = base_config("target", transport_kind::tcp, nullptr);
   cfg.ring_capacity = 4u << 20;
   cfg.handshake_timeout = timeout;
+  cfg.max_pending_handshakes = cfg.max_pending_per_source = 4096;  // every slowloris is admitted
   cfg.log = log.hook();
   auto n = node::start(cfg, sink);
   ASSERT_TRUE(n) << n.error().message();
