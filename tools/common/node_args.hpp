@@ -1,13 +1,28 @@
 #pragma once
 // Command-line conventions shared by herald-node and herald-ctl: HOST:PORT
-// addresses, the cluster secret, and the transport's log as one line each.
+// addresses, the cluster secret, TLS files, and timestamps of log lines.
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <herald/herald.hpp>
 #include <mutex>
 #include <string>
 #include <string_view>
 
 namespace herald::tools {
+
+// "2026-12-01T21:58:00.123Z": the time of a log or watch line, in UTC.
+inline std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];  // room for any int year, so the format cannot truncate
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
 
 // "127.0.0.1:7001" -> "tcp://127.0.0.1:7001"; a full address (with "://")
 // is kept as it is.

@@ -112,18 +112,6 @@ void print_metrics(const std::vector<herald::admin::counter>& cs, bool json) {
     std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
 }
 
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 std::size_t count_up(const std::vector<herald::admin::member>& ms) {
   std::size_t n = 0;
   for (const auto& m : ms) n += m.status == "up" ? 1 : 0;
@@ -134,10 +122,10 @@ std::size_t count_up(const std::vector<herald::admin::member>& ms) {
 void print_change(const herald::admin::member& m, const std::string& was, const std::string& now, bool json) {
   if (json) {
     std::printf("{\"at\": %s, \"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"was\": %s, \"status\": %s}\n",
-                json_string(utc_now()).c_str(), json_string(m.name).c_str(), static_cast<unsigned long long>(m.node),
+                json_string(herald::tools::utc_now()).c_str(), json_string(m.name).c_str(), static_cast<unsigned long long>(m.node),
                 static_cast<unsigned long long>(m.incarnation), json_string(was).c_str(), json_string(now).c_str());
   } else {
-    std::printf("%s %-12s %-20llu %-20llu %s -> %s\n", utc_now().c_str(), m.name.c_str(),
+    std::printf("%s %-12s %-20llu %-20llu %s -> %s\n", herald::tools::utc_now().c_str(), m.name.c_str(),
                 static_cast<unsigned long long>(m.node), static_cast<unsigned long long>(m.incarnation),
                 was.empty() ? "(none)" : was.c_str(), now.empty() ? "(gone)" : now.c_str());
   }
@@ -232,7 +220,7 @@ int main(int argc, char** argv) {
     while (forever || std::chrono::steady_clock::now() < end) {
       auto r = sys.members_at(address, timeout);
       if (!r) {
-        if (reachable) std::fprintf(stderr, "%s cannot ask %s: %s\n", utc_now().c_str(), address.c_str(),
+        if (reachable) std::fprintf(stderr, "%s cannot ask %s: %s\n", herald::tools::utc_now().c_str(), address.c_str(),
                                     r.error().message().c_str());
         reachable = false;
       } else {

@@ -32,21 +32,8 @@
 
 namespace {
 
-// "2026-12-01T21:58:00.123Z", the time of a log line.
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 void say(const std::string& name, const std::string& line) {
-  std::printf("%s [%s] %s\n", utc_now().c_str(), name.c_str(), line.c_str());
+  std::printf("%s [%s] %s\n", herald::tools::utc_now().c_str(), name.c_str(), line.c_str());
   std::fflush(stdout);
 }
 
