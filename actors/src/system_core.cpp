@@ -68,8 +68,11 @@ void system_core::post(std::function<void()> fn) noexcept {
   scheduler_.schedule(p);
 }
 
-void run_on_worker(cell_base& cell, std::function<void()> fn) noexcept { cell.core().post(std::move(fn)); }
-void run_on_worker(network& net, std::function<void()> fn) noexcept { net.core().post(std::move(fn)); }
+void post_to_worker(system_core& core, runtime::schedulable& s) noexcept { core.scheduler().schedule(&s); }
+void log_continuation_failure(system_core& core, const char* what) noexcept {
+  core.log_warning(std::string("an ask continuation threw: ") + what);
+}
+system_core& core_of(network& net) noexcept { return net.core(); }
 
 result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);

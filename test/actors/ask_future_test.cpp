@@ -125,6 +125,74 @@ TEST(AskFuture, GetAndWaitForOnAnIoThreadFailFastInsteadOfBlocking) {
   EXPECT_TRUE(slow.get()) << "off the io thread get() waits as before";
 }
 
+// Two completers, a continuation and a blocked waiter race on one state: the
+// continuation runs exactly once, with the value of the one completer that
+// won, and the waiter wakes with that same value.
+TEST(AskFuture, ConcurrentCompletionsContinuationAndWaiterAgreeOnOneWinner) {
+  const std::size_t rounds = test::scaled(20000);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < rounds; ++i) {
+    auto s = detail::ask_state_ptr<int>::adopt(new detail::ask_state<int>());
+    std::atomic<int> continuation_runs{0};
+    std::atomic<int> continuation_value{-1};
+    std::atomic<int> wins{0};
+    std::atomic<int> go{0};
+    int winner = -1;
+    std::thread a([&] {
+      while (go.load() == 0) {
+      }
+      if (s->complete(1)) wins.fetch_add(1), winner = 1;
+    });
+    std::thread b([&] {
+      while (go.load() == 0) {
+      }
+      if (s->complete(2)) wins.fetch_add(1), winner = 2;
+    });
+    std::thread c([&] {
+      while (go.load() == 0) {
+      }
+      s->on_ready([&] {
+        continuation_runs.fetch_add(1);
+        continuation_value.store(s->take().value());
+      });
+    });
+    go.store(1);
+    s->wait();
+    a.join();
+    b.join();
+    c.join();
+    if (wins.load() != 1 || continuation_runs.load() != 1 || continuation_value.load() != winner) ++bad;
+  }
+  EXPECT_EQ(bad, 0u) << "one completion wins, its value is what the continuation and the waiter see, once";
+}
+
+TEST(AskFuture, WaitForTimesOutOnAStateNobodyCompletesAndWakesWhenOneDoes) {
+  auto s = detail::ask_state_ptr<int>::adopt(new detail::ask_state<int>());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(s->wait_for(30ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms) << "wait_for waits its whole duration";
+  std::thread t([&] {
+    std::this_thread::sleep_for(20ms);
+    (void)s->complete(7);
+  });
+  EXPECT_TRUE(s->wait_for(10s)) << "a completion wakes a timed waiter";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(s->take().value(), 7);
+  t.join();
+}
+
+TEST(AskFuture, LocalAsksTakeTheirReplyStatesFromThePoolInSteadyState) {
+  if (test::sanitized()) GTEST_SKIP() << "counts allocations";
+  actor_system sys{actor_system_config{.worker_threads = 1}};
+  auto r = sys.spawn<responder>().value();
+  // Warm the pools: ask states, mailbox nodes.
+  for (int i = 0; i < 2000; ++i) (void)r.ask(ping{i}).get();
+  const std::size_t before = detail::block_pool::allocated();
+  for (int i = 0; i < 2000; ++i) (void)r.ask(ping{i}).get();
+  EXPECT_LE(detail::block_pool::allocated() - before, detail::block_pool::batch)
+      << "ask states come back from the pool in steady state";
+}
+
 TEST(AskFuture, AnEmptyRefFailsAtOnce) {
   actor_ref<responder> none;
   auto v = none.ask(ping{1}).get();

@@ -18,9 +18,6 @@ namespace detail {
 // Arms an ask's timeout on the system's timer thread (cell.cpp).
 void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::function<void()> on_expiry);
 void count_ask_timeout(cell_base& target) noexcept;
-// Runs fn on a worker of the cell's actor system, outside any actor
-// (system_core.cpp). Where the continuation of a timed-out ask runs.
-void run_on_worker(cell_base& cell, std::function<void()> fn) noexcept;
 }  // namespace detail
 
 // A typed handle to an actor of type T, in this process or on another node:
@@ -116,7 +113,7 @@ class actor_ref {
                               if (state->complete_posting(
                                       error(errc::timeout, "no reply within " +
                                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms"),
-                                      [&cell](std::function<void()> fn) { detail::run_on_worker(*cell, std::move(fn)); }))
+                                      cell->core()))
                                 detail::count_ask_timeout(*cell);
                             });
     cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));

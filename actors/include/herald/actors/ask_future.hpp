@@ -2,15 +2,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <coroutine>
-#include <functional>
-#include <mutex>
+#include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "herald/actors/detail/block_pool.hpp"
 #include "herald/actors/detail/ref_counted.hpp"
+#include "herald/actors/detail/state_word.hpp"
+#include "herald/runtime/detail/unique_function.hpp"
+#include "herald/runtime/schedulable.hpp"
 #include "herald/result.hpp"
 
 namespace herald {
@@ -22,53 +24,65 @@ cell_base* current_cell() noexcept;
 // True on the node's io threads, where nothing may block (remote.cpp).
 bool on_io_thread() noexcept;
 
+class system_core;
+// Runs `s` once on a worker of the system, outside any actor (system_core.cpp):
+// where the continuation of a remote ask or a timed-out ask runs.
+void post_to_worker(system_core& core, runtime::schedulable& s) noexcept;
+// Logs a continuation that threw on a worker (system_core.cpp).
+void log_continuation_failure(system_core& core, const char* what) noexcept;
+
 // The shared state of one ask: completed once, by the reply, an error, or a
 // timeout, whichever comes first; later completions are ignored and reported
 // as such (a late reply). Safe for concurrent use.
+//
+// No lock: one atomic word orders everything, a blocked get() sleeps on that
+// word (state_word) and is woken only if it is there, the continuation lives
+// inside the state (inline up to 48 bytes), the state schedules itself on a
+// worker to run it, and the state's memory comes from block_pool: a remote
+// ask allocates nothing in steady state.
+//
+// Invariants (bits of state_):
+//  1. claimed is set once, by the one completer; ready after value_ is
+//     stored (release), so whoever sees ready may read value_ (acquire).
+//  2. has_continuation is set only before claimed, by the one on_ready()
+//     caller, after it stored continuation_: the completer that claims sees
+//     it, takes continuation_ and runs (or posts) it. An on_ready() that
+//     finds claimed runs its function itself once ready is set.
+//  3. waiter is set by a thread before it sleeps on state_; the completer
+//     wakes sleepers only when it finds the bit, so a state nobody blocks on
+//     completes without a system call.
 template <class R>
-class ask_state final : public ref_counted {
+class ask_state final : public ref_counted, public runtime::schedulable {
  public:
   using value_type = result<R>;
 
   // Stores `v` unless the state is already complete. Returns whether it did.
   // The continuation, if any, runs here, on the calling thread.
-  bool complete(value_type v) {
-    return complete_then(std::move(v), [](std::function<void()>&& cont) { cont(); });
-  }
+  bool complete(value_type v) { return complete_then(std::move(v), nullptr); }
 
   // As complete(), for a completion on a thread that must not run user code
   // (an io thread, the timer thread): a continuation that is not hand_off
-  // (see on_ready) goes to post(std::function<void()>) instead, which runs
-  // it on a worker; a hand_off one runs here.
-  template <class Post>
-  bool complete_posting(value_type v, Post&& post) {
-    return complete_then(std::move(v), [&](std::function<void()>&& cont) {
-      if (continuation_hand_off_) {
-        cont();
-      } else {
-        post(std::move(cont));
-      }
-    });
-  }
+  // (see on_ready) is posted to a worker of `core` instead; a hand_off one
+  // runs here.
+  bool complete_posting(value_type v, system_core& core) { return complete_then(std::move(v), &core); }
 
-  bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
+  bool ready() const noexcept { return (state_.load(std::memory_order_acquire) & ready_bit) != 0; }
 
   value_type take() {
     wait();
     return std::move(*value_);
   }
 
-  void wait() {
-    if (ready()) return;
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return ready_.load(std::memory_order_relaxed); });
-  }
+  void wait() { (void)wait_until_ready(std::chrono::steady_clock::time_point::max()); }
 
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> d) {
     if (ready()) return true;
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, d, [&] { return ready_.load(std::memory_order_relaxed); });
+    const auto now = std::chrono::steady_clock::now();
+    const auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+    return wait_until_ready(left >= std::chrono::steady_clock::time_point::max() - now
+                                ? std::chrono::steady_clock::time_point::max()
+                                : now + left);
   }
 
   // Runs `fn` once the state is complete: now, on this thread, if it already
@@ -76,42 +90,94 @@ class ask_state final : public ref_counted {
   // (complete_posting()). A hand_off continuation only passes the result on
   // without running user code (it posts a coroutine's resumption to its
   // actor), so it may run on any thread. At most one continuation.
-  void on_ready(std::function<void()> fn, bool hand_off = false) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!ready_.load(std::memory_order_relaxed)) {
-        continuation_ = std::move(fn);
-        continuation_hand_off_ = hand_off;
-        return;
+  template <class F>
+  void on_ready(F&& fn, bool hand_off = false) {
+    std::uint32_t s = state_.load(std::memory_order_acquire);
+    if ((s & (claimed_bit | ready_bit)) == 0) {
+      continuation_ = continuation(std::forward<F>(fn));
+      const std::uint32_t add = has_continuation_bit | (hand_off ? hand_off_bit : 0u);
+      while ((s & (claimed_bit | ready_bit)) == 0) {
+        if (state_.compare_exchange_weak(s, s | add, std::memory_order_acq_rel, std::memory_order_acquire)) return;
       }
+      // A completer claimed the state meanwhile and will not look at
+      // continuation_ (invariant 2): run it here once the value is in.
+      auto mine = std::move(continuation_);
+      wait();
+      mine();
+      return;
     }
+    wait();
     fn();
   }
 
- private:
-  template <class Run>
-  bool complete_then(value_type v, Run&& run) {
-    std::function<void()> cont;
-    {
-      std::lock_guard lock(mutex_);
-      if (ready_.load(std::memory_order_relaxed)) return false;
-      value_.emplace(std::move(v));
-      ready_.store(true, std::memory_order_release);
-      cont = std::move(continuation_);
+  // schedulable: the posted continuation, on a worker.
+  void run(std::size_t) noexcept override {
+    auto cont = std::move(continuation_);
+    try {
+      cont();
+    } catch (const std::exception& e) {
+      log_continuation_failure(*core_, e.what());
+    } catch (...) {
+      log_continuation_failure(*core_, "an exception that is not a std::exception");
     }
-    cv_.notify_all();
-    // continuation_hand_off_ is stable once ready_ is set: on_ready no longer
-    // writes it.
-    if (cont) run(std::move(cont));
+  }
+  void retain() noexcept override { ref_counted::retain(); }
+  void release() noexcept override { ref_counted::release(); }
+
+  static void* operator new(std::size_t n) { return block_pool::allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { block_pool::deallocate(p, n); }
+
+ private:
+  using continuation = runtime::detail::unique_function<void()>;
+  static constexpr std::uint32_t has_continuation_bit = 1;
+  static constexpr std::uint32_t claimed_bit = 2;
+  static constexpr std::uint32_t ready_bit = 4;
+  static constexpr std::uint32_t waiter_bit = 8;
+  static constexpr std::uint32_t hand_off_bit = 16;
+
+  bool complete_then(value_type&& v, system_core* post_to) {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if ((s & (claimed_bit | ready_bit)) != 0) return false;
+    } while (!state_.compare_exchange_weak(s, s | claimed_bit, std::memory_order_acquire, std::memory_order_relaxed));
+    value_.emplace(std::move(v));
+    const std::uint32_t prev = state_.fetch_or(ready_bit, std::memory_order_acq_rel);
+    if ((prev & waiter_bit) != 0) state_word::wake_all(state_);
+    if ((prev & has_continuation_bit) == 0) return true;
+    if (post_to == nullptr || (prev & hand_off_bit) != 0) {
+      auto cont = std::move(continuation_);
+      cont();
+    } else {
+      core_ = post_to;
+      post_to_worker(*post_to, *this);  // the scheduler holds a reference until run() returns
+    }
     return true;
   }
 
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::atomic<bool> ready_{false};
+  // False when `deadline` passed first.
+  bool wait_until_ready(std::chrono::steady_clock::time_point deadline) {
+    std::uint32_t s = state_.load(std::memory_order_acquire);
+    while ((s & ready_bit) == 0) {
+      if ((s & waiter_bit) == 0) {
+        if (!state_.compare_exchange_weak(s, s | waiter_bit, std::memory_order_acquire)) continue;
+        s |= waiter_bit;
+      }
+      if (deadline == std::chrono::steady_clock::time_point::max()) {
+        state_word::wait(state_, s);
+      } else {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return false;
+        state_word::wait(state_, s, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now));
+      }
+      s = state_.load(std::memory_order_acquire);
+    }
+    return true;
+  }
+
+  std::atomic<std::uint32_t> state_{0};
+  system_core* core_ = nullptr;  // set by the completer before it posts run()
   std::optional<value_type> value_;
-  std::function<void()> continuation_;
-  bool continuation_hand_off_ = false;
+  continuation continuation_;
 };
 
 template <class R>

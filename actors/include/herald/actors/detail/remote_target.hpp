@@ -18,9 +18,9 @@ namespace herald::detail {
 
 class network;
 
-// Runs fn on a worker of the network's actor system, outside any actor
-// (system_core.cpp). Where a remote ask's continuation runs.
-void run_on_worker(network& net, std::function<void()> fn) noexcept;
+// The actor system a network belongs to (system_core.cpp): where a remote
+// ask's continuation runs.
+system_core& core_of(network& net) noexcept;
 
 // What this node knows about one peer node: its current connection (null
 // while there is none). Owned by the network layer and shared with every ref
@@ -110,8 +110,7 @@ ask_future<R> remote_ask(const remote_target& t, const M& m, runtime::connection
       deadline, [state, net = t.peer->net](result<runtime::inbound_frame> reply) mutable {
         // On an io thread (a reply, the deadline sweep, a lost link): a get()
         // waiting for it wakes here, a continuation runs on a worker.
-        (void)state->complete_posting(decode_reply<R>(std::move(reply)),
-                                      [net](std::function<void()> fn) { run_on_worker(*net, std::move(fn)); });
+        (void)state->complete_posting(decode_reply<R>(std::move(reply)), core_of(*net));
       });
   if (!sent) return ask_future<R>::ready(std::move(sent).error());
   return f;
