@@ -22,6 +22,11 @@ struct last_target {
 thread_local last_target last_target_of_thread;
 }  // namespace
 
+std::uint64_t next_link_version() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 network::network(system_core& core) : core_(core) {}
 
 network::~network() { shutdown(); }
@@ -77,7 +82,7 @@ std::shared_ptr<peer_slot>& network::slot_locked(std::uint64_t node_id) {
     if (node_) {
       auto c = node_->connection_to(node_id);
       if (c) s->generation = c->peer().generation;
-      s->conn.store(std::move(c));
+      s->publish(std::move(c));
     }
   }
   return s;
@@ -124,7 +129,10 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     }
     return;
   }
-  cell->enqueue(make_remote_envelope(remote_call{std::move(frame), from}));
+  // Only an ask is answered on `from`: a tell carries no reference to it
+  // (no reference-count traffic per tell).
+  const bool is_ask = frame.header.kind == wire::frame_kind::ask;
+  cell->enqueue(make_remote_envelope(remote_call{std::move(frame), is_ask ? from : nullptr}));
 }
 
 void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
@@ -140,7 +148,7 @@ void network::on_peer_up(const std::shared_ptr<runtime::connection>& conn) {
     // The announcement of a link already replaced (or lost) is a no-op.
     if (peer.generation < s->generation) return;
     s->generation = peer.generation;
-    s->conn.store(conn, std::memory_order_release);
+    s->publish(conn);
     if (!peer.listen_address.empty()) by_address_[peer.listen_address] = peer.node_id;
   }
   peer_up_.notify_all();
@@ -155,7 +163,7 @@ void network::on_peer_down(const runtime::peer_info& peer, const herald::error& 
     if (auto it = peers_.find(peer.node_id); it != peers_.end() && peer.generation >= it->second->generation) {
       it->second->generation = peer.generation;
       auto cur = it->second->conn.load();
-      if (cur && !cur->is_open() && it->second->conn.compare_exchange_strong(cur, nullptr)) {
+      if (cur && !cur->is_open() && it->second->retire(cur)) {
         add_closed_link_locked(peer.node_id, cur->stats());
       }
     }

@@ -16,7 +16,8 @@ class cell_base;
 
 // One tell or ask that came from another node, waiting in a mailbox: the
 // frame (its payload in a pooled buffer, still encoded) and the connection
-// to answer an ask on. Decoded by the receiving actor's worker.
+// to answer an ask on (null for a tell). Decoded by the receiving actor's
+// worker.
 struct remote_call {
   runtime::inbound_frame frame;
   std::shared_ptr<runtime::connection> from;

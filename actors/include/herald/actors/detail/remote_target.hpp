@@ -22,22 +22,92 @@ class network;
 // ask's continuation runs.
 system_core& core_of(network& net) noexcept;
 
+// A version for every connection a peer_slot publishes, process-wide and
+// increasing, so that a thread's cached (slot, version) pair never matches a
+// later connection, nor a new slot at the address of a freed one
+// (network.cpp).
+std::uint64_t next_link_version() noexcept;
+
 // What this node knows about one peer node: its current connection (null
 // while there is none). Owned by the network layer and shared with every ref
 // to an actor there. Safe for concurrent use.
+//
+// Senders reach the connection through a small per-thread cache keyed by
+// (slot, version): a hit is two plain loads and is_open(), where loading
+// `conn` is a lock-bit CAS and two reference-count updates on a shared
+// cache line. A cache entry keeps its connection alive until the thread
+// sends to another peer that maps to the same entry, finds it closed, or
+// exits (a closed connection holds no io objects: it may outlive its node).
+//
+// Invariants:
+//  1. version changes after every change of conn (publish(), retire()),
+//     so a thread whose entry holds the current version holds a connection
+//     that was current when that version was published.
+//  2. A cached connection is used only while is_open(): a closed one sends
+//     nothing, and the slow path then reads conn itself.
 struct peer_slot {
   explicit peer_slot(std::uint64_t id) : node_id(id) {}
   const std::uint64_t node_id;
   std::atomic<std::shared_ptr<runtime::connection>> conn;
+  std::atomic<std::uint64_t> version{next_link_version()};
   network* net = nullptr;
   // Under network's mutex: the generation (runtime::peer_info) of the newest
   // link announced for this node, up or down. An older on_peer_up is stale.
   std::uint64_t generation = 0;
 
+  // Makes c the current connection.
+  void publish(std::shared_ptr<runtime::connection> c) {
+    conn.store(std::move(c), std::memory_order_release);
+    version.store(next_link_version(), std::memory_order_release);
+  }
+  // Clears conn if it still is `cur`; true if it was.
+  bool retire(std::shared_ptr<runtime::connection>& cur) {
+    if (!conn.compare_exchange_strong(cur, nullptr)) return false;
+    version.store(next_link_version(), std::memory_order_release);
+    return true;
+  }
+
   result<std::shared_ptr<runtime::connection>> live() const {
     auto c = conn.load(std::memory_order_acquire);
-    if (!c || !c->is_open()) return error(errc::node_down, "no connection to node " + std::to_string(node_id));
+    if (!c || !c->is_open()) return down_error();
     return c;
+  }
+
+  // The current open connection through this thread's cache, or null. The
+  // pointer stays valid until this thread's next call (the cache holds it).
+  runtime::connection* live_cached() const {
+    cache_entry& e = cache_of_thread()[(reinterpret_cast<std::uintptr_t>(this) >> 6) % cache_entries];
+    if (e.slot == this && e.version == version.load(std::memory_order_acquire) && e.conn && e.conn->is_open())
+      return e.conn.get();
+    return refresh(e);
+  }
+
+  herald::error down_error() const { return error(errc::node_down, "no connection to node " + std::to_string(node_id)); }
+
+ private:
+  static constexpr std::size_t cache_entries = 4;
+  struct cache_entry {
+    const peer_slot* slot = nullptr;
+    std::uint64_t version = 0;
+    std::shared_ptr<runtime::connection> conn;
+  };
+  static cache_entry* cache_of_thread() noexcept {
+    thread_local cache_entry entries[cache_entries];
+    return entries;
+  }
+  runtime::connection* refresh(cache_entry& e) const {
+    // The version first: a connection published in between comes with a
+    // newer version, and the next call refreshes again (invariant 1).
+    const std::uint64_t v = version.load(std::memory_order_acquire);
+    auto c = conn.load(std::memory_order_acquire);
+    if (!c || !c->is_open()) {
+      e = cache_entry{};
+      return nullptr;
+    }
+    e.slot = this;
+    e.version = v;
+    e.conn = std::move(c);
+    return e.conn.get();
   }
 };
 
@@ -49,13 +119,13 @@ struct remote_target {
 
 template <class M>
 result<void> remote_tell(const remote_target& t, const M& m) {
-  auto conn = t.peer->live();
-  if (!conn) return std::move(conn).error();
+  runtime::connection* conn = t.peer->live_cached();
+  if (!conn) return t.peer->down_error();
   wire::frame_header h;
   h.kind = wire::frame_kind::tell;
   h.target = t.id;
   h.type_id = wire::type_id_of<M>();
-  return (*conn)->send(h, wire::codec<M>::encoded_size(m),
+  return conn->send(h, wire::codec<M>::encoded_size(m),
                        [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); });
 }
 
@@ -97,15 +167,15 @@ result<R> decode_reply(result<runtime::inbound_frame> f) {
 
 template <class R, class M>
 ask_future<R> remote_ask(const remote_target& t, const M& m, runtime::connection::clock::time_point deadline) {
-  auto conn = t.peer->live();
-  if (!conn) return ask_future<R>::ready(std::move(conn).error());
+  runtime::connection* conn = t.peer->live_cached();
+  if (!conn) return ask_future<R>::ready(t.peer->down_error());
   auto state = ask_state_ptr<R>::adopt(new ask_state<R>());
   ask_future<R> f(state);
   wire::frame_header h;
   h.kind = wire::frame_kind::ask;
   h.target = t.id;
   h.type_id = wire::type_id_of<M>();
-  auto sent = (*conn)->request(
+  auto sent = conn->request(
       h, wire::codec<M>::encoded_size(m), [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); },
       deadline, [state, net = t.peer->net](result<runtime::inbound_frame> reply) mutable {
         // On an io thread (a reply, the deadline sweep, a lost link): a get()
