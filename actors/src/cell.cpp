@@ -102,16 +102,26 @@ cell_base::~cell_base() {
   }
 }
 
-void cell_base::enqueue(envelope&& e) noexcept {
-  mailbox_node* n = nullptr;
+mailbox_node* cell_base::acquire_node() noexcept {
   try {
-    n = node_pool::acquire();
+    return node_pool::acquire();
   } catch (...) {
+    return nullptr;  // out of memory for a mailbox node
+  }
+}
+
+void cell_base::enqueue(envelope&& e) noexcept {
+  mailbox_node* n = acquire_node();
+  if (n == nullptr) {
     // Out of memory for a mailbox node: the message cannot be queued.
     reject(e);
     return;
   }
   n->env = std::move(e);
+  push_node(n);
+}
+
+void cell_base::push_node(mailbox_node* n) noexcept {
   mailbox_.push(n);
   // Pairs with the fence in run(): either we see scheduled_ cleared, or run()
   // sees our message in its final look at the mailbox.

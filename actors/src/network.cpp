@@ -5,7 +5,7 @@
 
 namespace herald::detail {
 
-envelope make_remote_envelope(remote_call&& rc);
+void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, std::shared_ptr<runtime::connection> from) noexcept;
 
 namespace {
 // The actor the last frame read on this io thread went to. A stream of
@@ -107,19 +107,24 @@ result<std::uint64_t> network::wait_for_peer(const std::string& address, std::ch
   return by_address_.at(address);
 }
 
-ref_ptr<cell_base> network::find_target(actor_id id) const {
-  if (!runtime::detail::on_io_thread()) return core_.find(id);
+cell_base* network::find_target(actor_id id, ref_ptr<cell_base>& hold) const {
+  if (!runtime::detail::on_io_thread()) {
+    hold = core_.find(id);
+    return hold.get();
+  }
   auto& last = last_target_of_thread;
   // A stopped actor leaves the table: look it up again, as without the cache.
-  if (last.owner == this && last.id == id && last.cell && !last.cell->stopped()) return last.cell;
+  // A hit costs no reference count: the cache holds the cell.
+  if (last.owner == this && last.id == id && last.cell && !last.cell->stopped()) return last.cell.get();
   last.owner = this;
   last.id = id;
   last.cell = core_.find(id);
-  return last.cell;
+  return last.cell.get();
 }
 
 void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
-  auto cell = find_target(frame.header.target);
+  ref_ptr<cell_base> hold;
+  cell_base* cell = find_target(frame.header.target, hold);
   if (!cell) {
     frames_to_missing_actors_.fetch_add(1, std::memory_order_relaxed);
     if (frame.header.kind == wire::frame_kind::ask) {
@@ -130,9 +135,10 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     return;
   }
   // Only an ask is answered on `from`: a tell carries no reference to it
-  // (no reference-count traffic per tell).
+  // (no reference-count traffic per tell). The envelope is built in its
+  // mailbox node: the frame is copied once, from here into the node.
   const bool is_ask = frame.header.kind == wire::frame_kind::ask;
-  cell->enqueue(make_remote_envelope(remote_call{std::move(frame), is_ask ? from : nullptr}));
+  cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
 }
 
 void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {

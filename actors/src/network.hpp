@@ -68,8 +68,9 @@ class network final : public runtime::frame_sink {
   using watcher = std::pair<ref_ptr<cell_base>, cell_base::down_fn>;
 
   // The actor with this id, or null: on an io thread through a one-entry
-  // cache of the last target (network.cpp), elsewhere from the id table.
-  ref_ptr<cell_base> find_target(actor_id id) const;
+  // cache of the last target (network.cpp), which keeps it alive; elsewhere
+  // from the id table, kept alive by `hold`.
+  cell_base* find_target(actor_id id, ref_ptr<cell_base>& hold) const;
 
   system_core& core_;
   // Adds a closed link's final counters to its peer's totals. Call with mutex_ held.

@@ -57,11 +57,9 @@ actor_ref<node_actor> node_actor_at(network& net, std::uint64_t node) {
 
 bool on_io_thread() noexcept { return runtime::detail::on_io_thread(); }
 
-envelope make_remote_envelope(remote_call&& rc) {
-  envelope e;
-  e.emplace_message<remote_call>(std::move(rc));
+void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, std::shared_ptr<runtime::connection> from) noexcept {
+  e.emplace_message<remote_call>(std::move(frame), std::move(from));
   e.ops = &remote_ops::ops;
-  return e;
 }
 
 void send_error_reply(runtime::connection& conn, std::uint64_t request_id, const error& err) noexcept {

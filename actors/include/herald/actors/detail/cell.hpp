@@ -41,6 +41,21 @@ class cell_base : public runtime::schedulable {
   // Puts a message in the mailbox and schedules the actor if the mailbox was
   // empty. A stopped actor rejects it (dead letter, or the ask fails).
   void enqueue(envelope&& e) noexcept;
+  // As enqueue(), with the envelope built by build(envelope&), which must not
+  // throw, right inside its mailbox node: a large message (a remote frame) is
+  // written once instead of moved through temporaries.
+  template <class Build>
+  void enqueue_built(Build&& build) noexcept {
+    mailbox_node* n = acquire_node();
+    if (n == nullptr) {
+      envelope e;
+      build(e);
+      reject(e);
+      return;
+    }
+    build(n->env);
+    push_node(n);
+  }
 
   // Makes the actor stop after the message it is running, if any; mail still
   // queued is rejected with `reason`. Idempotent: the first reason wins.
@@ -76,6 +91,10 @@ class cell_base : public runtime::schedulable {
 
  private:
   void start() noexcept;
+  // A mailbox node from the pool, or null when out of memory.
+  static mailbox_node* acquire_node() noexcept;
+  // Queues n (its envelope filled) and schedules the actor if needed.
+  void push_node(mailbox_node* n) noexcept;
   void handle(envelope& e) noexcept;
   void handle_failure(envelope& current, std::exception_ptr ex) noexcept;
   void escalate(const ref_ptr<cell_base>& parent, const error& reason) noexcept;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "herald/error.hpp"
 #include "herald/runtime/connection.hpp"
@@ -19,6 +20,9 @@ class cell_base;
 // to answer an ask on (null for a tell). Decoded by the receiving actor's
 // worker.
 struct remote_call {
+  remote_call(runtime::inbound_frame&& f, std::shared_ptr<runtime::connection> c) noexcept
+      : frame(std::move(f)), from(std::move(c)) {}
+
   runtime::inbound_frame frame;
   std::shared_ptr<runtime::connection> from;
 
