@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_time.hpp"
+
 namespace herald::bench {
 
 class child_process {
@@ -47,6 +49,7 @@ class child_process {
       _exit(127);
     }
     close(fds[1]);
+    child_pids().push_back(pid_);
     read_ready_line(fds[0]);
     close(fds[0]);
   }
@@ -60,6 +63,7 @@ class child_process {
   // SIGTERM, then SIGKILL if the child has not exited within a second.
   void stop() {
     if (pid_ <= 0) return;
+    forget_child_pid(pid_);
     kill(pid_, SIGTERM);
     for (int i = 0; i < 100; ++i) {
       if (waitpid(pid_, nullptr, WNOHANG) == pid_) {

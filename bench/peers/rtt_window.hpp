@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "cpu_time.hpp"
 #include "latency_histogram.hpp"
 #include "peer_cli.hpp"
 
@@ -34,6 +35,7 @@ class rtt_window {
       measuring_ = true;
       t0_ = now;
       a0_ = allocations_();
+      c0_ = pair_cpu_seconds();
       return true;  // this reply opens the window
     }
     hist_.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent).count()));
@@ -41,6 +43,7 @@ class rtt_window {
       done_ = true;
       t1_ = now;
       a1_ = allocations_();
+      c1_ = pair_cpu_seconds();
       return false;
     }
     return true;
@@ -51,6 +54,10 @@ class rtt_window {
   double per_second() const { return seconds() > 0 ? static_cast<double>(hist_.count()) / seconds() : 0; }
   double allocs_per_msg() const {
     return hist_.count() ? static_cast<double>(a1_ - a0_) / static_cast<double>(hist_.count()) : 0;
+  }
+  // CPU time of both processes per round trip (cpu_time.hpp).
+  double cpu_ns_per_msg() const {
+    return hist_.count() ? (c1_ - c0_) * 1e9 / static_cast<double>(hist_.count()) : 0;
   }
   const latency_histogram& histogram() const { return hist_; }
 
@@ -70,6 +77,7 @@ class rtt_window {
         .num("p99_us", hist_.percentile_us(0.99))
         .num("p999_us", hist_.percentile_us(0.999))
         .num("allocs_per_msg", allocs_per_msg())
+        .num("cpu_ns_per_msg", cpu_ns_per_msg())
         .print();
   }
 
@@ -89,6 +97,7 @@ class rtt_window {
         .num("p99_us", hist_.percentile_us(0.99))
         .num("p999_us", hist_.percentile_us(0.999))
         .num("allocs_per_msg", allocs_per_msg())
+        .num("cpu_ns_per_msg", cpu_ns_per_msg())
         .print();
   }
 
@@ -104,6 +113,7 @@ class rtt_window {
         .num("p99_us", hist_.percentile_us(0.99))
         .num("p999_us", hist_.percentile_us(0.999))
         .num("allocs_per_msg", allocs_per_msg())
+        .num("cpu_ns_per_msg", cpu_ns_per_msg())
         .print();
   }
 
@@ -112,6 +122,7 @@ class rtt_window {
   std::uint64_t (*allocations_)() noexcept;
   bench_clock::time_point warm_end_{}, end_{}, t0_{}, t1_{};
   std::uint64_t a0_ = 0, a1_ = 0;
+  double c0_ = 0, c1_ = 0;
   bool measuring_ = false;
   bool done_ = false;
   latency_histogram hist_;

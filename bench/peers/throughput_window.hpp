@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cpu_time.hpp"
 #include "peer_cli.hpp"
 
 namespace herald::bench {
@@ -21,7 +22,9 @@ struct window_result {
   std::uint64_t msgs = 0;
   double seconds = 0;
   std::uint64_t allocs = 0;
+  double cpu_seconds = 0;  // both processes (cpu_time.hpp)
 
+  double cpu_ns_per_msg() const { return msgs > 0 ? cpu_seconds * 1e9 / static_cast<double>(msgs) : 0; }
   double per_second() const { return seconds > 0 ? static_cast<double>(msgs) / seconds : 0; }
   double allocs_per_msg() const { return msgs > 0 ? static_cast<double>(allocs) / static_cast<double>(msgs) : 0; }
 };
@@ -43,13 +46,16 @@ window_result measure_window(const Counter& received, const peer_options& o,
   auto t0 = bench_clock::now();
   std::uint64_t m0 = received();
   std::uint64_t a0 = allocations();
+  const double c0 = pair_cpu_seconds();
   std::this_thread::sleep_for(duration<double>(o.seconds));
+  const double c1 = pair_cpu_seconds();
   std::uint64_t a1 = allocations();
   std::uint64_t m1 = received();
   auto t1 = bench_clock::now();
   r.msgs = m1 - m0;
   r.seconds = seconds_between(t0, t1);
   r.allocs = a1 - a0;
+  r.cpu_seconds = c1 - c0;
   return r;
 }
 
@@ -67,6 +73,7 @@ inline void print_tell(const char* impl, const peer_options& o, const window_res
       .num("msgs_per_s", w.per_second())
       .num("mb_per_s", w.per_second() * static_cast<double>(o.size) / 1e6)
       .num("allocs_per_msg", w.allocs_per_msg())
+      .num("cpu_ns_per_msg", w.cpu_ns_per_msg())
       .print();
 }
 
@@ -81,6 +88,7 @@ inline void print_local_tell(const char* impl, const peer_options& o, const wind
       .num("seconds", w.seconds)
       .num("msgs_per_s", w.per_second())
       .num("allocs_per_msg", w.allocs_per_msg())
+      .num("cpu_ns_per_msg", w.cpu_ns_per_msg())
       .print();
 }
 

@@ -25,8 +25,9 @@ METRIC_LABEL = {
     "p99_us": "p99 µs",
     "p999_us": "p99.9 µs",
     "allocs_per_msg": "allocs/msg",
+    "cpu_ns_per_msg": "CPU ns/msg",
 }
-LOWER_IS_BETTER = {"p50_us", "p99_us", "p999_us", "allocs_per_msg", "other_allocs_per_msg"}
+LOWER_IS_BETTER = {"p50_us", "p99_us", "p999_us", "allocs_per_msg", "other_allocs_per_msg", "cpu_ns_per_msg"}
 
 
 def summarize(entry, key):
@@ -233,6 +234,13 @@ def render(results, level=1, image_prefix="", docs_link="docs/benchmarks.md"):
             "operator new calls in the measuring process during the timed window, divided by messages "
             "(bench/peers/alloc_counter.hpp). malloc called directly (libzmq's message bodies) is not "
             "counted.")
+    rows = [(s["title"], s["id"], "cpu_ns_per_msg") for s in results["scenarios"]]
+    cpu = t.table(rows, "scenario")
+    if cpu:
+        section("CPU time per message", cpu,
+                "CPU time (user + system) of both processes of a run over its timed window, divided by its "
+                "messages (round trips for ask and request/response), in ns (bench/peers/cpu_time.hpp). "
+                "On a machine with fewer cores than busy threads this, not throughput, is the cost.")
     problems = []
     for s in results["scenarios"]:
         for impl, runs in s.get("runs", {}).items():

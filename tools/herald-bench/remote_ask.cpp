@@ -98,7 +98,8 @@ void print_result(const peer_options& o, bool reqresp, const rtt_window& w, cons
       .num("p50_us", h.percentile_us(0.5))
       .num("p99_us", h.percentile_us(0.99))
       .num("p999_us", h.percentile_us(0.999))
-      .num("allocs_per_msg", w.allocs_per_msg());
+      .num("allocs_per_msg", w.allocs_per_msg())
+      .num("cpu_ns_per_msg", w.cpu_ns_per_msg());
   if (server) j.num("server_allocs_per_msg", server->allocs_per_msg());
   j.print();
 }

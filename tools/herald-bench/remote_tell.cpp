@@ -138,7 +138,8 @@ void print_result(const peer_options& o, const window_result& w, const std::opti
       .num("msgs_per_s", w.per_second())
       .num("mb_per_s", w.per_second() * static_cast<double>(o.size) / 1e6)
       .num("allocs_per_msg", w.allocs_per_msg())
-      .num("receiver_allocs_per_msg", w.allocs_per_msg());
+      .num("receiver_allocs_per_msg", w.allocs_per_msg())
+      .num("cpu_ns_per_msg", w.cpu_ns_per_msg());
   if (sender) j.num("sender_allocs_per_msg", sender->allocs_per_msg());
   j.integer("bad_msgs", bad)
       .integer("lost", c.missing.load())
