@@ -121,6 +121,15 @@ void cell_base::enqueue(envelope&& e) noexcept {
   push_node(n);
 }
 
+void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last) noexcept {
+  mailbox_.push_chain(first, last);
+  // As in push_node(): one fence for the whole chain.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!scheduled_.load(std::memory_order_relaxed) && !scheduled_.exchange(true, std::memory_order_acq_rel)) {
+    schedule();
+  }
+}
+
 void cell_base::push_node(mailbox_node* n) noexcept {
   mailbox_.push(n);
   // Pairs with the fence in run(): either we see scheduled_ cleared, or run()

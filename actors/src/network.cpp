@@ -1,6 +1,7 @@
 #include "network.hpp"
 
 #include "herald/actors/detail/node_protocol.hpp"
+#include "herald/runtime/io_defer.hpp"
 #include "system_core.hpp"
 
 namespace herald::detail {
@@ -20,6 +21,56 @@ struct last_target {
   ref_ptr<cell_base> cell;
 };
 thread_local last_target last_target_of_thread;
+
+// The frames of one read for one actor, queued as one chain: one push, one
+// fence and at most one wake-up of the actor for the whole run instead of
+// one per frame. A run of consecutive frames to the same actor is collected
+// on the io thread that reads them and handed to the mailbox when the next
+// frame is for another actor, when it is max_batch long, or right after the
+// read's handler returns (defer_on_io_thread), so frames are enqueued in the
+// order they were read. Confined to its io thread; a batch still held when
+// the thread exits is handed over then.
+struct frame_batch {
+  static constexpr std::size_t max_batch = 64;
+  ref_ptr<cell_base> cell;
+  mailbox_node* first = nullptr;
+  mailbox_node* last = nullptr;
+  std::size_t count = 0;
+  bool flush_armed = false;
+
+  ~frame_batch() { flush(); }
+  void flush() noexcept {
+    if (first == nullptr) return;
+    auto target = std::move(cell);
+    mailbox_node* f = std::exchange(first, nullptr);
+    mailbox_node* l = std::exchange(last, nullptr);
+    count = 0;
+    target->enqueue_chain(f, l);
+  }
+  void add(cell_base* target, mailbox_node* n) noexcept {
+    if (first != nullptr && cell.get() != target) flush();
+    n->next.store(nullptr, std::memory_order_relaxed);
+    if (first == nullptr) {
+      cell = ref_ptr<cell_base>(target);
+      first = last = n;
+    } else {
+      last->next.store(n, std::memory_order_relaxed);
+      last = n;
+    }
+    if (++count == max_batch) flush();
+  }
+};
+thread_local frame_batch batch_of_thread;
+
+// Deferred by the first frame of a batch to the end of the read's handler.
+// Off the io thread (the node draining its queues on the joining thread) it
+// does nothing: that thread's batch was handed over when it exited.
+void flush_batch_of_thread(void*) noexcept {
+  if (!runtime::detail::on_io_thread()) return;
+  frame_batch& b = batch_of_thread;
+  b.flush_armed = false;
+  b.flush();
+}
 }  // namespace
 
 std::uint64_t next_link_version() noexcept {
@@ -138,7 +189,28 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
   // (no reference-count traffic per tell). The envelope is built in its
   // mailbox node: the frame is copied once, from here into the node.
   const bool is_ask = frame.header.kind == wire::frame_kind::ask;
-  cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
+  if (!runtime::detail::on_io_thread()) {
+    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
+    return;
+  }
+  mailbox_node* n = nullptr;
+  try {
+    n = node_pool::acquire();
+  } catch (...) {
+    // Out of memory for a mailbox node: enqueue_built rejects the message.
+    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
+    return;
+  }
+  emplace_remote_call(n->env, std::move(frame), is_ask ? from : nullptr);
+  frame_batch& b = batch_of_thread;
+  b.add(cell, n);
+  if (b.first != nullptr && !b.flush_armed) {
+    b.flush_armed = true;
+    if (!runtime::detail::defer_on_io_thread(&flush_batch_of_thread, nullptr)) {
+      b.flush_armed = false;
+      b.flush();
+    }
+  }
 }
 
 void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {

@@ -1,8 +1,27 @@
 #include "io_threads.hpp"
 
+#include <asio/post.hpp>
+
 #include "herald/runtime/connection.hpp"
+#include "herald/runtime/io_defer.hpp"
 
 namespace herald::runtime {
+
+namespace {
+// The context this io thread runs; null on every other thread.
+thread_local asio::io_context* context_of_thread = nullptr;
+}  // namespace
+
+bool detail::defer_on_io_thread(void (*fn)(void*), void* arg) noexcept {
+  asio::io_context* ctx = context_of_thread;
+  if (ctx == nullptr) return false;
+  try {
+    asio::post(*ctx, [fn, arg] { fn(arg); });
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
 
 io_threads::io_threads(std::size_t count) {
   if (count == 0) count = 1;
@@ -12,7 +31,9 @@ io_threads::io_threads(std::size_t count) {
   }
   for (std::size_t i = 0; i < count; ++i) threads_.emplace_back([ctx = contexts_[i].get()] {
       detail::on_io_thread() = true;
+      context_of_thread = ctx;
       ctx->run();
+      context_of_thread = nullptr;
     });
 }
 

@@ -41,6 +41,10 @@ class cell_base : public runtime::schedulable {
   // Puts a message in the mailbox and schedules the actor if the mailbox was
   // empty. A stopped actor rejects it (dead letter, or the ask fails).
   void enqueue(envelope&& e) noexcept;
+  // As enqueue() for a chain of nodes from node_pool, their envelopes filled
+  // and linked first..last through next: one push, one fence, at most one
+  // schedule for all of them, in chain order.
+  void enqueue_chain(mailbox_node* first, mailbox_node* last) noexcept;
   // As enqueue(), with the envelope built by build(envelope&), which must not
   // throw, right inside its mailbox node: a large message (a remote frame) is
   // written once instead of moved through temporaries.

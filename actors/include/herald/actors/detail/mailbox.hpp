@@ -63,6 +63,16 @@ class mpsc_queue {
 
   void push(mailbox_node* n) noexcept { push_link(n); }
 
+  // Pushes the chain first..last (linked through next by the caller, who
+  // owns every node of it) as one push: one exchange on head_ for all of
+  // them, in chain order. The internal links are published by the release
+  // store that links the chain in.
+  void push_chain(mailbox_node* first, mailbox_node* last) noexcept {
+    last->next.store(nullptr, std::memory_order_relaxed);
+    mpsc_link* prev = head_.exchange(last, std::memory_order_acq_rel);
+    prev->next.store(first, std::memory_order_release);
+  }
+
   // The oldest node, or null when the queue is empty or its oldest push has
   // swapped head_ but not linked its node yet (it will, within a few
   // instructions of that producer). consumer only.
