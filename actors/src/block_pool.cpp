@@ -34,7 +34,7 @@ std::size_t block_size(std::size_t cls) noexcept { return (cls + 1) * block_pool
 void free_chain(free_block* b, std::size_t cls) noexcept {
   while (b != nullptr) {
     free_block* n = b->next;
-    ::operator delete(static_cast<void*>(b), block_size(cls));
+    ::operator delete(static_cast<void*>(b));
     b = n;
   }
 }
@@ -123,12 +123,12 @@ void block_pool::deallocate(void* p, std::size_t size) noexcept {
   if (p == nullptr) return;
   if (size == 0) size = 1;
   if (size > max_size) {
-    ::operator delete(p, size);
+    ::operator delete(p);
     return;
   }
   const std::size_t c = class_of(size);
   if (thread_lists::gone) {
-    ::operator delete(p, block_size(c));
+    ::operator delete(p);
     return;
   }
   thread_lists& l = lists_of_thread;

@@ -85,7 +85,12 @@ network::~network() { shutdown(); }
 result<void> network::start(runtime::node_config cfg, registry::cluster_config cluster) {
   auto n = runtime::node::start(std::move(cfg), *this);
   if (!n) return std::move(n).error();
-  node_ = std::move(*n);
+  {
+    // The io threads already run: one announcing a peer reads node_ in
+    // slot_locked(), under mutex_.
+    std::lock_guard lock(mutex_);
+    node_ = std::move(*n);
+  }
   node_id_.store(node_->id(), std::memory_order_release);
   cluster_ = std::make_unique<registry::runtime_cluster>(std::move(cluster), *node_);
   cluster_->on_member_event([this](const registry::member_event& e) { on_member_event(e); });
