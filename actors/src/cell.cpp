@@ -160,7 +160,7 @@ void cell_base::run(std::size_t budget) noexcept {
   }
   if (taken == budget) {
     // Still owner; more mail may wait. Back of the queue, for fairness.
-    schedule();
+    sys_.scheduler().yield(this);
     return;
   }
   if (!mailbox_.drained()) {
@@ -168,7 +168,7 @@ void cell_base::run(std::size_t budget) noexcept {
     // its message is next in line, so keep the actor and look again after
     // the others that are ready have run, letting that producer's thread run.
     std::this_thread::yield();
-    schedule();
+    sys_.scheduler().yield(this);
     return;
   }
   scheduled_.store(false, std::memory_order_release);
@@ -180,6 +180,9 @@ void cell_base::run(std::size_t budget) noexcept {
 
 bool cell_base::should_spin() noexcept {
   if (!sys_.scheduler().spinning_pays()) return false;
+  // The actor this one just woke waits in this worker's hand-off slot: its
+  // answer cannot come before this activation ends.
+  if (sys_.scheduler().handoff_pending()) return false;
   if (spin_hits_ > 0) return true;
   // It has not paid off lately: try again now and then, as the pattern of
   // the actor's senders may have changed.
