@@ -296,6 +296,29 @@ void chameneos_broker(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(rounds * meetings * 3));
 }
 
+// --- spawn and stop ----------------------------------------------------------
+
+caf::behavior short_lived() {
+  return {[](start_atom) {}};
+}
+
+void spawn_stop_1000(benchmark::State& state) {
+  constexpr int per_round = 1'000;
+  caf_system s(state);
+  std::vector<caf::actor> refs;
+  refs.reserve(per_round);
+  std::uint64_t rounds = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < per_round; ++i) refs.push_back(s.sys.spawn(short_lived));
+    for (auto& r : refs) caf::anon_send(r, start_atom::value);
+    for (auto& r : refs) caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    refs.clear();
+    s.sys.await_all_actors_done();
+    ++rounds;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(rounds * per_round));
+}
+
 }  // namespace
 
 const caf_pattern caf_ping_pong = ping_pong;
@@ -304,6 +327,7 @@ const caf_pattern caf_token_ring_100 = token_ring_100;
 const caf_pattern caf_fork_join_60 = fork_join_60;
 const caf_pattern caf_big_120 = big_120;
 const caf_pattern caf_chameneos_broker = chameneos_broker;
+const caf_pattern caf_spawn_stop_1000 = spawn_stop_1000;
 
 }  // namespace herald::bench
 
@@ -316,6 +340,7 @@ const caf_pattern caf_token_ring_100 = nullptr;
 const caf_pattern caf_fork_join_60 = nullptr;
 const caf_pattern caf_big_120 = nullptr;
 const caf_pattern caf_chameneos_broker = nullptr;
+const caf_pattern caf_spawn_stop_1000 = nullptr;
 }  // namespace herald::bench
 
 #endif

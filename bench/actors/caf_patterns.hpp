@@ -18,4 +18,5 @@ extern const caf_pattern caf_token_ring_100;
 extern const caf_pattern caf_fork_join_60;
 extern const caf_pattern caf_big_120;
 extern const caf_pattern caf_chameneos_broker;
+extern const caf_pattern caf_spawn_stop_1000;
 }  // namespace herald::bench

@@ -5,7 +5,8 @@
 // workers a task each and waits for all 60 replies before the next round),
 // "big" (120 actors, each pinging random peers and waiting for the pong) and
 // chameneos-like meetings through a broker (4 creatures, each meeting sent to
-// the broker, which pairs creatures and tells both). Messages are 8-32-byte
+// the broker, which pairs creatures and tells both); and spawn/stop throughput
+// (1,000 actors spawned, told one message each, stopped, waited for). Messages are 8-32-byte
 // structs. Reported: messages/s (items_per_second). The argument is the
 // worker count; run it as is and on one core with `taskset -c 0`:
 //
@@ -333,6 +334,33 @@ void BM_Big120(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(rounds * actors * pings * 2));
 }
 
+// --- spawn and stop ----------------------------------------------------------
+
+struct hello {};
+class short_lived : public herald::actor<short_lived> {
+ public:
+  void on(const hello&) {}
+};
+
+// Spawns 1,000 actors, tells each one message, stops them all and waits
+// until every one has stopped. Reported: actors/s (spawned, started, stopped).
+void BM_SpawnStop1000(benchmark::State& state) {
+  constexpr int per_round = 1'000;
+  herald::actor_system sys{config_of(state)};
+  std::vector<herald::actor_ref<short_lived>> refs;
+  refs.reserve(per_round);
+  std::uint64_t rounds = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < per_round; ++i) refs.push_back(sys.spawn<short_lived>({}).value());
+    for (auto& r : refs) (void)r.tell(hello{});
+    for (auto& r : refs) sys.stop(r);
+    sys.await_all_stopped();
+    refs.clear();
+    ++rounds;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(rounds * per_round));
+}
+
 // Each pattern, herald then CAF, 2 workers (the argument).
 void register_pair(const char* name, void (*herald_fn)(benchmark::State&), void (*caf_fn)(benchmark::State&)) {
   auto add = [](const std::string& n, void (*fn)(benchmark::State&)) {
@@ -352,6 +380,7 @@ int main(int argc, char** argv) {
   register_pair("ForkJoin60", BM_ForkJoin60, caf_fork_join_60);
   register_pair("Big120", BM_Big120, caf_big_120);
   register_pair("ChameneosBroker", BM_ChameneosBroker, caf_chameneos_broker);
+  register_pair("SpawnStop1000", BM_SpawnStop1000, caf_spawn_stop_1000);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
