@@ -320,6 +320,7 @@ TEST(ActorSystem, AHundredThousandIdleActorsTakeUnderOneKiBEach) {
   std::size_t heap_per_actor = (heap_in_use() - heap_before + count * sizeof(actor_ref<idle>)) / count;
   std::size_t rss_per_actor = (resident_bytes() - rss_before) / count;
   EXPECT_LE(heap_per_actor, 1024u) << heap_per_actor << " heap bytes per idle actor";
+  EXPECT_LE(rss_per_actor, 1024u) << rss_per_actor << " bytes of RSS per idle actor";
   std::printf("per idle actor (%d actors): %zu heap bytes, %zu bytes of RSS\n", count, heap_per_actor, rss_per_actor);
 }
 

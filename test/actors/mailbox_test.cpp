@@ -302,9 +302,7 @@ class noise : public actor<noise> {
   std::atomic<bool>* quit_;
 };
 
-TEST(Mailbox, ABatchPerActivationArrivesInSendOrderAcrossWorkers) {
-  const int trials = test::sanitized() ? 4 : 20;
-  const std::uint64_t total = test::scaled(500000, 25);
+void batch_per_activation_trials(int trials, std::uint64_t total) {
   for (int trial = 0; trial < trials; ++trial) {
     std::atomic<std::uint64_t> inversions{0}, received{0};
     std::atomic<bool> quit{false};
@@ -321,6 +319,16 @@ TEST(Mailbox, ABatchPerActivationArrivesInSendOrderAcrossWorkers) {
     ASSERT_EQ(received.load(), total) << "trial " << trial << ": every message arrives";
     ASSERT_EQ(inversions.load(), 0u) << "trial " << trial << ": one sender's messages arrive in send order";
   }
+}
+
+TEST(Mailbox, ABatchPerActivationArrivesInSendOrderAcrossWorkers) {
+  batch_per_activation_trials(test::sanitized() ? 4 : 20, test::scaled(500000, 25));
+}
+
+// The full 20 trials of 500,000 messages also in sanitizer builds.
+TEST(MailboxSoak, ABatchPerActivationArrivesInSendOrderAcrossWorkersAtFullSize) {
+  HERALD_SOAK_ONLY();
+  batch_per_activation_trials(20, 500000);
 }
 
 struct token {
@@ -372,11 +380,9 @@ class pinned_to_one_core {
 // token reaches node 1 from a worker after main's tell to node 1 finished, so
 // node 1 has its successor by then (causal order); without it the token is
 // lost on an empty ref.
-TEST(Mailbox, ASetUpBeforeTheTokenIsSeenBeforeTheTokenOnOneCore) {
+void set_up_then_token_runs(int runs, int size) {
   pinned_to_one_core pin;
   ASSERT_TRUE(pin.ok()) << "sched_setaffinity";
-  const int runs = test::sanitized() ? 30 : 100;
-  const int size = 50;
   int lost_runs = 0;
   for (int run = 0; run < runs; ++run) {
     std::atomic<int> done{0}, lost{0};
@@ -391,6 +397,16 @@ TEST(Mailbox, ASetUpBeforeTheTokenIsSeenBeforeTheTokenOnOneCore) {
     if (done.load() != 1) ++lost_runs;
   }
   EXPECT_EQ(lost_runs, 0) << "the token went round in every one of " << runs << " runs";
+}
+
+TEST(Mailbox, ASetUpBeforeTheTokenIsSeenBeforeTheTokenOnOneCore) {
+  set_up_then_token_runs(test::sanitized() ? 30 : 100, 50);
+}
+
+// 100 runs of a ring of 100 also in sanitizer builds.
+TEST(MailboxSoak, ASetUpBeforeTheTokenIsSeenBeforeTheTokenOnOneCoreAtFullSize) {
+  HERALD_SOAK_ONLY();
+  set_up_then_token_runs(100, 100);
 }
 
 }  // namespace

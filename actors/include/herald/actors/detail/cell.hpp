@@ -117,10 +117,11 @@ class cell_base : public runtime::schedulable {
   //     and the mailbox has one consumer at a time.
   //  2. run() clears scheduled_ only when mailbox_.drained() (nothing queued,
   //     no push mid-way); a push seen mid-way keeps it and reschedules.
-  //  3. No lost wake-up: a producer pushes (its exchange on the mailbox's
-  //     head), then (seq_cst fence) reads scheduled_; run() clears scheduled_,
-  //     then (seq_cst fence) reads the head (looks_empty()). By 2 the head was
-  //     the stub, so at least one of them sees the other, and schedules.
+  //  3. No lost wake-up: a producer pushes (its seq_cst exchange on the
+  //     mailbox's head), then reads scheduled_ (seq_cst); run() clears
+  //     scheduled_ (seq_cst), then reads the head (looks_empty(), seq_cst).
+  //     By 2 the head was the stub, so at least one of them sees the other
+  //     (one total order of seq_cst operations), and schedules.
   //  4. While scheduled_ is set, producers only read it (no read-modify-write
   //     of the flag per message), so a busy actor's flag stays in every
   //     core's cache.
@@ -148,7 +149,7 @@ class cell_base : public runtime::schedulable {
   static constexpr std::uint8_t max_spin_hits = 4;
   bool started_ = false;
   bool has_state_ = false;
-  std::uint8_t spin_hits_ = 1;    // recent spins that found mail (starts by trying)
+  std::uint8_t spin_hits_ = 0;    // recent spins that found mail (a probe finds out first)
   std::uint8_t spin_probe_ = 0;   // spins skipped since it last paid off
   std::uint64_t generation_ = 0;
   std::vector<std::chrono::steady_clock::time_point> restarts_;  // within policy.within; empty until a failure

@@ -47,7 +47,8 @@ class node_pool {
 
 // A multi-producer, single-consumer queue of mailbox nodes (Vyukov's
 // intrusive MPSC queue). Producers are lock-free and wait-free: one exchange
-// and one store each. Every push is ordered by its exchange on head_, one
+// and one store each. Every push is ordered by its exchange on head_ (seq_cst,
+// which the actor's wake-up protocol relies on: see cell_base), one
 // total order for all producers, so a push that finished before another began
 // (in the same thread, or before a message that caused the other) is popped
 // first.
@@ -108,12 +109,12 @@ class mpsc_queue {
   }
 
   // After drained() returned true, true until the next push begins. Any thread.
-  bool looks_empty() const noexcept { return head_.load(std::memory_order_acquire) == &stub_; }
+  bool looks_empty() const noexcept { return head_.load(std::memory_order_seq_cst) == &stub_; }
 
  private:
   void push_link(mpsc_link* n) noexcept {
     n->next.store(nullptr, std::memory_order_relaxed);
-    mpsc_link* prev = head_.exchange(n, std::memory_order_acq_rel);
+    mpsc_link* prev = head_.exchange(n, std::memory_order_seq_cst);
     prev->next.store(n, std::memory_order_release);
   }
 
