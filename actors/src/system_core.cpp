@@ -2,8 +2,10 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -77,6 +79,8 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
   if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
     return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
   }
+  type_stats* ts = stats_for(type);
+  c->set_stats(ts);
   cells_.insert(c->id(), c);
   alive_.fetch_add(1, std::memory_order_relaxed);
   if (net_ && !c->name().empty()) {
@@ -88,6 +92,7 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
     }
   }
   spawned_.fetch_add(1, std::memory_order_relaxed);
+  ts->spawned.fetch_add(1, std::memory_order_relaxed);
   // An empty message gets the actor scheduled; its first activation starts it.
   c->enqueue(make_noop_envelope());
   return {};
@@ -183,6 +188,7 @@ void system_core::remove(cell_base& c) noexcept {
     return true;
   });
   stopped_.fetch_add(1, std::memory_order_relaxed);
+  if (auto* ts = c.stats()) ts->stopped.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(lifecycle_mutex_);
     alive_.fetch_sub(1, std::memory_order_relaxed);
@@ -192,6 +198,7 @@ void system_core::remove(cell_base& c) noexcept {
 
 void system_core::dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
+  if (auto* ts = target.stats()) ts->dead_letters.fetch_add(1, std::memory_order_relaxed);
   if (cfg_.on_dead_letter) {
     try {
       cfg_.on_dead_letter(herald::dead_letter{target.id(), demangle(type.name()), why});
@@ -262,6 +269,47 @@ system_metrics system_core::metrics() const {
   m.activations = scheduler_.snapshot().activations;
   if (const auto* net = this->net()) net->add_metrics(m);
   return m;
+}
+
+type_stats* system_core::stats_for(std::type_index type) {
+  std::lock_guard lock(types_mutex_);
+  auto& slot = types_[type];
+  if (!slot) slot = std::make_unique<type_stats>(demangle(type.name()));
+  return slot.get();
+}
+
+std::vector<type_snapshot> system_core::type_snapshots() {
+  std::vector<type_snapshot> out;
+  std::map<const type_stats*, std::size_t> index;
+  {
+    std::lock_guard lock(types_mutex_);
+    for (const auto& [type, ts] : types_) {
+      index[ts.get()] = out.size();
+      type_snapshot t;
+      t.name = ts->name;
+      t.handled = ts->handled.load(std::memory_order_relaxed);
+      t.restarts = ts->restarts.load(std::memory_order_relaxed);
+      t.dead_letters = ts->dead_letters.load(std::memory_order_relaxed);
+      const auto spawned = ts->spawned.load(std::memory_order_relaxed);
+      const auto stopped = ts->stopped.load(std::memory_order_relaxed);
+      t.alive = spawned > stopped ? spawned - stopped : 0;
+      t.handler_time = ts->handler_time.read();
+      out.push_back(std::move(t));
+    }
+  }
+  {
+    auto cells = cells_.lock_table();
+    for (const auto& [id, c] : cells) {
+      auto it = index.find(c->stats());
+      if (it == index.end()) continue;
+      auto& t = out[it->second];
+      const auto d = c->mailbox_depth();
+      t.mailbox_depth += d;
+      t.mailbox_depth_max = std::max(t.mailbox_depth_max, d);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const type_snapshot& a, const type_snapshot& b) { return a.name < b.name; });
+  return out;
 }
 
 }  // namespace herald::detail

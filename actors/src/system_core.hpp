@@ -6,9 +6,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <typeindex>
+#include <vector>
 
 #include "herald/actors/config.hpp"
 #include "herald/actors/detail/cell.hpp"
@@ -85,8 +88,14 @@ class system_core {
   // `deadline` (none: no limit); true if they have.
   bool await_all_stopped(const std::chrono::steady_clock::time_point* deadline);
   system_metrics metrics() const;
+  // Per actor type: counters and mailbox depths (walks the live actors;
+  // for the exporter and admin queries, not for the message path).
+  std::vector<type_snapshot> type_snapshots();
 
  private:
+  // The counters of actor type `type`, created on first use.
+  type_stats* stats_for(std::type_index type);
+
   struct named {
     ref_ptr<cell_base> cell;
     std::type_index type;
@@ -118,6 +127,12 @@ class system_core {
   std::atomic<std::uint64_t> restarts_{0};
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
+
+  // Per actor type, for every type ever spawned; entries live as long as the
+  // system_core (cells point at them). Guarded by types_mutex_ (taken at
+  // spawn and by snapshots, never per message).
+  mutable std::mutex types_mutex_;
+  std::map<std::type_index, std::unique_ptr<type_stats>> types_;
 
   // Declared last: destroyed first, after shutdown() has stopped them.
   runtime::timer_queue timers_;

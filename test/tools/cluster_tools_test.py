@@ -211,11 +211,12 @@ def case_watch(c):
     c.procs["n3"][0].send_signal(signal.SIGKILL)
     out, err = watcher.communicate(timeout=20)
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-    first = {l["name"]: l["status"] for l in lines if l["was"] == ""}
+    members = [l for l in lines if l["kind"] == "member"]
+    first = {l["name"]: l["event"] for l in members if l["detail"] == "present"}
     assert first == {"n1": "up", "n2": "up", "n3": "up"}, f"watch starts with every member: {lines}"
-    assert any(l["name"] == "n3" and l["was"] == "up" and l["status"] in ("suspect", "down") for l in lines), lines
-    assert not any(l["name"] in ("n1", "n2") and l["status"] != "up" for l in lines), lines
-    print("watch:", [(l["name"], l["was"], l["status"]) for l in lines])
+    assert any(l["name"] == "n3" and l["detail"] != "present" and l["event"] in ("suspect", "down") for l in members), lines
+    assert not any(l["name"] in ("n1", "n2") and l["event"] not in ("up", "joined", "alive") for l in members), lines
+    print("watch:", [(l["name"], l["event"], l["detail"]) for l in members])
 
 
 CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret,

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   std::uint64_t node_id = 0;
   std::string state_dir;
   std::string log_level = "info";
+  std::string metrics_listen;
   app.add_option("--name", name, "node name (also names its actors: acct-NAME, teller-NAME, auditor-NAME)");
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks one)");
   app.add_option("--seed", seeds, "HOST:PORT of a node to join through (repeatable)");
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
   app.add_option("--node-id", node_id, "node id (default: the one in --state-dir, else random)")
       ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
   app.add_option("--state-dir", state_dir, "directory keeping the node id across restarts (file node-id)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT to serve Prometheus /metrics and the dashboard / on (e.g. 127.0.0.1:9464)");
   app.add_option("--log-level", log_level, "transport lines shown: debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   node.node_name = name;
   node.listen = {herald::tools::to_address(listen)};
   node.secret = herald::tools::secret_from(secret_file);
+  node.metrics_listen = metrics_listen;
   if (auto bad = herald::tools::tls_from(tls_ca, tls_cert, tls_key, node.tls); !bad.empty()) {
     std::fprintf(stderr, "herald-node: %s\n", bad.c_str());
     return 2;
@@ -160,6 +164,7 @@ int main(int argc, char** argv) {
   }
   say(name, "node " + std::to_string(sys.node_id()) + " listening on " + sys.listen_addresses().at(0));
   say(name, "hosting acct-" + name + ", teller-" + name + ", auditor-" + name);
+  if (auto http = sys.http_address(); !http.empty()) say(name, "metrics and dashboard on http://" + http + "/");
   if (seeds.empty()) say(name, "no seeds: a new cluster that others join through this node");
 
   int sig = 0;
