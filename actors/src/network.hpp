@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "herald/actors/detail/cell.hpp"
+#include "herald/actors/detail/event_log.hpp"
 #include "herald/actors/detail/remote_target.hpp"
 #include "herald/actors/metrics.hpp"
-#include "event_log.hpp"
 #include "herald/runtime/frame_sink.hpp"
 #include "herald/registry/runtime_cluster.hpp"
 #include "herald/runtime/node.hpp"
