@@ -158,12 +158,14 @@ result<std::pair<std::uint64_t, actor_id>> system_core::find_in_cluster(std::str
   return std::make_pair(e->owner.node, e->actor);
 }
 
-void system_core::log_warning(const std::string& line) noexcept {
+void system_core::log_warning(const std::string& message) noexcept {
   try {
+    auto line = log_limit_.admit(message);
+    if (!line) return;
     if (log_) {
-      log_(runtime::log_level::warn, line);
+      log_(runtime::log_level::warn, *line);
     } else {
-      std::fprintf(stderr, "herald: %s\n", line.c_str());
+      std::fprintf(stderr, "herald: %s\n", line->c_str());
     }
   } catch (...) {
   }

@@ -18,6 +18,7 @@
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
 #include "herald/registry/cluster_node.hpp"
+#include "herald/runtime/log_limiter.hpp"
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
@@ -148,6 +149,8 @@ class system_core {
   bool joined_ = false;
   std::atomic<network*> net_published_{nullptr};
   std::function<void(runtime::log_level, std::string_view)> log_;
+  // The actor system's own warnings, by cause (at most 5 lines per second each).
+  runtime::log_limiter log_limit_;
 };
 
 }  // namespace herald::detail

@@ -219,8 +219,27 @@ def case_watch(c):
     print("watch:", [(l["name"], l["event"], l["detail"]) for l in members])
 
 
+def case_json_logs(c):
+    three_up(c)
+    c.start("n4", seed="n1", extra=("--log-format", "json", "--log-level", "debug"))
+    eventually("n1 sees n4 up", lambda: (c.members("n1") or {}).get("n4", {}).get("status") == "up")
+    c.procs["n1"][0].send_signal(signal.SIGKILL)  # n4 redials a dead seed: repeated lines of one cause
+    time.sleep(3)
+    lines = [l for l in c.output("n4").splitlines() if l.strip()]
+    rows = [json.loads(l) for l in lines]  # every line is one JSON object
+    assert all({"at", "node", "level", "source", "msg"} <= set(r) for r in rows), rows
+    assert any(r["source"] == "cluster" for r in rows) and any(r["source"] == "transport" for r in rows), rows
+    causes = {}
+    for r in rows:
+        key = (r["source"], "".join("#" if ch.isdigit() else ch for ch in r["msg"])[:60], r["at"][:19])
+        causes[key] = causes.get(key, 0) + 1
+    worst = max(causes.values())
+    assert worst <= 6, f"at most 5 lines per second per cause (+1 for a window edge): {worst}"
+    print(f"{len(rows)} JSON lines; at most {worst} of one cause in one second")
+
+
 CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret,
-                                     case_restart, case_watch)}
+                                     case_restart, case_watch, case_json_logs)}
 
 
 def main():

@@ -27,13 +27,25 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bank_cluster.hpp"
+#include "herald/runtime/log_limiter.hpp"
 #include "node_args.hpp"
 
 namespace {
 
-void say(const std::string& name, const std::string& line) {
-  std::printf("%s [%s] %s\n", herald::tools::utc_now().c_str(), name.c_str(), line.c_str());
+// --log-format json: one JSON object per line (at, node, level, source, msg).
+bool json_lines = false;
+
+void say(const std::string& name, const std::string& line, const char* level = "info", const char* source = "node") {
+  if (json_lines) {
+    nlohmann::ordered_json j = {{"at", herald::tools::utc_now()}, {"node", name}, {"level", level},
+                                {"source", source}, {"msg", line}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%s [%s] %s\n", herald::tools::utc_now().c_str(), name.c_str(), line.c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -109,9 +121,15 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "directory keeping the node id across restarts (file node-id)");
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT to serve Prometheus /metrics and the dashboard / on (e.g. 127.0.0.1:9464)");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json for one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
+  std::size_t log_rate = 5;
+  app.add_option("--log-rate", log_rate, "at most this many lines per second per cause (0: no limit)");
   app.add_option("--log-level", log_level, "transport lines shown: debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
+  json_lines = log_format == "json";
   if (!state_dir.empty()) {
     std::string error;
     node_id = node_id_from_state(state_dir, node_id, error);
@@ -146,11 +164,21 @@ int main(int argc, char** argv) {
   node.log = [name, min_level](herald::runtime::log_level level, std::string_view line) {
     if (level < min_level) return;
     static constexpr const char* names[] = {"debug", "info", "warn", "error"};
-    say(name, std::string("transport ") + names[static_cast<int>(level)] + ": " + std::string(line));
+    const char* lv = names[static_cast<int>(level)];
+    if (json_lines) return say(name, std::string(line), lv, "transport");
+    say(name, std::string("transport ") + lv + ": " + std::string(line));
   };
   herald::registry::cluster_config cluster;
   for (const auto& s : seeds) cluster.seeds.push_back(herald::tools::to_address(s));
-  cluster.log = [name](std::string_view line) { say(name, "cluster: " + std::string(line)); };
+  node.log_lines_per_second = log_rate;
+  // The cluster layer's lines, by cause (the transport limits its own).
+  herald::runtime::log_limiter cluster_lines{log_rate};
+  cluster.log = [name, &cluster_lines](std::string_view line) {
+    auto ok = cluster_lines.admit(line);
+    if (!ok) return;
+    if (json_lines) return say(name, *ok, "info", "cluster");
+    say(name, "cluster: " + *ok);
+  };
 
   herald::actor_system sys{herald::actor_system_config{.worker_threads = workers}};
   if (auto ok = sys.start_node<bank::account, bank::teller, bank::auditor>(node, cluster); !ok) {

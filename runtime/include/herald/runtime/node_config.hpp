@@ -110,6 +110,10 @@ struct node_config {
   // Where the node reports what it refuses or loses. Called from io threads.
   // Empty: warnings and errors go to stderr.
   std::function<void(log_level, std::string_view)> log;
+  // At most this many lines per second per cause reach `log` (or stderr);
+  // the rest are counted and the next line of that cause says how many were
+  // suppressed (runtime::log_limiter). 0: no limit.
+  std::size_t log_lines_per_second = 5;
 
   // Called on the io thread of a link just established and registered (it
   // is connection_to(peer) now, unless replaced meanwhile), before the sink
