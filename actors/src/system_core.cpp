@@ -76,11 +76,13 @@ void run_on_worker(network& net, std::function<void()> fn) noexcept { net.core()
 result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
+  // Before the name publishes the cell: a sender that finds it by name may
+  // get it run at once, and the worker reads stats().
+  type_stats* ts = stats_for(type);
+  c->set_stats(ts);
   if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
     return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
   }
-  type_stats* ts = stats_for(type);
-  c->set_stats(ts);
   cells_.insert(c->id(), c);
   alive_.fetch_add(1, std::memory_order_relaxed);
   if (net_ && !c->name().empty()) {
