@@ -5,7 +5,7 @@ HERALD_PACKAGES=(
   build-essential cmake ccache pkg-config
   libasio-dev libconcurrentqueue-dev libcuckoo-dev
   libflatbuffers-dev flatbuffers-compiler
-  libssl-dev libcli11-dev
+  libssl-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

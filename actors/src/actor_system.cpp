@@ -51,7 +51,16 @@ result<void> actor_system::start_network(runtime::node_config cfg, registry::clu
   };
   detail::interface_types<detail::node_actor, detail::node_actor::messages>::each(add_type);
   if (!ok) return ok;
-  cfg.schema_hash = types.schema_hash();
+  // The admin service's own hash: what a node exposing no actor types
+  // announces (herald-ctl), admitted by every node (PROTOCOL.md §4.3).
+  wire::type_registry admin_types;
+  auto add_admin_type = [&]<class M>() {
+    if (ok) ok = admin_types.add<M>();
+  };
+  detail::interface_types<detail::node_actor, detail::node_actor::messages>::each(add_admin_type);
+  if (!ok) return ok;
+  cfg.admin_schema_hash = admin_types.schema_hash();
+  cfg.schema_hash = cfg.admin_client ? cfg.admin_schema_hash : types.schema_hash();
   if (auto started = core_->start_network(std::move(cfg), std::move(cluster), join); !started) return started;
   auto* net = core_->net();
   auto c = make_cell<detail::node_actor>(spawn_options{}, detail::node_actor_id,

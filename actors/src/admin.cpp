@@ -49,4 +49,18 @@ result<std::vector<admin::counter>> actor_system::metrics_at(const std::string& 
   return std::move(r->counters);
 }
 
+result<admin::events> actor_system::events_at(const std::string& address, std::uint64_t after,
+                                              std::chrono::milliseconds timeout) {
+  return ask_node_actor(core_->net(), address, detail::events_request{after}, timeout);
+}
+
+result<admin::actor_types> actor_system::actor_types_at(const std::string& address, std::chrono::milliseconds timeout) {
+  return ask_node_actor(core_->net(), address, detail::actor_types_request{}, timeout);
+}
+
+std::string actor_system::http_address() const {
+  const auto* net = core_->net();
+  return net ? net->http_address() : std::string();
+}
+
 }  // namespace herald

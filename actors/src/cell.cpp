@@ -121,7 +121,8 @@ void cell_base::enqueue(envelope&& e) noexcept {
   push_node(n);
 }
 
-void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last) noexcept {
+void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count) noexcept {
+  pushed_.fetch_add(count, std::memory_order_relaxed);
   mailbox_.push_chain(first, last);
   // As in push_node(): one fence for the whole chain.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -131,6 +132,7 @@ void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last) noexcept 
 }
 
 void cell_base::push_node(mailbox_node* n) noexcept {
+  pushed_.fetch_add(1, std::memory_order_relaxed);
   mailbox_.push(n);
   // The push's exchange and this load are seq_cst, as are run()'s clearing
   // store and final look: either we see scheduled_ cleared, or run() sees our
@@ -168,6 +170,7 @@ void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
 void cell_base::run(std::size_t budget) noexcept {
   current_cell_scope scope(this);
   std::size_t taken = 0;
+  const auto began = std::chrono::steady_clock::now();
   while (taken < budget) {
     mailbox_node* n = mailbox_.pop();
     if (n == nullptr && taken > 0 && should_spin()) n = spin_for_mail();
@@ -177,6 +180,7 @@ void cell_base::run(std::size_t budget) noexcept {
     n->env.reset();
     node_pool::release(n);
   }
+  account(taken, began);
   if (taken == budget) {
     // Still owner; more mail may wait. Back of the queue, for fairness.
     sys_.scheduler().yield(this);
@@ -195,6 +199,16 @@ void cell_base::run(std::size_t budget) noexcept {
   // what is safe from any thread.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!mailbox_.looks_empty() && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
+}
+
+// Once per activation: the per-type counters and the mailbox depth. Before
+// scheduled_ is released, so only this worker touches taken_ here.
+void cell_base::account(std::size_t taken, std::chrono::steady_clock::time_point began) noexcept {
+  if (taken == 0) return;
+  taken_.store(taken_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
+  if (stats_ == nullptr) return;
+  stats_->handled.fetch_add(taken, std::memory_order_relaxed);
+  stats_->handler_time.record((std::chrono::steady_clock::now() - began) / taken, taken);
 }
 
 bool cell_base::should_spin() noexcept {
@@ -280,6 +294,7 @@ void cell_base::handle_failure(envelope& current, std::exception_ptr ex) noexcep
       }
       restarts_.push_back(now);
       sys_.count_restart();
+      if (stats_) stats_->restarts.fetch_add(1, std::memory_order_relaxed);
       destroy_state();
       has_state_ = false;
       ++generation_;

@@ -2,6 +2,7 @@
 
 #include "herald/actors/detail/node_protocol.hpp"
 #include "herald/runtime/io_defer.hpp"
+#include "http_endpoint.hpp"
 #include "system_core.hpp"
 
 namespace herald::detail {
@@ -44,8 +45,8 @@ struct frame_batch {
     auto target = std::move(cell);
     mailbox_node* f = std::exchange(first, nullptr);
     mailbox_node* l = std::exchange(last, nullptr);
-    count = 0;
-    target->enqueue_chain(f, l);
+    const std::size_t c = std::exchange(count, 0);
+    target->enqueue_chain(f, l, c);
   }
   void add(cell_base* target, mailbox_node* n) noexcept {
     if (first != nullptr && cell.get() != target) flush();
@@ -71,6 +72,33 @@ void flush_batch_of_thread(void*) noexcept {
   b.flush_armed = false;
   b.flush();
 }
+
+// The counters of a link that system_metrics sums over every link, open and
+// closed: one list for the sum and for the totals kept of closed links.
+struct link_metric_field {
+  std::uint64_t runtime::connection_stats::*from;
+  std::uint64_t system_metrics::*to;
+};
+constexpr link_metric_field link_metric_fields[] = {
+    {&runtime::connection_stats::frames_sent, &system_metrics::frames_sent},
+    {&runtime::connection_stats::bytes_sent, &system_metrics::bytes_sent},
+    {&runtime::connection_stats::writev_calls, &system_metrics::writev_calls},
+    {&runtime::connection_stats::frames_received, &system_metrics::frames_received},
+    {&runtime::connection_stats::bytes_received, &system_metrics::bytes_received},
+    {&runtime::connection_stats::backpressure_events, &system_metrics::backpressure_events},
+    {&runtime::connection_stats::late_replies, &system_metrics::late_replies},
+    {&runtime::connection_stats::asks_timed_out, &system_metrics::remote_asks_timed_out},
+    {&runtime::connection_stats::asks_failed_node_down, &system_metrics::remote_asks_failed_node_down},
+};
+std::string_view registry_event_name(registry::registry_event_kind k) noexcept {
+  switch (k) {
+    case registry::registry_event_kind::added: return "added";
+    case registry::registry_event_kind::removed: return "removed";
+    case registry::registry_event_kind::moved: return "moved";
+    case registry::registry_event_kind::conflict_lost: return "conflict_lost";
+  }
+  return "unknown";
+}
 }  // namespace
 
 std::uint64_t next_link_version() noexcept {
@@ -83,6 +111,7 @@ network::network(system_core& core) : core_(core) {}
 network::~network() { shutdown(); }
 
 result<void> network::start(runtime::node_config cfg, registry::cluster_config cluster) {
+  const std::string http_listen = cfg.metrics_listen;
   auto n = runtime::node::start(std::move(cfg), *this);
   if (!n) return std::move(n).error();
   {
@@ -97,10 +126,21 @@ result<void> network::start(runtime::node_config cfg, registry::cluster_config c
   (void)cluster_->registry().subscribe([this](const registry::registry_event& e) { on_registry_event(e); });
   cluster_->start();
   cluster_ready_.store(cluster_.get(), std::memory_order_release);
+  if (!http_listen.empty()) {
+    auto h = http_endpoint::start(http_listen, *this);
+    if (!h) {
+      shutdown();
+      return std::move(h).error();
+    }
+    http_ = std::move(*h);
+  }
   return {};
 }
 
+std::string network::http_address() const { return http_ ? http_->address() : std::string(); }
+
 void network::shutdown() {
+  if (http_) http_->stop();
   if (cluster_) cluster_->leave();
   if (node_) node_->shutdown();
   cluster_ready_.store(nullptr, std::memory_order_release);
@@ -108,6 +148,10 @@ void network::shutdown() {
 
 void network::on_member_event(const registry::member_event& e) {
   using kind = registry::member_event_kind;
+  events_.add(event_row{0, 0, "member", std::string(registry::to_string(e.kind)), e.member.name, e.member.key.node,
+                        e.member.key.incarnation, e.reason});
+  if (static_cast<std::size_t>(e.kind) < member_event_kinds)
+    member_events_[static_cast<std::size_t>(e.kind)].fetch_add(1, std::memory_order_relaxed);
   // Links to new members come from gossip, which dials the members it
   // talks to. Dialling here as well would race the member's own dial, and
   // the transport keeps only one of two simultaneous links.
@@ -123,6 +167,8 @@ void network::on_member_event(const registry::member_event& e) {
 }
 
 void network::on_registry_event(const registry::registry_event& e) {
+  events_.add(event_row{0, 0, "registry", std::string(registry_event_name(e.kind)), e.name, e.entry.owner.node,
+                        e.entry.owner.incarnation, "actor " + std::to_string(e.entry.actor)});
   if (e.kind != registry::registry_event_kind::conflict_lost || e.entry.owner.node != node_id()) return;
   name_conflicts_lost_.fetch_add(1, std::memory_order_relaxed);
   core_.log_warning("the name '" + e.name + "' of actor " + std::to_string(e.entry.actor) +
@@ -278,15 +324,7 @@ void network::deliver_down(std::uint64_t node, actor_id actor, const error& reas
 
 void network::add_closed_link_locked(std::uint64_t node, const runtime::connection_stats& s) {
   runtime::connection_stats& t = closed_links_[node];
-  t.frames_sent += s.frames_sent;
-  t.bytes_sent += s.bytes_sent;
-  t.writev_calls += s.writev_calls;
-  t.frames_received += s.frames_received;
-  t.bytes_received += s.bytes_received;
-  t.backpressure_events += s.backpressure_events;
-  t.late_replies += s.late_replies;
-  t.asks_timed_out += s.asks_timed_out;
-  t.asks_failed_node_down += s.asks_failed_node_down;
+  for (const auto& [from, to] : link_metric_fields) t.*from += s.*from;
   ++links_closed_;
 }
 
@@ -330,15 +368,7 @@ void network::add_metrics(system_metrics& m) const {
     ++m.connections;
   }
   for (const auto& s : all) {
-    m.frames_sent += s.frames_sent;
-    m.bytes_sent += s.bytes_sent;
-    m.writev_calls += s.writev_calls;
-    m.frames_received += s.frames_received;
-    m.bytes_received += s.bytes_received;
-    m.backpressure_events += s.backpressure_events;
-    m.late_replies += s.late_replies;
-    m.remote_asks_timed_out += s.asks_timed_out;
-    m.remote_asks_failed_node_down += s.asks_failed_node_down;
+    for (const auto& [from, to] : link_metric_fields) m.*to += s.*from;
   }
 }
 

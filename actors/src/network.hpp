@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "herald/actors/detail/cell.hpp"
+#include "herald/actors/detail/event_log.hpp"
 #include "herald/actors/detail/remote_target.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/runtime/frame_sink.hpp"
@@ -19,6 +21,7 @@
 namespace herald::detail {
 
 class system_core;
+class http_endpoint;
 
 // The actor system's side of the transport: it receives frames for local
 // actors and puts them in their mailboxes, tracks the connection to each
@@ -57,6 +60,21 @@ class network final : public runtime::frame_sink {
   void count_reply_failure() noexcept { reply_failures_.fetch_add(1, std::memory_order_relaxed); }
   void count_unknown_type() noexcept { unknown_types_.fetch_add(1, std::memory_order_relaxed); }
   void add_metrics(system_metrics& m) const;
+  // The members as this node sees them (itself included) and the
+  // cluster-wide registry, sorted by name (admin service, exporter).
+  // member_rows() waits for the cluster's thread; only for a joined node.
+  std::vector<member_row> member_rows();
+  std::vector<registry_row> registry_rows();
+  // Membership events seen, by kind (member_event_kind's values).
+  std::uint64_t member_events(registry::member_event_kind k) const noexcept {
+    return member_events_[static_cast<std::size_t>(k)].load(std::memory_order_relaxed);
+  }
+  static constexpr std::size_t member_event_kinds = 6;
+  // The recent membership and registry events (admin service, dashboard).
+  const event_log& events() const noexcept { return events_; }
+  // The bound address of the metrics and dashboard listener ("127.0.0.1:9464"),
+  // empty when node_config::metrics_listen was.
+  std::string http_address() const;
 
   // frame_sink
   void on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
@@ -80,6 +98,7 @@ class network final : public runtime::frame_sink {
   void on_member_event(const registry::member_event& e);
   void on_registry_event(const registry::registry_event& e);
 
+  event_log events_;
   std::unique_ptr<runtime::node> node_;
   std::unique_ptr<registry::runtime_cluster> cluster_;
   // cluster_ as the io threads see it: the node's io threads run (and may
@@ -103,6 +122,9 @@ class network final : public runtime::frame_sink {
   std::atomic<std::uint64_t> unknown_types_{0};
   std::atomic<std::uint64_t> name_conflicts_lost_{0};
   std::atomic<std::uint64_t> members_lost_{0};
+  std::array<std::atomic<std::uint64_t>, member_event_kinds> member_events_{};
+  // Declared last: stopped first (its handlers read everything above).
+  std::unique_ptr<http_endpoint> http_;
 };
 
 }  // namespace herald::detail

@@ -116,8 +116,18 @@ void node_actor::on(const remote_down_notice& n) {
 
 members_reply node_actor::on(const members_request&) {
   members_reply out;
-  if (!core_->joined()) return out;  // a client's cluster layer does not run
-  auto rows = net_->cluster().call([](registry::cluster_node& n) {
+  if (core_->joined()) out.members = net_->member_rows();  // a client's cluster layer does not run
+  return out;
+}
+
+registry_reply node_actor::on(const registry_request&) {
+  registry_reply out;
+  out.entries = net_->registry_rows();
+  return out;
+}
+
+std::vector<member_row> network::member_rows() {
+  auto rows = cluster().call([](registry::cluster_node& n) {
     std::vector<member_row> v;
     auto add = [&](const registry::member_info& m) {
       v.push_back(member_row{m.key.node, m.key.incarnation, m.name, m.address, std::string(registry::to_string(m.status))});
@@ -127,68 +137,37 @@ members_reply node_actor::on(const members_request&) {
     return v;
   });
   std::sort(rows.begin(), rows.end(), [](const member_row& a, const member_row& b) { return a.name < b.name; });
-  out.members = std::move(rows);
-  return out;
+  return rows;
 }
 
-registry_reply node_actor::on(const registry_request&) {
-  registry_reply out;
-  for (auto& [name, e] : net_->cluster().registry().snapshot()) {
-    out.entries.push_back(registry_row{name, e.owner.node, e.owner.incarnation, e.actor, e.actor_type});
+std::vector<registry_row> network::registry_rows() {
+  std::vector<registry_row> out;
+  for (auto& [name, e] : cluster().registry().snapshot()) {
+    out.push_back(registry_row{name, e.owner.node, e.owner.incarnation, e.actor, e.actor_type});
   }
-  std::sort(out.entries.begin(), out.entries.end(), [](const registry_row& a, const registry_row& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const registry_row& a, const registry_row& b) { return a.name < b.name; });
   return out;
 }
 
 metrics_reply node_actor::on(const metrics_request&) {
   auto m = core_->metrics();
   metrics_reply out;
-  auto add = [&](const char* name, std::uint64_t v) { out.counters.push_back(counter_row{name, v}); };
-  add("actors_spawned", m.actors_spawned);
-  add("actors_stopped", m.actors_stopped);
-  add("actors_alive", m.actors_alive);
-  add("dead_letters", m.dead_letters);
-  add("handler_failures", m.handler_failures);
-  add("restarts", m.restarts);
-  add("escalations", m.escalations);
-  add("asks_timed_out", m.asks_timed_out);
-  add("activations", m.activations);
-  add("connections", m.connections);
-  add("links_closed", m.links_closed);
-  add("frames_sent", m.frames_sent);
-  add("bytes_sent", m.bytes_sent);
-  add("writev_calls", m.writev_calls);
-  add("frames_received", m.frames_received);
-  add("bytes_received", m.bytes_received);
-  add("backpressure_events", m.backpressure_events);
-  add("late_replies", m.late_replies);
-  add("remote_asks_timed_out", m.remote_asks_timed_out);
-  add("remote_asks_failed_node_down", m.remote_asks_failed_node_down);
-  add("frames_to_missing_actors", m.frames_to_missing_actors);
-  add("remote_decode_failures", m.remote_decode_failures);
-  add("remote_unknown_types", m.remote_unknown_types);
-  add("remote_reply_failures", m.remote_reply_failures);
-  add("dials_failed", m.dials_failed);
-  add("dials_timed_out", m.dials_timed_out);
-  add("resolves_failed", m.resolves_failed);
-  add("tls_handshakes_failed", m.tls_handshakes_failed);
-  add("handshaking", m.handshaking);
-  add("rejected_auth_failed", m.rejected_auth_failed);
-  add("rejected_handshake_timeout", m.rejected_handshake_timeout);
-  add("rejected_version_mismatch", m.rejected_version_mismatch);
-  add("rejected_schema_mismatch", m.rejected_schema_mismatch);
-  add("rejected_duplicate_link", m.rejected_duplicate_link);
-  add("rejected_handshake_failed", m.rejected_handshake_failed);
-  add("rejected_by_peer", m.rejected_by_peer);
-  add("rejected_frame_errors", m.rejected_frame_errors);
-  add("rejected_pending_cap", m.rejected_pending_cap);
-  add("rejected_per_source_cap", m.rejected_per_source_cap);
-  add("rejected_connection_cap", m.rejected_connection_cap);
-  add("accept_errors", m.accept_errors);
-  add("frames_dropped_unsent", m.frames_dropped_unsent);
-  add("registry_names", m.registry_names);
-  add("name_conflicts_lost", m.name_conflicts_lost);
-  add("members_lost", m.members_lost);
+  out.counters.reserve(std::size(system_metric_fields));
+  for (const auto& f : system_metric_fields) out.counters.push_back(counter_row{std::string(f.key), m.*f.member});
+  return out;
+}
+
+events_reply node_actor::on(const events_request& r) { return net_->events().since(r.after); }
+
+actor_types_reply node_actor::on(const actor_types_request&) {
+  actor_types_reply out;
+  out.at_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count());
+  for (auto& t : core_->type_snapshots()) {
+    out.types.push_back(actor_type_row{std::move(t.name), t.alive, t.handled, t.mailbox_depth, t.restarts,
+                                       t.dead_letters, t.handler_time.sum_ns});
+  }
   return out;
 }
 

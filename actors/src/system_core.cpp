@@ -2,8 +2,10 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -77,6 +79,10 @@ system_core& core_of(network& net) noexcept { return net.core(); }
 result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
+  // Before the name publishes the cell: a sender that finds it by name may
+  // get it run at once, and the worker reads stats().
+  type_stats* ts = stats_for(type);
+  c->set_stats(ts);
   if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
     return error(errc::invalid_argument, "an actor named '" + c->name() + "' already exists");
   }
@@ -91,6 +97,7 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
     }
   }
   spawned_.fetch_add(1, std::memory_order_relaxed);
+  ts->spawned.fetch_add(1, std::memory_order_relaxed);
   // An empty message gets the actor scheduled; its first activation starts it.
   c->enqueue(make_noop_envelope());
   return {};
@@ -156,12 +163,14 @@ result<std::pair<std::uint64_t, actor_id>> system_core::find_in_cluster(std::str
   return std::make_pair(e->owner.node, e->actor);
 }
 
-void system_core::log_warning(const std::string& line) noexcept {
+void system_core::log_warning(const std::string& message) noexcept {
   try {
+    auto line = log_limit_.admit(message);
+    if (!line) return;
     if (log_) {
-      log_(runtime::log_level::warn, line);
+      log_(runtime::log_level::warn, *line);
     } else {
-      std::fprintf(stderr, "herald: %s\n", line.c_str());
+      std::fprintf(stderr, "herald: %s\n", line->c_str());
     }
   } catch (...) {
   }
@@ -186,6 +195,7 @@ void system_core::remove(cell_base& c) noexcept {
     return true;
   });
   stopped_.fetch_add(1, std::memory_order_relaxed);
+  if (auto* ts = c.stats()) ts->stopped.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(lifecycle_mutex_);
     alive_.fetch_sub(1, std::memory_order_relaxed);
@@ -195,6 +205,7 @@ void system_core::remove(cell_base& c) noexcept {
 
 void system_core::dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
+  if (auto* ts = target.stats()) ts->dead_letters.fetch_add(1, std::memory_order_relaxed);
   if (cfg_.on_dead_letter) {
     try {
       cfg_.on_dead_letter(herald::dead_letter{target.id(), demangle(type.name()), why});
@@ -265,6 +276,47 @@ system_metrics system_core::metrics() const {
   m.activations = scheduler_.snapshot().activations;
   if (const auto* net = this->net()) net->add_metrics(m);
   return m;
+}
+
+type_stats* system_core::stats_for(std::type_index type) {
+  std::lock_guard lock(types_mutex_);
+  auto& slot = types_[type];
+  if (!slot) slot = std::make_unique<type_stats>(demangle(type.name()));
+  return slot.get();
+}
+
+std::vector<type_snapshot> system_core::type_snapshots() {
+  std::vector<type_snapshot> out;
+  std::map<const type_stats*, std::size_t> index;
+  {
+    std::lock_guard lock(types_mutex_);
+    for (const auto& [type, ts] : types_) {
+      index[ts.get()] = out.size();
+      type_snapshot t;
+      t.name = ts->name;
+      t.handled = ts->handled.load(std::memory_order_relaxed);
+      t.restarts = ts->restarts.load(std::memory_order_relaxed);
+      t.dead_letters = ts->dead_letters.load(std::memory_order_relaxed);
+      const auto spawned = ts->spawned.load(std::memory_order_relaxed);
+      const auto stopped = ts->stopped.load(std::memory_order_relaxed);
+      t.alive = spawned > stopped ? spawned - stopped : 0;
+      t.handler_time = ts->handler_time.read();
+      out.push_back(std::move(t));
+    }
+  }
+  {
+    auto cells = cells_.lock_table();
+    for (const auto& [id, c] : cells) {
+      auto it = index.find(c->stats());
+      if (it == index.end()) continue;
+      auto& t = out[it->second];
+      const auto d = c->mailbox_depth();
+      t.mailbox_depth += d;
+      t.mailbox_depth_max = std::max(t.mailbox_depth_max, d);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const type_snapshot& a, const type_snapshot& b) { return a.name < b.name; });
+  return out;
 }
 
 }  // namespace herald::detail

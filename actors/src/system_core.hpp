@@ -6,15 +6,19 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <typeindex>
+#include <vector>
 
 #include "herald/actors/config.hpp"
 #include "herald/actors/detail/cell.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
 #include "herald/registry/cluster_node.hpp"
+#include "herald/runtime/log_limiter.hpp"
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
@@ -85,8 +89,14 @@ class system_core {
   // `deadline` (none: no limit); true if they have.
   bool await_all_stopped(const std::chrono::steady_clock::time_point* deadline);
   system_metrics metrics() const;
+  // Per actor type: counters and mailbox depths (walks the live actors;
+  // for the exporter and admin queries, not for the message path).
+  std::vector<type_snapshot> type_snapshots();
 
  private:
+  // The counters of actor type `type`, created on first use.
+  type_stats* stats_for(std::type_index type);
+
   struct named {
     ref_ptr<cell_base> cell;
     std::type_index type;
@@ -119,6 +129,12 @@ class system_core {
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
 
+  // Per actor type, for every type ever spawned; entries live as long as the
+  // system_core (cells point at them). Guarded by types_mutex_ (taken at
+  // spawn and by snapshots, never per message).
+  mutable std::mutex types_mutex_;
+  std::map<std::type_index, std::unique_ptr<type_stats>> types_;
+
   // Declared last: destroyed first, after shutdown() has stopped them.
   runtime::timer_queue timers_;
   runtime::scheduler scheduler_;
@@ -133,6 +149,8 @@ class system_core {
   bool joined_ = false;
   std::atomic<network*> net_published_{nullptr};
   std::function<void(runtime::log_level, std::string_view)> log_;
+  // The actor system's own warnings, by cause (at most 5 lines per second each).
+  runtime::log_limiter log_limit_;
 };
 
 }  // namespace herald::detail

@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace herald::bench {
 
 inline constexpr int exit_unsupported = 2;
@@ -98,40 +100,24 @@ inline peer_options parse_options(int argc, char** argv) {
 class json_line {
  public:
   json_line& str(const char* key, const std::string& v) {
-    sep();
-    out_ += '"';
-    out_ += key;
-    out_ += "\":\"";
-    out_ += v;
-    out_ += '"';
+    j_[key] = v;
     return *this;
   }
   json_line& num(const char* key, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    sep();
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-    out_ += buf;
+    j_[key] = v;  // a NaN or infinity prints as null, which stays JSON
     return *this;
   }
   json_line& integer(const char* key, std::uint64_t v) {
-    sep();
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-    out_ += std::to_string(v);
+    j_[key] = v;
     return *this;
   }
   void print() const {
-    std::printf("%s}\n", out_.c_str());
+    std::printf("%s\n", j_.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
     std::fflush(stdout);
   }
 
  private:
-  void sep() { out_ += out_.size() == 1 ? "" : ","; }
-  std::string out_ = "{";
+  nlohmann::ordered_json j_ = nlohmann::ordered_json::object();  // keys in the order they were added
 };
 
 using bench_clock = std::chrono::steady_clock;

@@ -56,7 +56,7 @@ std::size_t connection::drop_unsent() { return drop_unsent(*control_ring_) + dro
 void connection::allocate_buffers() {
   control_ring_ = std::make_unique<ring_buffer>(settings_.control_ring_capacity);
   data_ring_ = std::make_unique<ring_buffer>(settings_.ring_capacity);
-  requests_ = std::make_unique<request_table>(settings_.max_inflight_asks);
+  requests_ = std::make_unique<request_table>(settings_.max_inflight_asks, &counters_.ask_latency);
 }
 
 connection_stats connection::stats() const noexcept {
@@ -73,6 +73,8 @@ connection_stats connection::stats() const noexcept {
   s.frames_dropped_unsent = counters_.frames_dropped_unsent.load(std::memory_order_relaxed);
   s.asks_pending = requests_->pending();
   s.ring_used = data_ring_->used();
+  s.ring_capacity = data_ring_->capacity();
+  s.ask_latency = counters_.ask_latency.read();
   return s;
 }
 

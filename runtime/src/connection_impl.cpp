@@ -553,7 +553,11 @@ void connection_impl::on_hello(std::span<const std::byte> payload) {
     return refuse(herald::error(errc::version_mismatch, "peer " + h->node_name + " speaks protocol version " +
                                                             std::to_string(h->protocol_version) + ", this node " +
                                                             std::to_string(own.protocol_version)));
-  if (h->schema_hash != own.schema_hash)
+  // An admin client (herald-ctl) speaks only the admin service, which every
+  // node has: it is admitted whatever the node's schema, and admits any.
+  const node_config& cfg = node_.config();
+  const bool admin_peer = cfg.admin_schema_hash != 0 && h->schema_hash == cfg.admin_schema_hash;
+  if (h->schema_hash != own.schema_hash && !admin_peer && !cfg.admin_client)
     return refuse(herald::error(errc::schema_mismatch, "peer " + h->node_name + " has schema hash " +
                                                            hex64(h->schema_hash) + ", this node " +
                                                            hex64(own.schema_hash)));

@@ -27,6 +27,7 @@
 #include "address.hpp"
 #include "connection_impl.hpp"
 #include "herald/runtime/inproc_network.hpp"
+#include "herald/runtime/log_limiter.hpp"
 #include "inproc_stream.hpp"
 #include "io_threads.hpp"
 #include "node_context.hpp"
@@ -166,10 +167,12 @@ class node::impl final : public node_context {
   }
 
   void log(log_level level, std::string_view message) override {
-    if (cfg_.log) return cfg_.log(level, message);
-    if (level < log_level::warn) return;
-    std::fprintf(stderr, "herald[%s] %s: %.*s\n", cfg_.node_name.c_str(), level == log_level::warn ? "warn" : "error",
-                 static_cast<int>(message.size()), message.data());
+    if (!cfg_.log && level < log_level::warn) return;
+    auto line = log_limit_.admit(message);
+    if (!line) return;
+    if (cfg_.log) return cfg_.log(level, *line);
+    std::fprintf(stderr, "herald[%s] %s: %s\n", cfg_.node_name.c_str(), level == log_level::warn ? "warn" : "error",
+                 line->c_str());
   }
 
   void reject(rejection why, log_level level, std::string_view message) override {
@@ -761,6 +764,8 @@ class node::impl final : public node_context {
 
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(rejection::count_)> rejections_{};
   std::mutex log_mutex_;  // log_limits_
+  // Every line the node logs, by cause (node_config::log_lines_per_second).
+  log_limiter log_limit_{cfg_.log_lines_per_second};
   std::array<log_limit, static_cast<std::size_t>(rejection::count_)> log_limits_{};
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "herald/actors/detail/event_log.hpp"
 #include "herald/herald.hpp"
 
 namespace herald {
@@ -102,15 +103,73 @@ TEST(Admin, AskingWithoutANetworkOrAnUnreachableNodeIsAnError) {
   EXPECT_EQ(t.error().code(), errc::timeout) << t.error().message();
 }
 
+struct other_msg {
+  static constexpr std::string_view wire_name = "test.admin.other";
+  std::uint8_t unused = 0;
+};
+
+class other : public actor<other> {
+ public:
+  using messages = herald::messages<other_msg>;
+  void on(const other_msg&) {}
+};
+
 TEST(Admin, AClientWithAnotherSchemaIsRefused) {
   actor_system a{actor_system_config{.worker_threads = 1}};
   ASSERT_TRUE(a.start_node<pinger>(node_cfg("a")));
   actor_system client{actor_system_config{.worker_threads = 1}};
   runtime::node_config cfg = node_cfg("tool");
   cfg.log = [](runtime::log_level, std::string_view) {};
-  ASSERT_TRUE(client.start_client<>(cfg)) << "no exposed actor: a different schema hash";
+  ASSERT_TRUE(client.start_client<other>(cfg)) << "another actor type: a different schema hash";
   auto r = client.members_at(a.listen_addresses().at(0), 500ms);
   EXPECT_FALSE(r) << "the handshake refuses a client whose schema differs";
+  EXPECT_GE(a.metrics().rejected_schema_mismatch, 1u);
+}
+
+TEST(Admin, AnAdminClientReachesANodeOfAnySchema) {
+  actor_system a{actor_system_config{.worker_threads = 1}};
+  ASSERT_TRUE(a.start_node<pinger>(node_cfg("a")));
+  ASSERT_TRUE(a.spawn<pinger>(herald::name("p-a")));
+  {
+    actor_system client{actor_system_config{.worker_threads = 1}};
+    runtime::node_config cfg = node_cfg("tool");
+    cfg.admin_client = true;  // announces the admin schema hash, accepts any
+    ASSERT_TRUE(client.start_client<>(cfg));
+    const auto at = a.listen_addresses().at(0);
+    auto m = client.members_at(at, 5s);
+    ASSERT_TRUE(m) << "an admin client is admitted by a node of the pinger schema: " << m.error().message();
+    EXPECT_EQ(m->size(), 1u);
+    auto types = client.actor_types_at(at, 5s);
+    ASSERT_TRUE(types) << types.error().message();
+    auto it = std::find_if(types->types.begin(), types->types.end(),
+                           [](const admin::actor_type& t) { return t.name.find("pinger") != std::string::npos; });
+    ASSERT_NE(it, types->types.end()) << "per actor type, by the C++ name";
+    EXPECT_EQ(it->alive, 1u);
+    auto ev = client.events_at(at, 0, 5s);
+    ASSERT_TRUE(ev) << ev.error().message();
+    auto reg = std::find_if(ev->events.begin(), ev->events.end(),
+                            [](const admin::event& e) { return e.kind == "registry" && e.name == "p-a"; });
+    ASSERT_NE(reg, ev->events.end()) << "the registration of p-a is in the event log";
+    EXPECT_EQ(reg->event, "added");
+    auto later = client.events_at(at, ev->last, 5s);
+    ASSERT_TRUE(later);
+    EXPECT_TRUE(later->events.empty()) << "nothing new after `last`";
+  }
+  EXPECT_EQ(a.metrics().rejected_schema_mismatch, 0u);
+}
+
+TEST(Admin, TheEventLogKeepsTheNewestAndCountsWhatItDropped) {
+  detail::event_log log(4);
+  for (int i = 0; i < 10; ++i) log.add(detail::event_row{0, 0, "registry", "added", "n" + std::to_string(i)});
+  auto all = log.since(0);
+  ASSERT_EQ(all.events.size(), 4u) << "bounded by its capacity";
+  EXPECT_EQ(all.events.front().seq, 7u);
+  EXPECT_EQ(all.last, 10u);
+  EXPECT_EQ(all.dropped, 6u) << "the events 1..6 are gone";
+  auto tail = log.since(8);
+  ASSERT_EQ(tail.events.size(), 2u);
+  EXPECT_EQ(tail.dropped, 0u);
+  EXPECT_EQ(log.since(10).events.size(), 0u);
 }
 
 }  // namespace

@@ -211,15 +211,35 @@ def case_watch(c):
     c.procs["n3"][0].send_signal(signal.SIGKILL)
     out, err = watcher.communicate(timeout=20)
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-    first = {l["name"]: l["status"] for l in lines if l["was"] == ""}
+    members = [l for l in lines if l["kind"] == "member"]
+    first = {l["name"]: l["event"] for l in members if l["detail"] == "present"}
     assert first == {"n1": "up", "n2": "up", "n3": "up"}, f"watch starts with every member: {lines}"
-    assert any(l["name"] == "n3" and l["was"] == "up" and l["status"] in ("suspect", "down") for l in lines), lines
-    assert not any(l["name"] in ("n1", "n2") and l["status"] != "up" for l in lines), lines
-    print("watch:", [(l["name"], l["was"], l["status"]) for l in lines])
+    assert any(l["name"] == "n3" and l["detail"] != "present" and l["event"] in ("suspect", "down") for l in members), lines
+    assert not any(l["name"] in ("n1", "n2") and l["event"] not in ("up", "joined", "alive") for l in members), lines
+    print("watch:", [(l["name"], l["event"], l["detail"]) for l in members])
+
+
+def case_json_logs(c):
+    three_up(c)
+    c.start("n4", seed="n1", extra=("--log-format", "json", "--log-level", "debug"))
+    eventually("n1 sees n4 up", lambda: (c.members("n1") or {}).get("n4", {}).get("status") == "up")
+    c.procs["n1"][0].send_signal(signal.SIGKILL)  # n4 redials a dead seed: repeated lines of one cause
+    time.sleep(3)
+    lines = [l for l in c.output("n4").splitlines() if l.strip()]
+    rows = [json.loads(l) for l in lines]  # every line is one JSON object
+    assert all({"at", "node", "level", "source", "msg"} <= set(r) for r in rows), rows
+    assert any(r["source"] == "cluster" for r in rows) and any(r["source"] == "transport" for r in rows), rows
+    causes = {}
+    for r in rows:
+        key = (r["source"], "".join("#" if ch.isdigit() else ch for ch in r["msg"])[:60], r["at"][:19])
+        causes[key] = causes.get(key, 0) + 1
+    worst = max(causes.values())
+    assert worst <= 6, f"at most 5 lines per second per cause (+1 for a window edge): {worst}"
+    print(f"{len(rows)} JSON lines; at most {worst} of one cause in one second")
 
 
 CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret,
-                                     case_restart, case_watch)}
+                                     case_restart, case_watch, case_json_logs)}
 
 
 def main():

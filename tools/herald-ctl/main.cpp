@@ -1,73 +1,51 @@
-// herald-ctl: what a node of the bank example cluster knows, asked of its
-// node actor by a client that does not join the cluster (so it never shows
-// among the members). It announces the bank example's schema, as the nodes
-// do: a cluster of other actor types refuses it in the handshake.
+// herald-ctl: what a node of any herald cluster knows, asked of its admin
+// service (the node actor, PROTOCOL.md §9) by an admin client that does not
+// join the cluster (so it never shows among the members). The admin client
+// announces the admin service's own schema hash, which every node admits
+// whatever its application's actor types (PROTOCOL.md §4.3).
 //
 //   herald-ctl --node 127.0.0.1:7001 members [--json]   members: status, incarnation
 //   herald-ctl --node 127.0.0.1:7001 members --wait 5   ... once 5 members are up (within --timeout)
-//   herald-ctl --node 127.0.0.1:7001 watch [--json] [--for 60]  one line per membership change
+//   herald-ctl --node 127.0.0.1:7001 watch [--json] [--for 60]  membership and registry events, live
 //   herald-ctl --node 127.0.0.1:7001 registry [--json]  the cluster-wide names
 //   herald-ctl --node 127.0.0.1:7001 metrics [--json]   the node's counters
+//   herald-ctl --node 127.0.0.1:7001 top [--json] [--interval 1000] [--count 1]  per actor type rates
 //
-// watch polls the node every --interval ms (default 200) and prints a line
-// for each member that appears, changes status or incarnation, or vanishes,
-// and a line when the node cannot be asked (it keeps trying); it runs until
-// interrupted or for --for seconds.
+// watch prints the members as they are (event = their status, detail
+// "present"), then streams the node's event log (it asks for the events after
+// the last one it printed every --interval ms): one line per membership or
+// registry event, a line when the node cannot be asked (it keeps trying) and
+// a line when events were missed (the node keeps the newest 1024); it runs
+// until interrupted or for --for seconds. top prints, per actor type,
+// messages handled per second over --interval, the mailbox depth and the
+// restarts and dead letters, --count times.
 //
 // The secret comes from --secret-file or HERALD_SECRET. Exit status: 0, 1 on
 // an error (said on stderr), 2 on bad usage.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <string>
 #include <thread>
 
-#include "bank_cluster.hpp"
+#include "herald/herald.hpp"
 #include "node_args.hpp"
 
 namespace {
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+using nlohmann::json;
 
-void print_members(const std::vector<herald::admin::member>& ms, bool json) {
-  if (json) {
-    std::printf("[");
-    for (std::size_t i = 0; i < ms.size(); ++i) {
-      const auto& m = ms[i];
-      std::printf(
-          "%s\n  {\"name\": %s, \"address\": %s, \"status\": %s, \"node\": %llu, \"incarnation\": %llu}",
-          i ? "," : "", json_string(m.name).c_str(), json_string(m.address).c_str(),
-          json_string(m.status).c_str(), static_cast<unsigned long long>(m.node),
-          static_cast<unsigned long long>(m.incarnation));
-    }
-    std::printf("\n]\n");
-    return;
+void print_json(const json& j) { std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str()); }
+
+void print_members(const std::vector<herald::admin::member>& ms, bool as_json) {
+  if (as_json) {
+    json a = json::array();
+    for (const auto& m : ms)
+      a.push_back({{"name", m.name}, {"address", m.address}, {"status", m.status}, {"node", m.node}, {"incarnation", m.incarnation}});
+    return print_json(a);
   }
   std::printf("%-12s %-8s %-26s %-20s %s\n", "NAME", "STATUS", "ADDRESS", "NODE", "INCARNATION");
   for (const auto& m : ms) {
@@ -76,20 +54,12 @@ void print_members(const std::vector<herald::admin::member>& ms, bool json) {
   }
 }
 
-void print_registry(const std::vector<herald::admin::registry_entry>& es, bool json) {
-  if (json) {
-    std::printf("[");
-    for (std::size_t i = 0; i < es.size(); ++i) {
-      const auto& e = es[i];
-      std::printf(
-          "%s\n  {\"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"actor\": %llu, \"actor_type\": "
-          "%llu}",
-          i ? "," : "", json_string(e.name).c_str(), static_cast<unsigned long long>(e.node),
-          static_cast<unsigned long long>(e.incarnation), static_cast<unsigned long long>(e.actor),
-          static_cast<unsigned long long>(e.actor_type));
-    }
-    std::printf("\n]\n");
-    return;
+void print_registry(const std::vector<herald::admin::registry_entry>& es, bool as_json) {
+  if (as_json) {
+    json a = json::array();
+    for (const auto& e : es)
+      a.push_back({{"name", e.name}, {"node", e.node}, {"incarnation", e.incarnation}, {"actor", e.actor}, {"actor_type", e.actor_type}});
+    return print_json(a);
   }
   std::printf("%-16s %-20s %-8s %s\n", "NAME", "NODE", "ACTOR", "TYPE");
   for (const auto& e : es) {
@@ -98,18 +68,13 @@ void print_registry(const std::vector<herald::admin::registry_entry>& es, bool j
   }
 }
 
-void print_metrics(const std::vector<herald::admin::counter>& cs, bool json) {
-  if (json) {
-    std::printf("{");
-    for (std::size_t i = 0; i < cs.size(); ++i) {
-      std::printf("%s\n  %s: %llu", i ? "," : "", json_string(cs[i].name).c_str(),
-                  static_cast<unsigned long long>(cs[i].value));
-    }
-    std::printf("\n}\n");
-    return;
+void print_metrics(const std::vector<herald::admin::counter>& cs, bool as_json) {
+  if (as_json) {
+    json o = json::object();
+    for (const auto& c : cs) o[c.name] = c.value;
+    return print_json(o);
   }
-  for (const auto& c : cs)
-    std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
+  for (const auto& c : cs) std::printf("%-30s %llu\n", c.name.c_str(), static_cast<unsigned long long>(c.value));
 }
 
 std::size_t count_up(const std::vector<herald::admin::member>& ms) {
@@ -118,16 +83,17 @@ std::size_t count_up(const std::vector<herald::admin::member>& ms) {
   return n;
 }
 
-// One line of `watch`: a member's status before and after ("" = absent).
-void print_change(const herald::admin::member& m, const std::string& was, const std::string& now, bool json) {
-  if (json) {
-    std::printf("{\"at\": %s, \"name\": %s, \"node\": %llu, \"incarnation\": %llu, \"was\": %s, \"status\": %s}\n",
-                json_string(herald::tools::utc_now()).c_str(), json_string(m.name).c_str(), static_cast<unsigned long long>(m.node),
-                static_cast<unsigned long long>(m.incarnation), json_string(was).c_str(), json_string(now).c_str());
+// One line of `watch`.
+void print_event(const herald::admin::event& e, bool as_json) {
+  if (as_json) {
+    std::printf("%s\n", json{{"seq", e.seq}, {"at_ms", e.at_ms}, {"kind", e.kind}, {"event", e.event}, {"name", e.name},
+                             {"node", e.node}, {"incarnation", e.incarnation}, {"detail", e.detail}}
+                            .dump(-1, ' ', false, json::error_handler_t::replace)
+                            .c_str());
   } else {
-    std::printf("%s %-12s %-20llu %-20llu %s -> %s\n", herald::tools::utc_now().c_str(), m.name.c_str(),
-                static_cast<unsigned long long>(m.node), static_cast<unsigned long long>(m.incarnation),
-                was.empty() ? "(none)" : was.c_str(), now.empty() ? "(gone)" : now.c_str());
+    std::printf("%s %-8s %-13s %-16s %-20llu %-20llu %s\n", herald::tools::utc_now().c_str(), e.kind.c_str(),
+                e.event.c_str(), e.name.c_str(), static_cast<unsigned long long>(e.node),
+                static_cast<unsigned long long>(e.incarnation), e.detail.c_str());
   }
   std::fflush(stdout);
 }
@@ -135,16 +101,16 @@ void print_change(const herald::admin::member& m, const std::string& was, const 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"herald-ctl: ask a node of the herald bank example cluster what it knows"};
+  CLI::App app{"herald-ctl: ask a node of any herald cluster what it knows"};
   std::string node_arg;
   std::string secret_file;
-  bool json = false;
+  bool as_json = false;
   double timeout_s = 5;
   app.add_option("--node", node_arg, "HOST:PORT of the node to ask")->required();
   app.add_option("--secret-file", secret_file, "file holding the cluster secret (default: $HERALD_SECRET)")
       ->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout_s, "seconds to wait for the node")->check(CLI::PositiveNumber);
-  app.add_flag("--json", json, "print JSON");
+  app.add_flag("--json", as_json, "print JSON");
   std::string tls_ca, tls_cert, tls_key;
   app.add_option("--tls-ca", tls_ca, "PEM file of the cluster CA, for a TLS cluster (with --tls-cert, --tls-key)")
       ->check(CLI::ExistingFile);
@@ -154,14 +120,19 @@ int main(int argc, char** argv) {
   auto* members = app.add_subcommand("members", "the members as the node sees them: status, incarnation");
   auto* registry = app.add_subcommand("registry", "the cluster-wide registry of named actors");
   auto* metrics = app.add_subcommand("metrics", "the node's counters");
-  auto* watch = app.add_subcommand("watch", "one line per membership change, as the node sees it");
+  auto* watch = app.add_subcommand("watch", "membership and registry events as the node sees them, live");
+  auto* top = app.add_subcommand("top", "per actor type: messages handled per second, mailbox depth");
   std::size_t wait_for = 0;
   double watch_for_s = 0;
   unsigned interval_ms = 200;
+  unsigned top_interval_ms = 1000;
+  unsigned top_count = 1;
   members->add_option("--wait", wait_for, "wait (up to --timeout) until this many members are up");
   watch->add_option("--for", watch_for_s, "stop after this many seconds (default: until interrupted)");
-  watch->add_option("--interval", interval_ms, "poll every this many ms")->check(CLI::Range(10u, 60000u));
-  for (auto* sub : {members, registry, metrics, watch}) sub->add_flag("--json", json, "print JSON");
+  watch->add_option("--interval", interval_ms, "ask for new events every this many ms")->check(CLI::Range(10u, 60000u));
+  top->add_option("--interval", top_interval_ms, "the rate's window in ms")->check(CLI::Range(10u, 600000u));
+  top->add_option("--count", top_count, "how many windows to print (0: until interrupted)");
+  for (auto* sub : {members, registry, metrics, watch, top}) sub->add_flag("--json", as_json, "print JSON");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
 
@@ -169,6 +140,7 @@ int main(int argc, char** argv) {
   herald::runtime::node_config cfg;
   cfg.node_name = "herald-ctl";
   cfg.listen = {"tcp://127.0.0.1:0"};
+  cfg.admin_client = true;
   cfg.secret = herald::tools::secret_from(secret_file);
   if (auto bad = herald::tools::tls_from(tls_ca, tls_cert, tls_key, cfg.tls); !bad.empty()) {
     std::fprintf(stderr, "herald-ctl: %s\n", bad.c_str());
@@ -179,7 +151,7 @@ int main(int argc, char** argv) {
     if (level >= herald::runtime::log_level::warn) why.set(line);
   };
   herald::actor_system sys{herald::actor_system_config{.worker_threads = 1}};
-  if (auto ok = sys.start_client<bank::account, bank::teller, bank::auditor>(cfg); !ok) {
+  if (auto ok = sys.start_client<>(cfg); !ok) {
     std::fprintf(stderr, "herald-ctl: %s\n", ok.error().message().c_str());
     return 1;
   }
@@ -201,55 +173,90 @@ int main(int argc, char** argv) {
       if (std::chrono::steady_clock::now() >= end) {
         std::fprintf(stderr, "herald-ctl: %zu of %zu members up at %s after %.1f s\n", count_up(last), wait_for,
                      address.c_str(), timeout_s);
-        print_members(last, json);
+        print_members(last, as_json);
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    print_members(last, json);
+    print_members(last, as_json);
   } else if (members->parsed()) {
     auto r = sys.members_at(address, timeout);
     if (!r) return fail(r.error());
-    print_members(*r, json);
+    print_members(*r, as_json);
   } else if (watch->parsed()) {
     const bool forever = watch_for_s <= 0;
     const auto end = std::chrono::steady_clock::now() +
                      std::chrono::milliseconds(static_cast<long long>(watch_for_s * 1000));
-    std::map<std::uint64_t, herald::admin::member> seen;
+    // The members as they are now, then every event after that.
+    std::uint64_t after = 0;
+    auto start = sys.events_at(address, 0, timeout);
+    if (!start) return fail(start.error());
+    after = start->last;
+    auto now = sys.members_at(address, timeout);
+    if (!now) return fail(now.error());
+    for (const auto& m : *now)
+      print_event(herald::admin::event{0, 0, "member", m.status, m.name, m.node, m.incarnation, "present"}, as_json);
     bool reachable = true;
     while (forever || std::chrono::steady_clock::now() < end) {
-      auto r = sys.members_at(address, timeout);
+      auto r = sys.events_at(address, after, timeout);
       if (!r) {
-        if (reachable) std::fprintf(stderr, "%s cannot ask %s: %s\n", herald::tools::utc_now().c_str(), address.c_str(),
-                                    r.error().message().c_str());
+        if (reachable)
+          std::fprintf(stderr, "%s cannot ask %s: %s\n", herald::tools::utc_now().c_str(), address.c_str(),
+                       r.error().message().c_str());
         reachable = false;
       } else {
         reachable = true;
-        std::map<std::uint64_t, herald::admin::member> now;
-        for (auto& m : *r) now[m.node] = m;
-        for (const auto& [node, m] : now) {
-          auto it = seen.find(node);
-          if (it == seen.end()) {
-            print_change(m, "", m.status, json);
-          } else if (it->second.status != m.status || it->second.incarnation != m.incarnation) {
-            print_change(m, it->second.status, m.status, json);
-          }
-        }
-        for (const auto& [node, m] : seen) {
-          if (!now.contains(node)) print_change(m, m.status, "", json);
-        }
-        seen = std::move(now);
+        // A restarted node numbers its events from 1 again.
+        if (r->last < after) after = 0;
+        if (r->dropped > 0)
+          std::fprintf(stderr, "%s %llu events missed (the node keeps the newest)\n", herald::tools::utc_now().c_str(),
+                       static_cast<unsigned long long>(r->dropped));
+        for (const auto& e : r->events) print_event(e, as_json);
+        after = r->last;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
+  } else if (top->parsed()) {
+    auto before = sys.actor_types_at(address, timeout);
+    if (!before) return fail(before.error());
+    for (unsigned i = 0; top_count == 0 || i < top_count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(top_interval_ms));
+      auto now = sys.actor_types_at(address, timeout);
+      if (!now) return fail(now.error());
+      const double secs = static_cast<double>(now->at_ns - before->at_ns) / 1e9;
+      std::map<std::string, herald::admin::actor_type> was;
+      for (const auto& t : before->types) was[t.name] = t;
+      json rows = json::array();
+      if (!as_json)
+        std::printf("%-40s %8s %12s %8s %9s %12s %10s\n", "ACTOR TYPE", "ACTORS", "MSG/S", "MAILBOX", "RESTARTS",
+                    "DEAD LETTERS", "US/MSG");
+      for (const auto& t : now->types) {
+        const auto& p = was[t.name];
+        const std::uint64_t handled = t.handled - std::min(p.handled, t.handled);
+        const double rate = secs > 0 ? static_cast<double>(handled) / secs : 0;
+        const double us = handled ? static_cast<double>(t.handler_ns - std::min(p.handler_ns, t.handler_ns)) / handled / 1e3 : 0;
+        if (as_json) {
+          rows.push_back({{"actor_type", t.name}, {"actors", t.alive}, {"messages_per_second", rate},
+                          {"mailbox_depth", t.mailbox_depth}, {"restarts", t.restarts}, {"dead_letters", t.dead_letters},
+                          {"handler_us_per_message", us}});
+        } else {
+          std::printf("%-40s %8llu %12.1f %8llu %9llu %12llu %10.2f\n", t.name.c_str(),
+                      static_cast<unsigned long long>(t.alive), rate, static_cast<unsigned long long>(t.mailbox_depth),
+                      static_cast<unsigned long long>(t.restarts), static_cast<unsigned long long>(t.dead_letters), us);
+        }
+      }
+      if (as_json) print_json(json{{"interval_s", secs}, {"types", rows}});
+      std::fflush(stdout);
+      before = std::move(now);
     }
   } else if (registry->parsed()) {
     auto r = sys.registry_at(address, timeout);
     if (!r) return fail(r.error());
-    print_registry(*r, json);
+    print_registry(*r, as_json);
   } else {
     auto r = sys.metrics_at(address, timeout);
     if (!r) return fail(r.error());
-    print_metrics(*r, json);
+    print_metrics(*r, as_json);
   }
   return 0;
 }

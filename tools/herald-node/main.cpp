@@ -27,13 +27,25 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bank_cluster.hpp"
+#include "herald/runtime/log_limiter.hpp"
 #include "node_args.hpp"
 
 namespace {
 
-void say(const std::string& name, const std::string& line) {
-  std::printf("%s [%s] %s\n", herald::tools::utc_now().c_str(), name.c_str(), line.c_str());
+// --log-format json: one JSON object per line (at, node, level, source, msg).
+bool json_lines = false;
+
+void say(const std::string& name, const std::string& line, const char* level = "info", const char* source = "node") {
+  if (json_lines) {
+    nlohmann::ordered_json j = {{"at", herald::tools::utc_now()}, {"node", name}, {"level", level},
+                                {"source", source}, {"msg", line}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%s [%s] %s\n", herald::tools::utc_now().c_str(), name.c_str(), line.c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -92,6 +104,7 @@ int main(int argc, char** argv) {
   std::uint64_t node_id = 0;
   std::string state_dir;
   std::string log_level = "info";
+  std::string metrics_listen;
   app.add_option("--name", name, "node name (also names its actors: acct-NAME, teller-NAME, auditor-NAME)");
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks one)");
   app.add_option("--seed", seeds, "HOST:PORT of a node to join through (repeatable)");
@@ -106,9 +119,17 @@ int main(int argc, char** argv) {
   app.add_option("--node-id", node_id, "node id (default: the one in --state-dir, else random)")
       ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
   app.add_option("--state-dir", state_dir, "directory keeping the node id across restarts (file node-id)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT to serve Prometheus /metrics and the dashboard / on (e.g. 127.0.0.1:9464)");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json for one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
+  std::size_t log_rate = 5;
+  app.add_option("--log-rate", log_rate, "at most this many lines per second per cause (0: no limit)");
   app.add_option("--log-level", log_level, "transport lines shown: debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
+  json_lines = log_format == "json";
   if (!state_dir.empty()) {
     std::string error;
     node_id = node_id_from_state(state_dir, node_id, error);
@@ -135,6 +156,7 @@ int main(int argc, char** argv) {
   node.node_name = name;
   node.listen = {herald::tools::to_address(listen)};
   node.secret = herald::tools::secret_from(secret_file);
+  node.metrics_listen = metrics_listen;
   if (auto bad = herald::tools::tls_from(tls_ca, tls_cert, tls_key, node.tls); !bad.empty()) {
     std::fprintf(stderr, "herald-node: %s\n", bad.c_str());
     return 2;
@@ -142,11 +164,21 @@ int main(int argc, char** argv) {
   node.log = [name, min_level](herald::runtime::log_level level, std::string_view line) {
     if (level < min_level) return;
     static constexpr const char* names[] = {"debug", "info", "warn", "error"};
-    say(name, std::string("transport ") + names[static_cast<int>(level)] + ": " + std::string(line));
+    const char* lv = names[static_cast<int>(level)];
+    if (json_lines) return say(name, std::string(line), lv, "transport");
+    say(name, std::string("transport ") + lv + ": " + std::string(line));
   };
   herald::registry::cluster_config cluster;
   for (const auto& s : seeds) cluster.seeds.push_back(herald::tools::to_address(s));
-  cluster.log = [name](std::string_view line) { say(name, "cluster: " + std::string(line)); };
+  node.log_lines_per_second = log_rate;
+  // The cluster layer's lines, by cause (the transport limits its own).
+  herald::runtime::log_limiter cluster_lines{log_rate};
+  cluster.log = [name, &cluster_lines](std::string_view line) {
+    auto ok = cluster_lines.admit(line);
+    if (!ok) return;
+    if (json_lines) return say(name, *ok, "info", "cluster");
+    say(name, "cluster: " + *ok);
+  };
 
   herald::actor_system sys{herald::actor_system_config{.worker_threads = workers}};
   if (auto ok = sys.start_node<bank::account, bank::teller, bank::auditor>(node, cluster); !ok) {
@@ -160,6 +192,7 @@ int main(int argc, char** argv) {
   }
   say(name, "node " + std::to_string(sys.node_id()) + " listening on " + sys.listen_addresses().at(0));
   say(name, "hosting acct-" + name + ", teller-" + name + ", auditor-" + name);
+  if (auto http = sys.http_address(); !http.empty()) say(name, "metrics and dashboard on http://" + http + "/");
   if (seeds.empty()) say(name, "no seeds: a new cluster that others join through this node");
 
   int sig = 0;

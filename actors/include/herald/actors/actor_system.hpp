@@ -154,6 +154,17 @@ class actor_system {
                                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
   result<std::vector<admin::counter>> metrics_at(const std::string& address,
                                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The admin service's event stream: the membership and registry events
+  // the node recorded after sequence number `after` (0: all it holds).
+  result<admin::events> events_at(const std::string& address, std::uint64_t after,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Per actor type: messages handled, mailbox depth, restarts, dead letters,
+  // handler time (herald-ctl top computes rates from two of these).
+  result<admin::actor_types> actor_types_at(const std::string& address,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Where node_config::metrics_listen serves /metrics and the dashboard
+  // ("127.0.0.1:9464", the real port when 0 was asked); empty without one.
+  std::string http_address() const;
 
   // Events of the cluster-wide name registry: added, removed, moved (the name
   // now points elsewhere) and conflict_lost (a duplicate name lost the rule of

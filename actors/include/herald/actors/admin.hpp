@@ -17,5 +17,13 @@ using member = detail::member_row;
 using registry_entry = detail::registry_row;
 // A named counter of the node's system_metrics.
 using counter = detail::counter_row;
+// The events a node recorded (membership and registry changes), from a
+// sequence number on: `last` to ask from next time, `dropped` for events
+// the node no longer held.
+using event = detail::event_row;
+using events = detail::events_reply;
+// Per actor type counters, with the node's clock for rates.
+using actor_type = detail::actor_type_row;
+using actor_types = detail::actor_types_reply;
 
 }  // namespace herald::admin

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
+#include <string_view>
 
 namespace herald {
 
@@ -63,5 +65,75 @@ struct system_metrics {
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule
   std::uint64_t members_lost = 0;         // members declared down or left
 };
+
+enum class metric_kind { counter, gauge };
+
+// One row of the table of system_metrics: what every consumer of the
+// snapshot uses (admin replies, herald-ctl, the Prometheus exporter), so a
+// counter is named and described in one place. `key` is its name in admin
+// replies; `family` its Prometheus metric family (base units, `_total` on
+// counters), and `reason` the value of the family's `reason` label when
+// several rows share one family (empty otherwise). Rows of one family are
+// adjacent; `help` is set on the first of them.
+struct metric_field {
+  std::string_view key;
+  std::string_view family;
+  std::string_view reason;
+  metric_kind kind;
+  std::uint64_t system_metrics::*member;
+  std::string_view help;
+};
+
+inline constexpr metric_field system_metric_fields[] = {
+    {"actors_spawned", "herald_actors_spawned_total", "", metric_kind::counter, &system_metrics::actors_spawned, "Actors spawned."},
+    {"actors_stopped", "herald_actors_stopped_total", "", metric_kind::counter, &system_metrics::actors_stopped, "Actors stopped."},
+    {"actors_alive", "herald_actors_alive", "", metric_kind::gauge, &system_metrics::actors_alive, "Actors spawned and not yet stopped."},
+    {"dead_letters", "herald_dead_letters_total", "", metric_kind::counter, &system_metrics::dead_letters, "Messages that reached no running actor."},
+    {"handler_failures", "herald_handler_failures_total", "", metric_kind::counter, &system_metrics::handler_failures, "Handlers that threw."},
+    {"restarts", "herald_restarts_total", "", metric_kind::counter, &system_metrics::restarts, "Actors restarted by their supervision policy."},
+    {"escalations", "herald_escalations_total", "", metric_kind::counter, &system_metrics::escalations, "Failures escalated past the root."},
+    {"asks_timed_out", "herald_asks_timed_out_total", "", metric_kind::counter, &system_metrics::asks_timed_out, "Local asks that hit their deadline."},
+    {"activations", "herald_activations_total", "", metric_kind::counter, &system_metrics::activations, "Times a worker picked up an actor with mail."},
+    {"connections", "herald_links", "", metric_kind::gauge, &system_metrics::connections, "Links open now."},
+    {"links_closed", "herald_links_closed_total", "", metric_kind::counter, &system_metrics::links_closed, "Links lost or closed (a link replaced by a newer one is not counted)."},
+    {"frames_sent", "herald_frames_sent_total", "", metric_kind::counter, &system_metrics::frames_sent, "Frames written, over every link."},
+    {"bytes_sent", "herald_sent_bytes_total", "", metric_kind::counter, &system_metrics::bytes_sent, "Bytes written, over every link."},
+    {"writev_calls", "herald_writev_calls_total", "", metric_kind::counter, &system_metrics::writev_calls, "Vectored writes, over every link."},
+    {"frames_received", "herald_frames_received_total", "", metric_kind::counter, &system_metrics::frames_received, "Frames read, over every link."},
+    {"bytes_received", "herald_received_bytes_total", "", metric_kind::counter, &system_metrics::bytes_received, "Bytes read, over every link."},
+    {"backpressure_events", "herald_backpressure_events_total", "", metric_kind::counter, &system_metrics::backpressure_events, "Sends that found a link's ring full."},
+    {"late_replies", "herald_late_replies_total", "", metric_kind::counter, &system_metrics::late_replies, "Replies dropped because their ask had timed out."},
+    {"remote_asks_timed_out", "herald_remote_asks_timed_out_total", "", metric_kind::counter, &system_metrics::remote_asks_timed_out, "Remote asks that hit their deadline."},
+    {"remote_asks_failed_node_down", "herald_remote_asks_failed_node_down_total", "", metric_kind::counter, &system_metrics::remote_asks_failed_node_down, "Remote asks failed because their link was lost."},
+    {"frames_to_missing_actors", "herald_frames_to_missing_actors_total", "", metric_kind::counter, &system_metrics::frames_to_missing_actors, "Frames for an actor id not running here."},
+    {"remote_decode_failures", "herald_remote_decode_failures_total", "", metric_kind::counter, &system_metrics::remote_decode_failures, "Remote messages whose payload did not decode."},
+    {"remote_unknown_types", "herald_remote_unknown_types_total", "", metric_kind::counter, &system_metrics::remote_unknown_types, "Remote messages of a type their actor does not handle."},
+    {"remote_reply_failures", "herald_remote_reply_failures_total", "", metric_kind::counter, &system_metrics::remote_reply_failures, "Replies to remote asks that could not be sent."},
+    {"dials_failed", "herald_dials_failed_total", "", metric_kind::counter, &system_metrics::dials_failed, "Failed dial attempts, all causes."},
+    {"dials_timed_out", "herald_dials_timed_out_total", "", metric_kind::counter, &system_metrics::dials_timed_out, "Dial attempts not connected within connect_timeout."},
+    {"resolves_failed", "herald_resolves_failed_total", "", metric_kind::counter, &system_metrics::resolves_failed, "Host names that did not resolve."},
+    {"tls_handshakes_failed", "herald_tls_handshakes_failed_total", "", metric_kind::counter, &system_metrics::tls_handshakes_failed, "TLS handshakes refused or refusing."},
+    {"handshaking", "herald_handshakes_in_progress", "", metric_kind::gauge, &system_metrics::handshaking, "Connections in the handshake now."},
+    {"rejected_auth_failed", "herald_connections_rejected_total", "auth_failed", metric_kind::counter, &system_metrics::rejected_auth_failed, "Connections refused or dropped, by reason."},
+    {"rejected_handshake_timeout", "herald_connections_rejected_total", "handshake_timeout", metric_kind::counter, &system_metrics::rejected_handshake_timeout, ""},
+    {"rejected_version_mismatch", "herald_connections_rejected_total", "version_mismatch", metric_kind::counter, &system_metrics::rejected_version_mismatch, ""},
+    {"rejected_schema_mismatch", "herald_connections_rejected_total", "schema_mismatch", metric_kind::counter, &system_metrics::rejected_schema_mismatch, ""},
+    {"rejected_duplicate_link", "herald_connections_rejected_total", "duplicate_link", metric_kind::counter, &system_metrics::rejected_duplicate_link, ""},
+    {"rejected_handshake_failed", "herald_connections_rejected_total", "handshake_failed", metric_kind::counter, &system_metrics::rejected_handshake_failed, ""},
+    {"rejected_by_peer", "herald_connections_rejected_total", "refused_by_peer", metric_kind::counter, &system_metrics::rejected_by_peer, ""},
+    {"rejected_frame_errors", "herald_connections_rejected_total", "frame_error", metric_kind::counter, &system_metrics::rejected_frame_errors, ""},
+    {"rejected_pending_cap", "herald_connections_rejected_total", "pending_cap", metric_kind::counter, &system_metrics::rejected_pending_cap, ""},
+    {"rejected_per_source_cap", "herald_connections_rejected_total", "per_source_cap", metric_kind::counter, &system_metrics::rejected_per_source_cap, ""},
+    {"rejected_connection_cap", "herald_connections_rejected_total", "connection_cap", metric_kind::counter, &system_metrics::rejected_connection_cap, ""},
+    {"accept_errors", "herald_accept_errors_total", "", metric_kind::counter, &system_metrics::accept_errors, "accept() calls that failed."},
+    {"frames_dropped_unsent", "herald_frames_dropped_unsent_total", "", metric_kind::counter, &system_metrics::frames_dropped_unsent, "Frames accepted for sending that a lost link discarded."},
+    {"registry_names", "herald_registry_entries", "", metric_kind::gauge, &system_metrics::registry_names, "Names known cluster-wide."},
+    {"name_conflicts_lost", "herald_name_conflicts_lost_total", "", metric_kind::counter, &system_metrics::name_conflicts_lost, "Names of this node that lost the duplicate rule."},
+    {"members_lost", "herald_members_lost_total", "", metric_kind::counter, &system_metrics::members_lost, "Members declared down or left."},
+};
+
+// A member of system_metrics without a row here fails to compile.
+static_assert(sizeof(system_metrics) == std::size(system_metric_fields) * sizeof(std::uint64_t),
+              "every member of system_metrics has a row in system_metric_fields");
 
 }  // namespace herald

@@ -14,6 +14,7 @@
 #include "herald/result.hpp"
 #include "herald/runtime/buffer_pool.hpp"
 #include "herald/runtime/frame_sink.hpp"
+#include "herald/runtime/latency_histogram.hpp"
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/request_table.hpp"
 #include "herald/runtime/ring_buffer.hpp"
@@ -48,6 +49,10 @@ struct connection_stats {
   std::uint64_t frames_dropped_unsent = 0;
   std::size_t asks_pending = 0;
   std::size_t ring_used = 0;  // bytes of the data ring not yet written
+  std::size_t ring_capacity = 0;  // bytes of the data ring
+  // Time from sending an ask to its reply (or error reply), for the asks
+  // answered on this link.
+  latency_histogram::snapshot ask_latency;
 
   double frames_per_writev() const noexcept {
     return writev_calls == 0 ? 0.0 : static_cast<double>(frames_sent) / static_cast<double>(writev_calls);
@@ -150,6 +155,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::atomic<std::uint64_t> asks_timed_out{0};
     std::atomic<std::uint64_t> asks_failed_node_down{0};
     std::atomic<std::uint64_t> frames_dropped_unsent{0};
+    latency_histogram ask_latency;
   };
 
   // Consumer (io thread): discards the committed records still in the rings,

@@ -63,6 +63,13 @@ struct node_config {
   std::vector<std::string> listen;
   // Nodes whose message definitions differ refuse each other.
   std::uint64_t schema_hash = 0;
+  // The schema hash of the admin service alone (PROTOCOL.md §4.3, §9): a
+  // peer announcing it is an admin client (herald-ctl) and is admitted
+  // whatever this node's own schema; 0 admits none.
+  std::uint64_t admin_schema_hash = 0;
+  // This node is an admin client: it announces admin_schema_hash and
+  // accepts a peer of any schema hash.
+  bool admin_client = false;
   // The protocol version announced in the handshake. Leave it: a different
   // value exists to test version refusal.
   std::uint16_t protocol_version = 2;
@@ -103,11 +110,20 @@ struct node_config {
   // Where the node reports what it refuses or loses. Called from io threads.
   // Empty: warnings and errors go to stderr.
   std::function<void(log_level, std::string_view)> log;
+  // At most this many lines per second per cause reach `log` (or stderr);
+  // the rest are counted and the next line of that cause says how many were
+  // suppressed (runtime::log_limiter). 0: no limit.
+  std::size_t log_lines_per_second = 5;
 
   // Called on the io thread of a link just established and registered (it
   // is connection_to(peer) now, unless replaced meanwhile), before the sink
   // hears on_peer_up: an observer of links coming up. Empty: nothing.
   std::function<void(const std::shared_ptr<connection>&)> on_link_up;
+
+  // "HOST:PORT" (port 0 picks one): serve Prometheus metrics at /metrics
+  // and the live dashboard at / over HTTP, on a thread of its own. Empty: no
+  // listener. The actors layer starts it (actor_system::http_address()).
+  std::string metrics_listen;
 };
 
 }  // namespace herald::runtime

@@ -11,6 +11,7 @@
 #include "herald/result.hpp"
 #include "herald/runtime/detail/unique_function.hpp"
 #include "herald/runtime/inbound_frame.hpp"
+#include "herald/runtime/latency_histogram.hpp"
 
 namespace herald::runtime {
 
@@ -29,8 +30,9 @@ class request_table {
   using clock = std::chrono::steady_clock;
   static constexpr unsigned slot_bits = 20;
 
-  // capacity: a power of two, at most 2^20.
-  explicit request_table(std::size_t capacity);
+  // capacity: a power of two, at most 2^20. latency, when given, records
+  // the time from add() to complete() of every answered request.
+  explicit request_table(std::size_t capacity, latency_histogram* latency = nullptr);
   request_table(const request_table&) = delete;
   request_table& operator=(const request_table&) = delete;
   ~request_table();
@@ -60,20 +62,22 @@ class request_table {
     std::atomic<std::uint64_t> id{0};
     std::atomic<clock::rep> deadline{0};
     std::uint64_t generation = 0;
+    clock::time_point added;
     reply_handler handler;
   };
 
   // Takes slot s if it still holds id; then runs its handler with r.
-  bool take(slot& s, std::uint64_t id, result<inbound_frame>&& r, bool run);
+  bool take(slot& s, std::uint64_t id, result<inbound_frame>&& r, bool run, bool answered = false);
 
   // Invariants:
   //  1. A slot index is either in free_ or owned: by add() until it publishes
   //     id (release), then by whoever moves id from its value to 0 (CAS).
-  //  2. handler and generation are touched only by the slot's owner.
+  //  2. handler, generation and added are touched only by the slot's owner.
   //  3. pending_ counts slots with a nonzero id (published, not yet taken);
   //     add() raises it seq_cst so that a deadline sweep that goes idle and
   //     re-checks it cannot miss a new request (connection::arm_sweep).
   const std::size_t capacity_;
+  latency_histogram* const latency_;
   std::unique_ptr<slot[]> slots_;
   moodycamel::ConcurrentQueue<std::uint32_t> free_;
   std::atomic<std::size_t> pending_{0};

@@ -13,6 +13,7 @@
 #include "herald/actors/detail/mailbox.hpp"
 #include "herald/actors/detail/remote_call.hpp"
 #include "herald/actors/detail/ref_counted.hpp"
+#include "herald/actors/detail/type_stats.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/runtime/schedulable.hpp"
 
@@ -44,7 +45,7 @@ class cell_base : public runtime::schedulable {
   // As enqueue() for a chain of nodes from node_pool, their envelopes filled
   // and linked first..last through next: one push, one fence, at most one
   // schedule for all of them, in chain order.
-  void enqueue_chain(mailbox_node* first, mailbox_node* last) noexcept;
+  void enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count) noexcept;
   // As enqueue(), with the envelope built by build(envelope&), which must not
   // throw, right inside its mailbox node: a large message (a remote frame) is
   // written once instead of moved through temporaries.
@@ -69,6 +70,17 @@ class cell_base : public runtime::schedulable {
   // already has).
   using down_fn = void (*)(cell_base& watcher, const down& d);
   void add_monitor(ref_ptr<cell_base> watcher, down_fn deliver);
+
+  // The counters of this actor's type; set once by system_core::add before
+  // the actor is published (null for an actor never added).
+  type_stats* stats() const noexcept { return stats_; }
+  void set_stats(type_stats* s) noexcept { stats_ = s; }
+  // Messages in the mailbox now (pushed minus taken; any thread, a snapshot).
+  std::uint64_t mailbox_depth() const noexcept {
+    const auto taken = taken_.load(std::memory_order_relaxed);
+    const auto pushed = pushed_.load(std::memory_order_relaxed);
+    return pushed > taken ? pushed - taken : 0;
+  }
 
   // worker: the state generation, bumped by every restart.
   std::uint64_t generation() const noexcept { return generation_; }
@@ -106,6 +118,7 @@ class cell_base : public runtime::schedulable {
   void reject(envelope& e) noexcept;
   void schedule() noexcept;
   bool should_spin() noexcept;
+  void account(std::size_t taken, std::chrono::steady_clock::time_point began) noexcept;
   mailbox_node* spin_for_mail() noexcept;
 
   // Invariants:
@@ -137,6 +150,12 @@ class cell_base : public runtime::schedulable {
   ref_ptr<cell_base> parent_;
   std::atomic<std::uint32_t> refs_{1};
   mpsc_queue mailbox_;
+  // Mailbox depth for the exporter: pushed_ counts enqueues (relaxed, next
+  // to the mailbox the producer writes anyway), taken_ is written by the
+  // worker once per activation.
+  std::atomic<std::uint64_t> pushed_{0};
+  std::atomic<std::uint64_t> taken_{0};
+  type_stats* stats_ = nullptr;
   std::atomic<bool> scheduled_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> closed_{false};

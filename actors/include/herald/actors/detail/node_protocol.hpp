@@ -96,4 +96,52 @@ struct metrics_reply {
   auto fields() { return std::tie(counters); }
 };
 
+// The admin service's stream of cluster events (herald-ctl watch, the
+// dashboard): the events the node recorded after sequence number `after`.
+struct events_request {
+  static constexpr std::string_view wire_name = "herald.events_request";
+  std::uint64_t after = 0;
+  auto fields() { return std::tie(after); }
+};
+struct event_row {
+  std::uint64_t seq = 0;        // 1, 2, ... in the order the node saw them
+  std::uint64_t at_ms = 0;      // wall clock, ms since the Unix epoch
+  std::string kind;             // "member" or "registry"
+  std::string event;            // member: joined, suspect, alive, down, left, refuted; registry: added, removed, moved, conflict_lost
+  std::string name;             // the member's name, or the registered name
+  std::uint64_t node = 0;       // the member, or the name's owner
+  std::uint64_t incarnation = 0;
+  std::string detail;           // member: the reason; registry: "actor <id>"
+  auto fields() { return std::tie(seq, at_ms, kind, event, name, node, incarnation, detail); }
+};
+struct events_reply {
+  static constexpr std::string_view wire_name = "herald.events_reply";
+  std::uint64_t last = 0;     // the newest sequence number recorded (ask again with after = last)
+  std::uint64_t dropped = 0;  // events after `after` that the node no longer holds (its log is bounded)
+  std::vector<event_row> events;
+  auto fields() { return std::tie(last, dropped, events); }
+};
+
+// The admin service's per-actor-type counters (herald-ctl top).
+struct actor_types_request {
+  static constexpr std::string_view wire_name = "herald.actor_types_request";
+  std::uint8_t unused = 0;
+};
+struct actor_type_row {
+  std::string name;               // the actor type as C++ spells it
+  std::uint64_t alive = 0;
+  std::uint64_t handled = 0;      // messages handled, since the node started
+  std::uint64_t mailbox_depth = 0;
+  std::uint64_t restarts = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t handler_ns = 0;   // total handler time, ns
+  auto fields() { return std::tie(name, alive, handled, mailbox_depth, restarts, dead_letters, handler_ns); }
+};
+struct actor_types_reply {
+  static constexpr std::string_view wire_name = "herald.actor_types_reply";
+  std::uint64_t at_ns = 0;  // the node's steady clock when it answered, for rates
+  std::vector<actor_type_row> types;
+  auto fields() { return std::tie(at_ns, types); }
+};
+
 }  // namespace herald::detail
