@@ -18,6 +18,7 @@
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
+#include "spawnable_types.hpp"
 
 namespace herald {
 class actor_system;
@@ -85,6 +86,8 @@ class system_core {
   // `deadline` (none: no limit); true if they have.
   bool await_all_stopped(const std::chrono::steady_clock::time_point* deadline);
   system_metrics metrics() const;
+  // The actor types other nodes may spawn here (remote spawn).
+  spawnable_types& spawnables() noexcept { return spawnables_; }
 
  private:
   struct named {
@@ -118,6 +121,7 @@ class system_core {
   std::atomic<std::uint64_t> restarts_{0};
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
+  spawnable_types spawnables_;
 
   // Declared last: destroyed first, after shutdown() has stopped them.
   runtime::timer_queue timers_;

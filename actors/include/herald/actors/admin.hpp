@@ -17,5 +17,8 @@ using member = detail::member_row;
 using registry_entry = detail::registry_row;
 // A named counter of the node's system_metrics.
 using counter = detail::counter_row;
+// An actor type that other nodes may spawn on the asked node: its wire id
+// and wire name (actor_system::spawnable_at).
+using spawnable_type = detail::spawnable_row;
 
 }  // namespace herald::admin
