@@ -8,6 +8,7 @@
 //   herald-ctl --node 127.0.0.1:7001 watch [--json] [--for 60]  one line per membership change
 //   herald-ctl --node 127.0.0.1:7001 registry [--json]  the cluster-wide names
 //   herald-ctl --node 127.0.0.1:7001 metrics [--json]   the node's counters
+//   herald-ctl --node 127.0.0.1:7001 spawnable [--json] the actor types others may spawn there
 //
 // watch polls the node every --interval ms (default 200) and prints a line
 // for each member that appears, changes status or incarnation, or vanishes,
@@ -73,6 +74,22 @@ void print_members(const std::vector<herald::admin::member>& ms, bool json) {
   for (const auto& m : ms) {
     std::printf("%-12s %-8s %-26s %-20llu %llu\n", m.name.c_str(), m.status.c_str(), m.address.c_str(),
                 static_cast<unsigned long long>(m.node), static_cast<unsigned long long>(m.incarnation));
+  }
+}
+
+void print_spawnable(const std::vector<herald::admin::spawnable_type>& ts, bool json) {
+  if (json) {
+    std::printf("[");
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      std::printf("%s\n  {\"wire_name\": %s, \"actor_type\": %llu}", i ? "," : "", json_string(ts[i].wire_name).c_str(),
+                  static_cast<unsigned long long>(ts[i].actor_type));
+    }
+    std::printf("\n]\n");
+    return;
+  }
+  std::printf("%-32s %s\n", "TYPE", "TYPE ID");
+  for (const auto& t : ts) {
+    std::printf("%-32s %016llx\n", t.wire_name.c_str(), static_cast<unsigned long long>(t.actor_type));
   }
 }
 
@@ -155,6 +172,8 @@ int main(int argc, char** argv) {
   auto* registry = app.add_subcommand("registry", "the cluster-wide registry of named actors");
   auto* metrics = app.add_subcommand("metrics", "the node's counters");
   auto* watch = app.add_subcommand("watch", "one line per membership change, as the node sees it");
+  auto* spawnable = app.add_subcommand("spawnable", "the actor types other nodes may spawn on the node");
+  spawnable->add_flag("--json", json, "print JSON");
   std::size_t wait_for = 0;
   double watch_for_s = 0;
   unsigned interval_ms = 200;
@@ -242,6 +261,10 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
     }
+  } else if (spawnable->parsed()) {
+    auto r = sys.spawnable_at(address, timeout);
+    if (!r) return fail(r.error());
+    print_spawnable(*r, json);
   } else if (registry->parsed()) {
     auto r = sys.registry_at(address, timeout);
     if (!r) return fail(r.error());
