@@ -50,9 +50,9 @@ TEST(LookupCache, RemoteChangesAndARemovedNodeInvalidateCachedEntries) {
 }
 
 TEST(LookupCache, RegistriesOnOneThreadNeverAnswerForEachOther) {
-  // More registries than a thread caches, created and destroyed in turn, so
-  // that a new one may take the address of an old one.
-  for (int round = 0; round < 3 * static_cast<int>(lookup_cache::max_threads_cached); ++round) {
+  // Registries created and destroyed in turn, so that a new one may take the
+  // address of an old one.
+  for (int round = 0; round < 12; ++round) {
     auto a = std::make_unique<name_registry>(member_key{1, 1});
     auto b = std::make_unique<name_registry>(member_key{1, 1});
     ASSERT_TRUE(a->register_local("x", 100 + round, account_type));
@@ -125,6 +125,41 @@ TEST(LookupCache, ConcurrentLookupsNeverSeeAnOlderStateThanTheLastCommitted) {
   for (auto& th : readers) th.join();
   EXPECT_EQ(violations.load(), 0u) << "a lookup returned a state older than one committed before it began";
   EXPECT_GT(exact_checks.load(), 0u) << "some lookups ran between two changes (the strict case)";
+}
+
+// The table grows (and is replaced) while readers are in it: a name that was
+// registered before a lookup began is found, with its actor.
+TEST(LookupCache, LookupsDuringTheTablesGrowthFindEveryRegisteredName) {
+  const std::size_t names = test::scaled(6000, 4);
+  name_registry r(member_key{1, 1});
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < names; ++i) keys.push_back("grow-" + std::to_string(i));
+  std::atomic<std::size_t> registered{0};
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> wrong{0};
+  std::atomic<std::uint64_t> checked{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::uint64_t i = static_cast<std::uint64_t>(t) * 31;
+      while (!done.load(std::memory_order_acquire)) {
+        const std::size_t n = registered.load(std::memory_order_acquire);
+        if (n == 0) continue;
+        const std::size_t k = (i++ * 2654435761u) % n;
+        auto e = r.lookup(keys[k]);
+        if (!e || e->actor != k + 1) wrong.fetch_add(1, std::memory_order_relaxed);
+        checked.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (std::size_t k = 0; k < names; ++k) {
+    ASSERT_TRUE(r.register_local(keys[k], k + 1, account_type));
+    registered.store(k + 1, std::memory_order_release);
+  }
+  done.store(true, std::memory_order_release);
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(wrong.load(), 0u) << "a lookup missed or misread a name registered before it began";
+  EXPECT_GT(checked.load(), 0u);
 }
 
 }  // namespace
