@@ -19,7 +19,8 @@ class system_core;
 class node_actor : public actor<node_actor> {
  public:
   using messages = herald::messages<resolve_request, monitor_request, remote_down_notice, members_request,
-                                    registry_request, metrics_request, events_request, actor_types_request>;
+                                    registry_request, metrics_request, events_request, actor_types_request,
+                                    spawn_request, spawnable_request>;
 
   node_actor(system_core* core, network* net) : core_(core), net_(net) {}
 
@@ -32,6 +33,9 @@ class node_actor : public actor<node_actor> {
   metrics_reply on(const metrics_request&);
   events_reply on(const events_request& r);
   actor_types_reply on(const actor_types_request&);
+  // Remote spawn (remote_spawn.cpp).
+  spawn_reply on(const spawn_request& r);
+  spawnable_reply on(const spawnable_request&);
 
  private:
   void notify(std::uint64_t node, actor_id who, const error& reason);

@@ -22,6 +22,7 @@
 #include "herald/runtime/node_config.hpp"
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
+#include "spawnable_types.hpp"
 
 namespace herald {
 class actor_system;
@@ -92,6 +93,8 @@ class system_core {
   // Per actor type: counters and mailbox depths (walks the live actors;
   // for the exporter and admin queries, not for the message path).
   std::vector<type_snapshot> type_snapshots();
+  // The actor types other nodes may spawn here (remote spawn).
+  spawnable_types& spawnables() noexcept { return spawnables_; }
 
  private:
   // The counters of actor type `type`, created on first use.
@@ -128,6 +131,7 @@ class system_core {
   std::atomic<std::uint64_t> restarts_{0};
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
+  spawnable_types spawnables_;
 
   // Per actor type, for every type ever spawned; entries live as long as the
   // system_core (cells point at them). Guarded by types_mutex_ (taken at

@@ -20,15 +20,32 @@ name_registry::name_registry(member_key self, registry_limits limits)
   streams_[self_.node].owner = self_;
 }
 
+bool name_registry::find_visible(std::string_view name, name_entry& out) const {
+  const std::size_t h = name_hash{}(name);
+  const int cached = cache_.find(h, name, out);
+  if (cached >= 0) return cached == 1;
+  const std::uint64_t stamp = cache_.stamp(h);
+  bool found = false;
+  {
+    // libcuckoo's bucket locks spin: with more readers than cores, a reader
+    // preempted inside find makes every other one that needs its bucket spin
+    // for a time slice. Misses take turns on a mutex that sleeps instead.
+    std::lock_guard turn(miss_mutex_);
+    found = map_.find(name, out);
+  }
+  cache_.fill(h, name, found ? &out : nullptr, stamp, visible_.load(std::memory_order_relaxed));
+  return found;
+}
+
 result<name_entry> name_registry::lookup(std::string_view name) const {
   name_entry e;
-  if (!map_.find(name, e)) return error(errc::not_found, std::string(name));
+  if (!find_visible(name, e)) return error(errc::not_found, std::string(name));
   return e;
 }
 
 result<name_entry> name_registry::lookup(std::string_view name, type_id expected_type) const {
   name_entry e;
-  if (!map_.find(name, e)) return error(errc::not_found, std::string(name));
+  if (!find_visible(name, e)) return error(errc::not_found, std::string(name));
   if (e.actor_type != expected_type) return error(errc::type_mismatch, std::string(name));
   return e;
 }
@@ -278,16 +295,23 @@ void name_registry::drop_claim(const std::string& name, const member_key& owner)
 
 void name_registry::publish_winner(const std::string& name, const name_entry* before,
                                    const name_entry* after) {
+  const std::size_t h = name_hash{}(name);
   if (before == nullptr && after != nullptr) {
+    cache_.begin_write(h);
     map_.insert_or_assign(name, *after);
+    cache_.end_write(h);
     visible_.fetch_add(1, std::memory_order_relaxed);
     pending_.push_back(registry_event{registry_event_kind::added, name, *after, {}});
   } else if (before != nullptr && after == nullptr) {
+    cache_.begin_write(h);
     map_.erase(name);
+    cache_.end_write(h);
     visible_.fetch_sub(1, std::memory_order_relaxed);
     pending_.push_back(registry_event{registry_event_kind::removed, name, *before, {}});
   } else if (before != nullptr && after != nullptr && !(*before == *after)) {
+    cache_.begin_write(h);
     map_.insert_or_assign(name, *after);
+    cache_.end_write(h);
     pending_.push_back(registry_event{registry_event_kind::moved, name, *after, *before});
   }
 }

@@ -2,7 +2,7 @@
 """herald-node and herald-ctl end to end, as separate processes on loopback.
 
 Usage: cluster_tools_test.py --bin DIR CASE
-CASE: converge | registry | kill | leave | wrong_secret | restart | watch
+CASE: converge | registry | kill | leave | wrong_secret | restart | watch | spawnable
 
 Each case starts three herald-node processes (n1 is the seed of n2 and n3) on
 free ports, asks them with herald-ctl, and checks what they report. Every
@@ -125,6 +125,16 @@ def case_registry(c):
     assert counters["registry_names"] >= 9 and counters["actors_alive"] >= 3, counters
 
 
+def case_spawnable(c):
+    three_up(c)
+    r = c.ctl("n2", "spawnable", "--json")
+    assert r.returncode == 0, r.stderr
+    types = {t["wire_name"] for t in json.loads(r.stdout)}
+    assert types == {"bank::account", "bank::auditor"}, types
+    text = c.ctl("n2", "spawnable")
+    assert text.returncode == 0 and "TYPE ID" in text.stdout and "bank::auditor" in text.stdout, text.stdout
+
+
 def case_kill(c):
     three_up(c)
     c.procs["n3"][0].send_signal(signal.SIGKILL)
@@ -239,7 +249,7 @@ def case_json_logs(c):
 
 
 CASES = {f.__name__[5:]: f for f in (case_converge, case_registry, case_kill, case_leave, case_wrong_secret,
-                                     case_restart, case_watch, case_json_logs)}
+                                     case_restart, case_watch, case_json_logs, case_spawnable)}
 
 
 def main():

@@ -112,7 +112,7 @@ TEST(ProtocolSpec, TheNodeActorTableIsItsMessages) {
   const auto text = section(spec(), "## 9. The node actor");
   EXPECT_NE(text.find("actor id **" + std::to_string(herald::detail::node_actor_id) + "**"), std::string::npos);
   const auto table = rows(text, std::regex(R"(^\|\s*`(herald\.[a-z_]+)`\s*\|\s*(0x[0-9a-f]{16})\s*\|)"));
-  EXPECT_EQ(table.size(), 14u);
+  EXPECT_EQ(table.size(), 18u);
   using namespace herald::detail;
   expect_node_actor_row<resolve_request>(table);
   expect_node_actor_row<resolve_reply>(table);
@@ -128,6 +128,10 @@ TEST(ProtocolSpec, TheNodeActorTableIsItsMessages) {
   expect_node_actor_row<events_reply>(table);
   expect_node_actor_row<actor_types_request>(table);
   expect_node_actor_row<actor_types_reply>(table);
+  expect_node_actor_row<spawn_request>(table);
+  expect_node_actor_row<spawn_reply>(table);
+  expect_node_actor_row<spawnable_request>(table);
+  expect_node_actor_row<spawnable_reply>(table);
   // The layouts the table states.
   EXPECT_EQ(codec<members_request>::encoded_size(members_request{}), 1u) << "one u8, not an empty struct";
   EXPECT_EQ(codec<monitor_request>::encoded_size(monitor_request{}), 16u);

@@ -10,6 +10,7 @@
 //   herald-ctl --node 127.0.0.1:7001 registry [--json]  the cluster-wide names
 //   herald-ctl --node 127.0.0.1:7001 metrics [--json]   the node's counters
 //   herald-ctl --node 127.0.0.1:7001 top [--json] [--interval 1000] [--count 1]  per actor type rates
+//   herald-ctl --node 127.0.0.1:7001 spawnable [--json] the actor types others may spawn there
 //
 // watch prints the members as they are (event = their status, detail
 // "present"), then streams the node's event log (it asks for the events after
@@ -51,6 +52,18 @@ void print_members(const std::vector<herald::admin::member>& ms, bool as_json) {
   for (const auto& m : ms) {
     std::printf("%-12s %-8s %-26s %-20llu %llu\n", m.name.c_str(), m.status.c_str(), m.address.c_str(),
                 static_cast<unsigned long long>(m.node), static_cast<unsigned long long>(m.incarnation));
+  }
+}
+
+void print_spawnable(const std::vector<herald::admin::spawnable_type>& ts, bool as_json) {
+  if (as_json) {
+    json a = json::array();
+    for (const auto& t : ts) a.push_back({{"wire_name", t.wire_name}, {"actor_type", t.actor_type}});
+    return print_json(a);
+  }
+  std::printf("%-32s %s\n", "TYPE", "TYPE ID");
+  for (const auto& t : ts) {
+    std::printf("%-32s %016llx\n", t.wire_name.c_str(), static_cast<unsigned long long>(t.actor_type));
   }
 }
 
@@ -122,6 +135,7 @@ int main(int argc, char** argv) {
   auto* metrics = app.add_subcommand("metrics", "the node's counters");
   auto* watch = app.add_subcommand("watch", "membership and registry events as the node sees them, live");
   auto* top = app.add_subcommand("top", "per actor type: messages handled per second, mailbox depth");
+  auto* spawnable = app.add_subcommand("spawnable", "the actor types other nodes may spawn on the node");
   std::size_t wait_for = 0;
   double watch_for_s = 0;
   unsigned interval_ms = 200;
@@ -132,7 +146,7 @@ int main(int argc, char** argv) {
   watch->add_option("--interval", interval_ms, "ask for new events every this many ms")->check(CLI::Range(10u, 60000u));
   top->add_option("--interval", top_interval_ms, "the rate's window in ms")->check(CLI::Range(10u, 600000u));
   top->add_option("--count", top_count, "how many windows to print (0: until interrupted)");
-  for (auto* sub : {members, registry, metrics, watch, top}) sub->add_flag("--json", as_json, "print JSON");
+  for (auto* sub : {members, registry, metrics, watch, top, spawnable}) sub->add_flag("--json", as_json, "print JSON");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
 
@@ -249,6 +263,10 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       before = std::move(now);
     }
+  } else if (spawnable->parsed()) {
+    auto r = sys.spawnable_at(address, timeout);
+    if (!r) return fail(r.error());
+    print_spawnable(*r, as_json);
   } else if (registry->parsed()) {
     auto r = sys.registry_at(address, timeout);
     if (!r) return fail(r.error());

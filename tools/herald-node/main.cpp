@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
   };
 
   herald::actor_system sys{herald::actor_system_config{.worker_threads = workers}};
+  // Other nodes may open accounts and auditors here (spawn_on; herald-ctl spawnable lists them).
+  (void)sys.declare_spawnable<bank::account>();
+  (void)sys.declare_spawnable<bank::auditor, std::string>();
   if (auto ok = sys.start_node<bank::account, bank::teller, bank::auditor>(node, cluster); !ok) {
     std::fprintf(stderr, "herald-node: cannot start node %s: %s\n", name.c_str(),
                  ok.error().message().c_str());

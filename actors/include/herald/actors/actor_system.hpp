@@ -16,6 +16,7 @@
 #include "herald/actors/config.hpp"
 #include "herald/actors/detail/cell.hpp"
 #include "herald/actors/detail/remote_dispatch.hpp"
+#include "herald/actors/detail/spawn_args.hpp"
 #include "herald/actors/remote.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
@@ -30,6 +31,12 @@ namespace detail {
 
 template <class>
 inline constexpr bool dependent_false = false;
+
+// A spawn_on argument as it travels: string-likes as std::string, the rest decayed.
+template <class A>
+using spawn_arg_t = std::conditional_t<std::is_convertible_v<A, std::string_view> &&
+                                           !std::is_same_v<std::decay_t<A>, std::string>,
+                                       std::string, std::decay_t<A>>;
 
 template <class T>
 class cell final : public cell_base {
@@ -114,6 +121,83 @@ class actor_system {
     if (!added) return std::move(added).error();
     return actor_ref<T>(std::move(c));
   }
+
+  // Remote spawn. Lets other nodes start actors of type T here
+  // (spawn_on<T>), constructed from arguments of exactly the types Args...
+  // (each with a codec; a string-like travels as std::string). T must be one
+  // of the Exposed types of start_node. A remotely spawned actor has no
+  // parent (it is supervised by its own policy) and its name registers
+  // cluster-wide like any named actor's. invalid_argument if T is declared
+  // twice.
+  template <class T, class... Args>
+  result<void> declare_spawnable() {
+    static_assert(remote_actor<T>, "herald: declare_spawnable<T>: T must declare `using messages = herald::messages<...>`");
+    static_assert(std::is_constructible_v<T, Args&...>, "herald: T cannot be constructed from Args...");
+    static_assert((wire::has_codec<Args> && ...), "herald: declare_spawnable<T, Args...>: every argument type needs a codec");
+    return add_spawnable(detail::actor_type_id<T>(), std::string(wire::wire_name_of<T>()),
+                         [this](std::string name, std::string_view bytes) -> result<std::uint64_t> {
+                           auto args = detail::decode_spawn_args<Args...>(bytes);
+                           if (!args) {
+                             return error(errc::decode_failed, "the constructor arguments of " +
+                                                                   std::string(wire::wire_name_of<T>()) +
+                                                                   " do not decode as its declared parameters: " +
+                                                                   args.error().message());
+                           }
+                           auto factory = [captured = std::move(args->values)]() {
+                             return std::apply([](const auto&... a) { return std::make_unique<T>(a...); }, captured);
+                           };
+                           spawn_options opts;
+                           opts.name = std::move(name);
+                           const actor_id id = next_id();
+                           auto* c = new detail::cell<T>(*core_, id, std::move(opts), {}, std::move(factory));
+                           auto cell = detail::ref_ptr<detail::cell_base>::adopt(c);
+                           auto added = add(cell, std::type_index(typeid(T)), detail::actor_type_id<T>());
+                           if (!added) return std::move(added).error();
+                           return id;
+                         });
+  }
+
+  // Starts an actor of type T on the cluster member `node` (a node id; this
+  // node's own id spawns here), which must have declared T spawnable with
+  // these argument types, and returns a ref once that node confirms. A
+  // non-empty name registers cluster-wide. Blocks up to the timeout (5 s
+  // unless given); not for use inside a handler. Errors: node_down (no link
+  // to node), unknown_type (T not spawnable there), invalid_argument (the
+  // name is taken in the cluster, or no start_node), decode_failed (the
+  // arguments are not T's declared ones), timeout.
+  struct spawn_on_options {
+    std::uint64_t node = 0;
+    std::string name;
+    std::chrono::milliseconds timeout = std::chrono::seconds(5);
+  };
+  template <class T, class... Args>
+  result<actor_ref<T>> spawn_on(std::uint64_t node, herald::name n, Args&&... args) {
+    return spawn_on<T>(spawn_on_options{node, std::move(n.value), std::chrono::seconds(5)}, std::forward<Args>(args)...);
+  }
+  template <class T, class... Args>
+  result<actor_ref<T>> spawn_on(spawn_on_options opts, Args&&... args) {
+    static_assert(remote_actor<T>, "herald: spawn_on<T>: T must declare `using messages = herald::messages<...>`");
+    static_assert((wire::has_codec<detail::spawn_arg_t<Args>> && ...),
+                  "herald: spawn_on<T>: every constructor argument needs a codec to cross the wire");
+    if (opts.node != 0 && opts.node == node_id()) {
+      if constexpr (std::is_constructible_v<T, detail::spawn_arg_t<Args>&...>) {
+        return spawn<T>(spawn_options{.name = std::move(opts.name), .policy = {}},
+                        detail::spawn_arg_t<Args>(std::forward<Args>(args))...);
+      } else {
+        return error(errc::decode_failed, "spawn_on: these arguments do not construct the actor type");
+      }
+    }
+    auto target = spawn_remote(opts.node, opts.name, detail::actor_type_id<T>(),
+                               detail::encode_spawn_args<detail::spawn_arg_t<Args>...>(
+                                   detail::spawn_arg_t<Args>(std::forward<Args>(args))...),
+                               opts.timeout);
+    if (!target) return std::move(target).error();
+    return actor_ref<T>(std::move(*target));
+  }
+  // The actor types the node at `address` lets others spawn (herald-ctl
+  // spawnable). Errors as members_at.
+  result<std::vector<admin::spawnable_type>> spawnable_at(const std::string& address,
+                                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // Joins a cluster: starts the transport (listeners, io threads, the
   // handshake) and the node actor. `Exposed` are the actor types other nodes
@@ -262,6 +346,11 @@ class actor_system {
                                                                       std::uint64_t wire_type,
                                                                       std::chrono::milliseconds timeout);
   result<detail::ref_ptr<detail::cell_base>> find(std::string_view name, std::type_index type) const;
+  result<void> add_spawnable(std::uint64_t type, std::string wire_name,
+                             std::function<result<std::uint64_t>(std::string, std::string_view)> factory);
+  result<std::shared_ptr<const detail::remote_target>> spawn_remote(std::uint64_t node, const std::string& name,
+                                                                    std::uint64_t wire_type, std::string args,
+                                                                    std::chrono::milliseconds timeout);
 
   std::unique_ptr<detail::system_core> core_;
 };

@@ -25,5 +25,8 @@ using events = detail::events_reply;
 // Per actor type counters, with the node's clock for rates.
 using actor_type = detail::actor_type_row;
 using actor_types = detail::actor_types_reply;
+// An actor type that other nodes may spawn on the asked node: its wire id
+// and wire name (actor_system::spawnable_at).
+using spawnable_type = detail::spawnable_row;
 
 }  // namespace herald::admin

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "herald/registry/detail/lookup_cache.hpp"
 #include "herald/registry/registry_types.hpp"
 #include "herald/result.hpp"
 
@@ -24,8 +25,10 @@ namespace herald::registry {
 // The cluster-wide name registry as one node holds it: a libcuckoo map from
 // actor name to the entry it points at, fed by the node's own registrations
 // and by the other nodes' streams that gossip carries.
-// Safe for concurrent use: lookups take only the two bucket locks of their
-// key and never wait for a writer's batch; writers serialize on one mutex.
+// Safe for concurrent use: a lookup first asks its thread's read cache
+// (validated by a version per stripe of names, no lock and no shared write),
+// and on a miss takes only the two bucket locks of its key; it never waits
+// for a writer's batch. Writers serialize on one mutex.
 // Events are delivered in order, on the thread of a writer, outside its lock.
 //
 // Duplicate names: every node holds every claim of a name; the visible one is
@@ -125,6 +128,8 @@ class name_registry {
   void erase_item(stream& s, const std::string& name);
   void drop_stream(stream& s);
   void dispatch();
+  // map_.find through the read cache: true and out set if name is visible.
+  bool find_visible(std::string_view name, name_entry& out) const;
 
   const member_key self_;
   const registry_limits limits_;
@@ -138,8 +143,13 @@ class name_registry {
   //    tombstones at or below s.floor, which were dropped.
   // 4. pending_ is appended under write_mutex_ in the order the changes were
   //    made and drained in that order by whoever holds dispatch_mutex_.
+  // 5. Every change of map_ is bracketed by cache_.begin_write/end_write of
+  //    its name's hash, so a cached entry whose stripe version is unchanged
+  //    is what map_ holds (see detail::lookup_cache).
   libcuckoo::cuckoohash_map<std::string, name_entry, name_hash, std::equal_to<>> map_;
   std::atomic<std::size_t> visible_{0};  // entries of map_, written under write_mutex_
+  detail::lookup_cache cache_;
+  mutable std::mutex miss_mutex_;  // lookups that miss cache_ read map_ one at a time
   mutable std::mutex write_mutex_;
   std::unordered_map<node_id, stream> streams_;
   std::unordered_map<std::string, claim_list, name_hash, std::equal_to<>> claims_;

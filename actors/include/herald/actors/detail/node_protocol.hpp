@@ -144,4 +144,37 @@ struct actor_types_reply {
   auto fields() { return std::tie(at_ns, types); }
 };
 
+// Remote spawn: "start an actor of actor_type named `name` here", with the
+// constructor arguments encoded as one message (detail::spawn_args).
+struct spawn_request {
+  static constexpr std::string_view wire_name = "herald.spawn_request";
+  std::uint64_t actor_type = 0;
+  std::string name;
+  std::string args;
+  auto fields() { return std::tie(actor_type, name, args); }
+};
+struct spawn_reply {
+  static constexpr std::string_view wire_name = "herald.spawn_reply";
+  std::uint64_t actor_id = 0;
+  std::uint16_t code = 0;  // errc; 0 when the actor runs and its name is registered
+  std::string context;
+  auto fields() { return std::tie(actor_id, code, context); }
+};
+
+// The actor types this node may be asked to spawn.
+struct spawnable_request {
+  static constexpr std::string_view wire_name = "herald.spawnable_request";
+  std::uint8_t unused = 0;
+};
+struct spawnable_row {
+  std::uint64_t actor_type = 0;
+  std::string wire_name;
+  auto fields() { return std::tie(actor_type, wire_name); }
+};
+struct spawnable_reply {
+  static constexpr std::string_view wire_name = "herald.spawnable_reply";
+  std::vector<spawnable_row> types;
+  auto fields() { return std::tie(types); }
+};
+
 }  // namespace herald::detail
