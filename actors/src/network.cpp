@@ -117,6 +117,7 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
   auto cell = find_target(frame.header.target);
   if (!cell) {
     frames_to_missing_actors_.fetch_add(1, std::memory_order_relaxed);
+    from->consumed(frame.header);
     if (frame.header.kind == wire::frame_kind::ask) {
       send_error_reply(*from, frame.header.request_id,
                        error(errc::actor_stopped, "no actor " + std::to_string(frame.header.target) + " on node " +
@@ -124,7 +125,7 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     }
     return;
   }
-  cell->enqueue(make_remote_envelope(remote_call{std::move(frame), from}));
+  cell->enqueue(make_remote_envelope(remote_call(std::move(frame), from)));
 }
 
 void network::on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
@@ -196,6 +197,8 @@ void network::add_closed_link_locked(std::uint64_t node, const runtime::connecti
   t.late_replies += s.late_replies;
   t.asks_timed_out += s.asks_timed_out;
   t.asks_failed_node_down += s.asks_failed_node_down;
+  t.credit_stalls += s.credit_stalls;
+  t.credit_violations += s.credit_violations;
   ++links_closed_;
 }
 
@@ -248,6 +251,8 @@ void network::add_metrics(system_metrics& m) const {
     m.late_replies += s.late_replies;
     m.remote_asks_timed_out += s.asks_timed_out;
     m.remote_asks_failed_node_down += s.asks_failed_node_down;
+    m.credit_stalls += s.credit_stalls;
+    m.credit_violations += s.credit_violations;
   }
 }
 

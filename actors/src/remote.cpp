@@ -188,6 +188,8 @@ metrics_reply node_actor::on(const metrics_request&) {
   add("rejected_connection_cap", m.rejected_connection_cap);
   add("accept_errors", m.accept_errors);
   add("frames_dropped_unsent", m.frames_dropped_unsent);
+  add("credit_stalls", m.credit_stalls);
+  add("credit_violations", m.credit_violations);
   add("registry_names", m.registry_names);
   add("name_conflicts_lost", m.name_conflicts_lost);
   add("members_lost", m.members_lost);

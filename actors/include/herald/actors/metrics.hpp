@@ -58,6 +58,12 @@ struct system_metrics {
   // send returned ok that a lost link discarded unsent (a deliberate close
   // drains instead).
   std::uint64_t frames_dropped_unsent = 0;
+  // Flow control (wire/PROTOCOL.md §6.2), summed over links like the
+  // connection counters: times a writer held a tell or ask for want of the
+  // peer's window, and links closed because a peer sent beyond the window
+  // this node granted.
+  std::uint64_t credit_stalls = 0;
+  std::uint64_t credit_violations = 0;
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule
