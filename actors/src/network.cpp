@@ -89,6 +89,8 @@ constexpr link_metric_field link_metric_fields[] = {
     {&runtime::connection_stats::late_replies, &system_metrics::late_replies},
     {&runtime::connection_stats::asks_timed_out, &system_metrics::remote_asks_timed_out},
     {&runtime::connection_stats::asks_failed_node_down, &system_metrics::remote_asks_failed_node_down},
+    {&runtime::connection_stats::credit_stalls, &system_metrics::credit_stalls},
+    {&runtime::connection_stats::credit_violations, &system_metrics::credit_violations},
 };
 std::string_view registry_event_name(registry::registry_event_kind k) noexcept {
   switch (k) {
@@ -229,6 +231,7 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
   cell_base* cell = find_target(frame.header.target, hold);
   if (!cell) {
     frames_to_missing_actors_.fetch_add(1, std::memory_order_relaxed);
+    from->consumed(frame.header);
     if (frame.header.kind == wire::frame_kind::ask) {
       send_error_reply(*from, frame.header.request_id,
                        error(errc::actor_stopped, "no actor " + std::to_string(frame.header.target) + " on node " +
@@ -236,12 +239,12 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     }
     return;
   }
-  // Only an ask is answered on `from`: a tell carries no reference to it
-  // (no reference-count traffic per tell). The envelope is built in its
-  // mailbox node: the frame is copied once, from here into the node.
-  const bool is_ask = frame.header.kind == wire::frame_kind::ask;
+  // The call holds `from` for a tell too: it gives the frame's share of the
+  // link's window back when it is destroyed (PROTOCOL.md §6.2). The envelope
+  // is built in its mailbox node: the frame is copied once, from here into
+  // the node.
   if (!runtime::detail::on_io_thread()) {
-    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
+    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), from); });
     return;
   }
   mailbox_node* n = nullptr;
@@ -249,10 +252,10 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     n = node_pool::acquire();
   } catch (...) {
     // Out of memory for a mailbox node: enqueue_built rejects the message.
-    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), is_ask ? from : nullptr); });
+    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), from); });
     return;
   }
-  emplace_remote_call(n->env, std::move(frame), is_ask ? from : nullptr);
+  emplace_remote_call(n->env, std::move(frame), from);
   frame_batch& b = batch_of_thread;
   b.add(cell, n);
   if (b.first != nullptr && !b.flush_armed) {

@@ -78,6 +78,8 @@ class network final : public runtime::frame_sink {
 
   // frame_sink
   void on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
+  // Frames hold their window until their remote_call is destroyed.
+  bool holds_credit() const noexcept override { return true; }
   void on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
   void on_peer_up(const std::shared_ptr<runtime::connection>& conn) override;
   void on_peer_down(const runtime::peer_info& peer, const herald::error& reason) override;

@@ -6,6 +6,7 @@ connection::connection(const settings& s, std::shared_ptr<buffer_pool> pool)
     : settings_(s),
       pool_(std::move(pool)),
       control_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
+      reply_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
       data_ring_(std::make_unique<ring_buffer>(placeholder_ring_capacity)),
       requests_(std::make_unique<request_table>(1)) {}
 
@@ -51,10 +52,13 @@ std::size_t connection::drop_unsent(ring_buffer& ring) {
   return frames;
 }
 
-std::size_t connection::drop_unsent() { return drop_unsent(*control_ring_) + drop_unsent(*data_ring_); }
+std::size_t connection::drop_unsent() {
+  return drop_unsent(*control_ring_) + drop_unsent(*reply_ring_) + drop_unsent(*data_ring_);
+}
 
 void connection::allocate_buffers() {
   control_ring_ = std::make_unique<ring_buffer>(settings_.control_ring_capacity);
+  reply_ring_ = std::make_unique<ring_buffer>(settings_.control_ring_capacity);
   data_ring_ = std::make_unique<ring_buffer>(settings_.ring_capacity);
   requests_ = std::make_unique<request_table>(settings_.max_inflight_asks, &counters_.ask_latency);
 }
@@ -71,6 +75,12 @@ connection_stats connection::stats() const noexcept {
   s.asks_timed_out = counters_.asks_timed_out.load(std::memory_order_relaxed);
   s.asks_failed_node_down = counters_.asks_failed_node_down.load(std::memory_order_relaxed);
   s.frames_dropped_unsent = counters_.frames_dropped_unsent.load(std::memory_order_relaxed);
+  s.credit_stalls = counters_.credit_stalls.load(std::memory_order_relaxed);
+  s.credit_violations = counters_.credit_violations.load(std::memory_order_relaxed);
+  s.credits_sent = counters_.credits_sent.load(std::memory_order_relaxed);
+  s.credits_received = counters_.credits_received.load(std::memory_order_relaxed);
+  s.send_window_bytes = counters_.send_window_bytes.load(std::memory_order_relaxed);
+  s.send_window_asks = counters_.send_window_asks.load(std::memory_order_relaxed);
   s.asks_pending = requests_->pending();
   s.ring_used = data_ring_->used();
   s.ring_capacity = data_ring_->capacity();

@@ -39,13 +39,29 @@ bool is_refusal(errc c) {
 // How long a refusing side waits for its close frame to be written.
 constexpr std::chrono::milliseconds refusal_grace{250};
 
+bool is_windowed(wire::frame_kind k) { return k == wire::frame_kind::tell || k == wire::frame_kind::ask; }
+
+bool is_reply_kind(std::byte k) {
+  return k == static_cast<std::byte>(wire::frame_kind::reply) || k == static_cast<std::byte>(wire::frame_kind::error_reply);
+}
+
+}  // namespace
+
+std::uint64_t resolved_flow_window(const node_config& c) {
+  if (c.flow_window_bytes != 0) return c.flow_window_bytes;
+  return std::max<std::uint64_t>(1u << 20, 2 * wire::frame_size(c.max_frame_size));
+}
+
+namespace {
+
 }  // namespace
 
 connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, std::string dial_address)
     : connection(
           settings{node.config().ring_capacity, node.config().control_ring_capacity,
                    node.config().large_payload_threshold, node.config().max_frame_size,
-                   node.config().max_inflight_asks, node.config().backpressure, node.config().backpressure_timeout},
+                   node.config().max_inflight_asks, node.config().backpressure, node.config().backpressure_timeout,
+                   resolved_flow_window(node.config()), node.config().flow_window_asks},
           node.pool()),
       node_(node),
       ctx_(s->context()),
@@ -102,6 +118,7 @@ void connection_impl::close(herald::error reason) {
   if (buffers_allocated_.load(std::memory_order_acquire)) {
     data_ring_->close();
     control_ring_->close();
+    reply_ring_->close();
   }
   asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
 }
@@ -129,6 +146,21 @@ void connection_impl::arm_sweep() {
   asio::post(ctx_, [s = self()] { s->schedule_sweep(); });
 }
 
+void connection_impl::request_grant() noexcept {
+  if (finished_.load(std::memory_order_acquire)) return;
+  if (grant_posted_.load(std::memory_order_relaxed) || grant_posted_.exchange(true, std::memory_order_acq_rel)) return;
+  try {
+    asio::post(ctx_, [s = self()] {
+      s->grant_posted_.store(false, std::memory_order_release);
+      s->maybe_grant();
+    });
+  } catch (...) {
+    // Out of memory for the handler: the next reply written or window
+    // crossing asks again.
+    grant_posted_.store(false, std::memory_order_release);
+  }
+}
+
 void connection_impl::begin() {
   if (state_ == state::closed) return;
   wire::hello h = node_.own_hello();
@@ -152,6 +184,7 @@ void connection_impl::start_close(herald::error reason) {
   if (!closing_.exchange(true)) {
     data_ring_->close();
     control_ring_->close();
+    reply_ring_->close();
   }
   begin_drain(std::move(reason));
 }
@@ -162,6 +195,7 @@ void connection_impl::begin_drain(herald::error reason) {
   state_ = state::draining;
   data_ring_->close();
   control_ring_->close();
+  reply_ring_->close();
   drain_reason_ = std::move(reason);
   drain_timer_->expires_after(node_.config().drain_timeout);
   drain_timer_->async_wait([s = self()](std::error_code ec) {
@@ -217,7 +251,8 @@ result<void> connection_impl::send_handshake(wire::frame_kind kind, std::span<co
 }
 
 bool connection_impl::rings_drained() const noexcept {
-  return (!hs_ring_ || hs_ring_->drained()) && control_ring_->drained() && data_ring_->drained();
+  return (!hs_ring_ || hs_ring_->drained()) && control_ring_->drained() && reply_ring_->drained() &&
+         data_ring_->drained();
 }
 
 void connection_impl::predecessor_done() {
@@ -244,6 +279,7 @@ void connection_impl::do_close(herald::error reason) {
   closing_.store(true);
   data_ring_->close();
   control_ring_->close();
+  reply_ring_->close();
   stream_->close();
   handshake_timer_->cancel();
   sweep_timer_->cancel();
@@ -304,6 +340,7 @@ void connection_impl::write_batch() {
     iov_count_ = 0;
     batch_frames_ = 0;
     batch_bytes_ = 0;
+    batch_replies_ = 0;
     const std::byte* last_end = nullptr;
     auto append = [&](const std::byte* p, std::size_t n) {
       if (p == last_end && iov_count_ != 0) {
@@ -314,6 +351,7 @@ void connection_impl::write_batch() {
       last_end = p + n;
     };
     auto add = [&](const ring_buffer::record& rec) {
+      if (is_reply_kind(rec.data[4])) ++batch_replies_;
       if (rec.tag == tag_external) {
         append(rec.data, wire::frame_header::size);
         auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
@@ -335,13 +373,43 @@ void connection_impl::write_batch() {
     control_ring_->for_each_committed(add, max_batch_bytes);
     batch_control_end_ = control_ring_->scan_position();
     const bool held = held_.load(std::memory_order_acquire);
-    if (!held && iov_count_ + 3 <= max_iov) data_ring_->for_each_committed(add, max_batch_bytes);
+    if (!held && iov_count_ + 3 <= max_iov) reply_ring_->for_each_committed(add, max_batch_bytes);
+    batch_reply_end_ = reply_ring_->scan_position();
+    if (grant_pending_ && state_ != state::handshaking) {
+      // The credit frame is the writer's own, outside the rings (it must go
+      // out while a drain has closed them).
+      grant_pending_ = false;
+      const wire::credit_grant g{credit_released_.load(std::memory_order_acquire) + settings_.flow_window_bytes,
+                                 replies_written_ + replies_abandoned_.load(std::memory_order_acquire) +
+                                     settings_.flow_window_asks};
+      granted_bytes_ = std::max(granted_bytes_, g.max_bytes);
+      granted_asks_ = std::max(granted_asks_, g.max_asks);
+      flatbuffers::FlatBufferBuilder b(64);
+      wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_});
+      wire::frame_header h;
+      h.kind = wire::frame_kind::credit;
+      h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+      h.payload_length = static_cast<std::uint32_t>(b.GetSize());
+      credit_frame_.assign(wire::frame_size(b.GetSize()), std::byte{0});
+      wire::encode_header(h, credit_frame_.data());
+      std::memcpy(credit_frame_.data() + wire::frame_header::size, b.GetBufferPointer(), b.GetSize());
+      iov_[iov_count_++] = asio::const_buffer(credit_frame_.data(), credit_frame_.size());
+      last_end = nullptr;
+      batch_bytes_ += credit_frame_.size();
+      counters_.credits_sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!held && !credit_blocked_ && iov_count_ + 3 <= max_iov)
+      data_ring_->for_each_admitted([&](const ring_buffer::record& rec) { return admit_data(rec); }, add,
+                                    max_batch_bytes);
     batch_data_end_ = data_ring_->scan_position();
+    counters_.send_window_bytes.store(send_limit_bytes_ - sent_bytes_, std::memory_order_relaxed);
+    counters_.send_window_asks.store(send_limit_asks_ - sent_asks_, std::memory_order_relaxed);
     if (iov_count_ != 0) break;
     // Nothing to send, but the walk may have stepped over skip records: free
     // them (no batch is in flight).
     if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
     control_ring_->release_to(batch_control_end_);
+    reply_ring_->release_to(batch_reply_end_);
     data_ring_->release_to(batch_data_end_);
     if (refusing_) return do_close(refusal_);  // the close frame is out
     // Draining and everything accepted is written: the close frame is last.
@@ -350,7 +418,7 @@ void connection_impl::write_batch() {
     // frames wait for predecessor_done(), which calls write_batch.
     writer_idle_.store(true, std::memory_order_seq_cst);
     if ((!hs_ring_ || !hs_ring_->has_committed()) && !control_ring_->has_committed() &&
-        (held || !data_ring_->has_committed()))
+        (held || (!reply_ring_->has_committed() && (credit_blocked_ || !data_ring_->has_committed()))))
       return;
     // A sender committed meanwhile. Whoever flips idle back owns the drain:
     // if a sender did, its wake is already posted.
@@ -384,12 +452,19 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
   batch_external_.clear();
   if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
   control_ring_->release_to(batch_control_end_);
+  reply_ring_->release_to(batch_reply_end_);
   data_ring_->release_to(batch_data_end_);
   counters_.frames_sent.store(counters_.frames_sent.load(std::memory_order_relaxed) + batch_frames_,
                               std::memory_order_relaxed);
   counters_.bytes_sent.store(counters_.bytes_sent.load(std::memory_order_relaxed) + batch_bytes_,
                              std::memory_order_relaxed);
   writing_ = false;
+  if (batch_replies_ != 0) {
+    // Each reply written gives its ask back to the peer's window.
+    replies_written_ += batch_replies_;
+    batch_replies_ = 0;
+    maybe_grant();
+  }
   write_batch();
 }
 
@@ -455,6 +530,8 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
       // Checked header of a frame larger than the read buffer: assemble it in
       // a buffer of its own (the decoder bounded its size).
       asm_header_ = wire::peek_header(read_buf_.get() + off);
+      // The window is checked before anything is allocated for the frame.
+      if (state_ != state::handshaking && is_windowed(asm_header_.kind) && !take_window(asm_header_)) return;
       asm_buf_ = pool_->acquire(asm_header_.payload_length);
       asm_have_ = 0;
       asm_left_ = needed - wire::frame_header::size;
@@ -501,12 +578,16 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     case wire::frame_kind::handshake:
     case wire::frame_kind::handshake_ack:
       return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
+    case wire::frame_kind::credit: return on_credit(payload);
     case wire::frame_kind::close: {
       // The peer sends nothing after its close frame; drain ours, answer
-      // with our own close frame, then close (see begin_drain).
+      // with our own close frame, then close (see begin_drain). Its close
+      // frame lifts its window: what we still send is bounded by our ring.
       peer_closed_ = true;
+      credit_blocked_ = false;
       if (state_ == state::draining) {
         if (close_sent_) do_close(drain_reason_);
+        else write_batch();
         return;
       }
       auto c = wire::decode_close(payload);
@@ -516,16 +597,80 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     }
     default: break;
   }
+  if (is_windowed(h.kind) && !take_window(h)) return;
   deliver(me, inbound_frame(h, payload, *pool_));
+}
+
+bool connection_impl::take_window(const wire::frame_header& h) {
+  recv_bytes_ += wire::frame_size(h.payload_length);
+  if (h.kind == wire::frame_kind::ask) ++recv_asks_;
+  // After our close frame the peer drains what it accepted without a window.
+  if (close_sent_ || close_writing_) return true;
+  if (recv_bytes_ <= granted_bytes_ && recv_asks_ <= granted_asks_) return true;
+  counters_.credit_violations.fetch_add(1, std::memory_order_relaxed);
+  do_close(herald::error(errc::limit_exceeded,
+                         "peer " + who() + " sent beyond its flow-control window (" + std::to_string(recv_bytes_) +
+                             " bytes and " + std::to_string(recv_asks_) + " asks against a window of " +
+                             std::to_string(granted_bytes_) + " bytes and " + std::to_string(granted_asks_) +
+                             " asks)"));
+  return false;
+}
+
+bool connection_impl::admit_data(const ring_buffer::record& rec) {
+  const auto kind = static_cast<wire::frame_kind>(rec.data[4]);
+  if (!is_windowed(kind) || peer_closed_) return true;
+  std::uint64_t size = rec.size;
+  if (rec.tag == tag_external)
+    size = wire::frame_header::size +
+           std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->size();
+  const bool ask = kind == wire::frame_kind::ask;
+  if (sent_bytes_ + size > send_limit_bytes_ || (ask && sent_asks_ + 1 > send_limit_asks_)) {
+    credit_blocked_ = true;  // on_credit runs the writer again
+    counters_.credit_stalls.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  sent_bytes_ += size;
+  sent_asks_ += ask ? 1 : 0;
+  return true;
+}
+
+void connection_impl::on_credit(std::span<const std::byte> payload) {
+  auto c = wire::decode_credit(payload);
+  if (!c) return do_close(herald::error(c.error().code(), "unreadable credit frame from " + who() + ": " + c.error().message()));
+  counters_.credits_received.fetch_add(1, std::memory_order_relaxed);
+  send_limit_bytes_ = std::max(send_limit_bytes_, c->max_bytes);
+  send_limit_asks_ = std::max(send_limit_asks_, c->max_asks);
+  counters_.send_window_bytes.store(send_limit_bytes_ - sent_bytes_, std::memory_order_relaxed);
+  counters_.send_window_asks.store(send_limit_asks_ - sent_asks_, std::memory_order_relaxed);
+  if (credit_blocked_) {
+    credit_blocked_ = false;
+    write_batch();
+  }
+}
+
+void connection_impl::maybe_grant(bool force) {
+  if (state_ != state::established && state_ != state::draining) return;
+  if (close_writing_ || close_sent_) return;
+  const std::uint64_t want_bytes = credit_released_.load(std::memory_order_acquire) + settings_.flow_window_bytes;
+  const std::uint64_t want_asks =
+      replies_written_ + replies_abandoned_.load(std::memory_order_acquire) + settings_.flow_window_asks;
+  const bool due = force || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
+                   want_asks - granted_asks_ >= std::max<std::uint64_t>(1, settings_.flow_window_asks / 2);
+  if (!due) return;
+  grant_pending_ = true;
+  write_batch();
 }
 
 void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_frame f) {
   if (state_ != state::established && state_ != state::draining) return;
   switch (f.header.kind) {
     case wire::frame_kind::tell:
-    case wire::frame_kind::ask:
+    case wire::frame_kind::ask: {
+      const wire::frame_header h = f.header;
       node_.sink().on_frame(me, std::move(f));
+      if (!node_.sink().holds_credit()) consumed(h);
       break;
+    }
     case wire::frame_kind::reply:
     case wire::frame_kind::error_reply: {
       const std::uint64_t id = f.header.request_id;
@@ -599,6 +744,7 @@ void connection_impl::on_proof(std::span<const std::byte> payload) {
   peer_hello_bytes_ = {};
   decoder_ = wire::frame_decoder(wire::decode_limits{node_.config().max_frame_size});
   node_.log(log_level::debug, "connected to " + who());
+  maybe_grant(true);  // the peer's first window
   node_.on_established(self());
 }
 

@@ -18,6 +18,9 @@
 
 namespace herald::runtime {
 
+// node_config::flow_window_bytes with 0 resolved (see there).
+std::uint64_t resolved_flow_window(const node_config& c);
+
 // The connection over one stream: handshake, writer task, reader, deadline
 // sweep, the drain of a deliberate close. Its state below the public
 // connection API is confined to the io thread of its stream;
@@ -66,6 +69,7 @@ class connection_impl final : public connection {
 
   void wake_writer() override;
   void arm_sweep() override;
+  void request_grant() noexcept override;
   std::shared_ptr<connection_impl> self() { return std::static_pointer_cast<connection_impl>(shared_from_this()); }
 
   // All below: io thread only.
@@ -92,6 +96,17 @@ class connection_impl final : public connection {
   void on_hello(std::span<const std::byte> payload);
   void on_proof(std::span<const std::byte> payload);
   void on_close_frame(std::span<const std::byte> payload);
+  // Flow control (PROTOCOL.md §6.2), io thread.
+  void on_credit(std::span<const std::byte> payload);
+  // Whether the peer's window admits the data-ring record `rec` now; takes
+  // its share of the window when it does.
+  bool admit_data(const ring_buffer::record& rec);
+  // Marks a credit frame due when half a window (bytes or asks) has come
+  // back since the last grant, or always with `force`; the writer sends it.
+  void maybe_grant(bool force = false);
+  // Counts a tell or ask against the window granted; false (and the link is
+  // closed) when the peer overstepped it.
+  bool take_window(const wire::frame_header& h);
   // Refuses the peer during the handshake: queues a close frame with the
   // code and reason, stops acting on input, and closes once the frame is
   // written (or after a short grace period).
@@ -161,10 +176,38 @@ class connection_impl final : public connection {
   std::size_t iov_count_ = 0;
   std::vector<pooled_buffer*> batch_external_;
   std::uint64_t batch_control_end_ = 0;
+  std::uint64_t batch_reply_end_ = 0;
   std::uint64_t batch_data_end_ = 0;
   std::uint64_t batch_frames_ = 0;
   std::uint64_t batch_bytes_ = 0;
   bool writing_ = false;
+
+  // Flow control (PROTOCOL.md §6.2), io thread. Invariants:
+  //  1. sent_bytes_ <= send_limit_bytes_ and sent_asks_ <= send_limit_asks_
+  //     until the peer's close frame lifts the limit (peer_closed_): the
+  //     writer walks a tell or ask only when it fits (admit_data).
+  //  2. credit_blocked_ is true only while the data ring's next record is one
+  //     the window refused: the writer ignores the data ring until a credit
+  //     frame arrives (on_credit clears it and runs the writer).
+  //  3. granted_bytes_ = credit_released_ + window at the last grant, never
+  //     decreasing; the peer is within its window while recv_bytes_ <=
+  //     granted_bytes_ (likewise for asks, with replies written + abandoned).
+  // Grants are not ring records: the writer emits credit_frame_ itself, so a
+  // grant goes out even while the rings are closed for a drain.
+  std::uint64_t send_limit_bytes_ = 0;
+  std::uint64_t send_limit_asks_ = 0;
+  std::uint64_t sent_bytes_ = 0;
+  std::uint64_t sent_asks_ = 0;
+  bool credit_blocked_ = false;
+  std::uint64_t granted_bytes_ = 0;
+  std::uint64_t granted_asks_ = 0;
+  std::uint64_t recv_bytes_ = 0;
+  std::uint64_t recv_asks_ = 0;
+  std::uint64_t replies_written_ = 0;
+  std::uint64_t batch_replies_ = 0;
+  bool grant_pending_ = false;
+  std::atomic<bool> grant_posted_{false};  // a request_grant() is queued on the io thread
+  std::vector<std::byte> credit_frame_;
 
   // Reader: one buffer; frames larger than it are assembled in a pooled
   // buffer (asm_*), with asm_left_ payload-and-padding bytes still to come.

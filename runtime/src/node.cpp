@@ -779,6 +779,10 @@ result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
     return herald::error(errc::invalid_argument, "max_inflight_asks must be a power of two up to 2^20");
   if (cfg.max_frame_size > wire::max_frame_size_cap)
     return herald::error(errc::invalid_argument, "max_frame_size above 1 GiB");
+  if (resolved_flow_window(cfg) < wire::frame_size(cfg.max_frame_size))
+    return herald::error(errc::invalid_argument,
+                         "flow_window_bytes must admit the largest frame (max_frame_size + 32 bytes)");
+  if (cfg.flow_window_asks < 2) return herald::error(errc::invalid_argument, "flow_window_asks must be at least 2");
   if (cfg.node_id == 0) {
     std::random_device rd;
     while (cfg.node_id == 0) cfg.node_id = (std::uint64_t{rd()} << 32) | rd();

@@ -118,6 +118,11 @@ TEST(NodeAddress, RefusesAnUnknownScheme) {
 TEST(NodeAddress, IdleConnectionDoesNoWork) {
   auto p = up_pair(transport_kind::tcp);
   ASSERT_TRUE(p->a_to_b);
+  // The first credit frame of each side is part of bringing the link up.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (p->a_to_b->stats().credits_received == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(p->a_to_b->stats().credits_received, 1u) << "b grants a's first window once the link is up";
   const auto before = p->a_to_b->stats();
   std::this_thread::sleep_for(100ms);  // measuring idleness needs elapsed time
   const auto after = p->a_to_b->stats();

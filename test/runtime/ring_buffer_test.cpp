@@ -384,4 +384,25 @@ TEST(RingBufferSoak, ManyProducersForALongTime) {
 }
 
 }  // namespace
+TEST(RingBuffer, ARecordTheAdmitCheckRefusesStaysForTheNextWalk) {
+  ring_buffer ring(1024);
+  for (std::uint8_t tag = 0; tag < 3; ++tag) {
+    ring_buffer::reservation r;
+    ASSERT_EQ(ring.try_claim(64, r), ring_buffer::claim_status::claimed);
+    r.data[0] = std::byte{tag};
+    ring.commit(r, tag);
+  }
+  std::vector<int> seen;
+  auto take = [&](const ring_buffer::record& rec) {
+    seen.push_back(static_cast<int>(rec.data[0]));
+    return true;
+  };
+  EXPECT_EQ(ring.for_each_admitted([](const ring_buffer::record& rec) { return rec.tag < 1; }, take), 1u);
+  EXPECT_TRUE(ring.has_committed()) << "the refused record is still there";
+  EXPECT_EQ(ring.for_each_admitted([](const ring_buffer::record&) { return true; }, take), 2u);
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2})) << "in order, none lost or repeated";
+  ring.release_to(ring.scan_position());
+  EXPECT_TRUE(ring.drained());
+}
+
 }  // namespace herald::runtime

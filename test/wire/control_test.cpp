@@ -38,6 +38,19 @@ TEST(Control, CloseAndHeartbeatRoundTrip) {
   EXPECT_EQ(*h, (heartbeat{7, 99, true}));
 }
 
+TEST(Control, CreditRoundTripsItsLimitsAndMeetsTheFlatBuffersMinimumWhenZero) {
+  flatbuffers::FlatBufferBuilder b;
+  build_credit(b, credit_grant{std::uint64_t{1} << 40, 1024});
+  auto c = decode_credit(payload(b).bytes());
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(*c, (credit_grant{std::uint64_t{1} << 40, 1024}));
+  build_credit(b, credit_grant{0, 0});
+  EXPECT_GE(b.GetSize(), 12u) << "a credit frame passes the 12-byte check of PROTOCOL.md §2";
+  auto z = decode_credit(payload(b).bytes());
+  ASSERT_TRUE(z);
+  EXPECT_EQ(*z, (credit_grant{0, 0}));
+}
+
 TEST(Control, LongTextIsCutOnSendAndRefusedOnReceive) {
   flatbuffers::FlatBufferBuilder b;
   build_close(b, close_notice{errc::ok, std::string(5000, 'r')});

@@ -71,6 +71,7 @@ TEST(ProtocolSpec, TheFrameKindTableIsTheCodes) {
       {std::to_string(static_cast<int>(frame_kind::gossip)), "gossip"},
       {std::to_string(static_cast<int>(frame_kind::membership)), "membership"},
       {std::to_string(static_cast<int>(frame_kind::close)), "close"},
+      {std::to_string(static_cast<int>(frame_kind::credit)), "credit"},
   };
   EXPECT_EQ(table, code);
   EXPECT_NE(spec().find("| 128-255| optional"), std::string::npos);

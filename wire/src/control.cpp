@@ -42,6 +42,12 @@ void build_heartbeat(flatbuffers::FlatBufferBuilder& b, const heartbeat& h) {
   b.Finish(fb::CreateHeartbeat(b, h.sequence, h.sent_at_ns, h.reply));
 }
 
+void build_credit(flatbuffers::FlatBufferBuilder& b, const credit_grant& c) {
+  b.Clear();
+  b.ForceDefaults(true);  // a credit of 0 still has its fields (and the 12-byte minimum)
+  b.Finish(fb::CreateCredit(b, c.max_bytes, c.max_asks));
+}
+
 result<error_reply> decode_error_reply(std::span<const std::byte> in) {
   auto root = verify_root<fb::ErrorReply>(in, control_limits);
   if (!root) return std::move(root).error();
@@ -62,6 +68,12 @@ result<heartbeat> decode_heartbeat(std::span<const std::byte> in) {
   auto root = verify_root<fb::Heartbeat>(in, control_limits);
   if (!root) return std::move(root).error();
   return heartbeat{(*root)->sequence(), (*root)->sent_at_ns(), (*root)->reply()};
+}
+
+result<credit_grant> decode_credit(std::span<const std::byte> in) {
+  auto root = verify_root<fb::Credit>(in, control_limits);
+  if (!root) return std::move(root).error();
+  return credit_grant{(*root)->max_bytes(), (*root)->max_asks()};
 }
 
 }  // namespace herald::wire

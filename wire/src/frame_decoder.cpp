@@ -18,7 +18,8 @@ bool carries_flatbuffer(frame_kind k) noexcept {
     case frame_kind::heartbeat:
     case frame_kind::gossip:
     case frame_kind::membership:
-    case frame_kind::close: return true;
+    case frame_kind::close:
+    case frame_kind::credit: return true;
     case frame_kind::tell:
     case frame_kind::ask:
     case frame_kind::reply: return false;
@@ -38,7 +39,7 @@ std::string describe(const char* what, const frame_header& h) {
 
 bool is_known_kind(std::uint8_t kind) noexcept {
   return kind >= static_cast<std::uint8_t>(frame_kind::handshake) &&
-         kind <= static_cast<std::uint8_t>(frame_kind::close);
+         kind <= static_cast<std::uint8_t>(frame_kind::credit);
 }
 
 bool frame_view::known_kind() const noexcept { return is_known_kind(static_cast<std::uint8_t>(header.kind)); }

@@ -60,6 +60,12 @@ struct system_metrics {
   // send returned ok that a lost link discarded unsent (a deliberate close
   // drains instead).
   std::uint64_t frames_dropped_unsent = 0;
+  // Flow control (wire/PROTOCOL.md §6.2), summed over links like the
+  // connection counters: times a writer held a tell or ask for want of the
+  // peer's window, and links closed because a peer sent beyond the window
+  // this node granted.
+  std::uint64_t credit_stalls = 0;
+  std::uint64_t credit_violations = 0;
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule
@@ -127,6 +133,8 @@ inline constexpr metric_field system_metric_fields[] = {
     {"rejected_connection_cap", "herald_connections_rejected_total", "connection_cap", metric_kind::counter, &system_metrics::rejected_connection_cap, ""},
     {"accept_errors", "herald_accept_errors_total", "", metric_kind::counter, &system_metrics::accept_errors, "accept() calls that failed."},
     {"frames_dropped_unsent", "herald_frames_dropped_unsent_total", "", metric_kind::counter, &system_metrics::frames_dropped_unsent, "Frames accepted for sending that a lost link discarded."},
+    {"credit_stalls", "herald_credit_stalls_total", "", metric_kind::counter, &system_metrics::credit_stalls, "Times a writer stopped at a data frame the peer's window did not admit (PROTOCOL.md 6.2)."},
+    {"credit_violations", "herald_credit_violations_total", "", metric_kind::counter, &system_metrics::credit_violations, "Links closed because the peer sent beyond the window granted to it."},
     {"registry_names", "herald_registry_entries", "", metric_kind::gauge, &system_metrics::registry_names, "Names known cluster-wide."},
     {"name_conflicts_lost", "herald_name_conflicts_lost_total", "", metric_kind::counter, &system_metrics::name_conflicts_lost, "Names of this node that lost the duplicate rule."},
     {"members_lost", "herald_members_lost_total", "", metric_kind::counter, &system_metrics::members_lost, "Members declared down or left."},

@@ -53,6 +53,13 @@ struct connection_stats {
   // Time from sending an ask to its reply (or error reply), for the asks
   // answered on this link.
   latency_histogram::snapshot ask_latency;
+  // Flow control (PROTOCOL.md §6.2).
+  std::uint64_t credit_stalls = 0;      // the writer stopped at a data frame the peer's window did not admit
+  std::uint64_t credit_violations = 0;  // the peer sent beyond the window this side granted (link closed)
+  std::uint64_t credits_sent = 0;       // credit frames written
+  std::uint64_t credits_received = 0;
+  std::uint64_t send_window_bytes = 0;  // what the peer's window still admits now
+  std::uint64_t send_window_asks = 0;
 
   double frames_per_writev() const noexcept {
     return writev_calls == 0 ? 0.0 : static_cast<double>(frames_sent) / static_cast<double>(writev_calls);
@@ -111,6 +118,18 @@ class connection : public std::enable_shared_from_this<connection> {
   // connection still in its handshake closes at once.
   virtual void close(herald::error reason) = 0;
 
+  // Flow control, receiving side: the layer above is done with the tell or
+  // ask frame of header `h` (see frame_sink::holds_credit). Gives its bytes
+  // back to the peer's window; grants go out in batches, when half a window
+  // has come back. Any thread; one relaxed atomic add in the common case.
+  void consumed(const wire::frame_header& h) noexcept {
+    if (h.kind != wire::frame_kind::tell && h.kind != wire::frame_kind::ask) return;
+    const std::uint64_t n = wire::frame_size(h.payload_length);
+    const std::uint64_t before = credit_released_.fetch_add(n, std::memory_order_relaxed);
+    const std::uint64_t half = settings_.flow_window_bytes / 2;
+    if (before / half != (before + n) / half) request_grant();
+  }
+
   bool is_open() const noexcept { return !data_ring_->closed(); }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }
@@ -125,6 +144,8 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t max_inflight_asks;
     backpressure_policy policy;
     std::chrono::milliseconds backpressure_timeout;
+    std::uint64_t flow_window_bytes;  // resolved: never 0
+    std::uint64_t flow_window_asks;
   };
 
   connection(const settings& s, std::shared_ptr<buffer_pool> pool);
@@ -134,6 +155,9 @@ class connection : public std::enable_shared_from_this<connection> {
   virtual void wake_writer() = 0;
   // A request was registered: make sure the deadline sweep runs.
   virtual void arm_sweep() = 0;
+  // Flow control: window came back (consumed, a reply abandoned); the io
+  // thread decides whether a credit frame is due. Any thread.
+  virtual void request_grant() noexcept = 0;
 
   // The ring record of a large payload: the header, then the pooled_buffer
   // that owns the padded payload (constructed in place in the ring).
@@ -156,6 +180,12 @@ class connection : public std::enable_shared_from_this<connection> {
     std::atomic<std::uint64_t> asks_failed_node_down{0};
     std::atomic<std::uint64_t> frames_dropped_unsent{0};
     latency_histogram ask_latency;
+    std::atomic<std::uint64_t> credit_stalls{0};
+    std::atomic<std::uint64_t> credit_violations{0};
+    std::atomic<std::uint64_t> credits_sent{0};
+    std::atomic<std::uint64_t> credits_received{0};
+    std::atomic<std::uint64_t> send_window_bytes{0};
+    std::atomic<std::uint64_t> send_window_asks{0};
   };
 
   // Consumer (io thread): discards the committed records still in the rings,
@@ -185,15 +215,26 @@ class connection : public std::enable_shared_from_this<connection> {
   //     the one sender that flips it to false wakes the writer, and the
   //     writer, before going idle, stores true and then re-checks both rings
   //     (seq_cst on both sides), so no committed frame is left unsent.
-  //  3. control_ring_, data_ring_ and requests_ change once, in
+  //  3. control_ring_, reply_ring_, data_ring_ and requests_ change once, in
   //     allocate_buffers(), before any thread but the io thread can reach the
   //     connection; the pointers are constant from then on.
   std::unique_ptr<ring_buffer> control_ring_;
+  // Replies and error replies to the peer's asks, of the control ring's
+  // size: outside the flow-control window, so they never wait behind tells
+  // and asks held for window (which would deadlock two sides asking each
+  // other, each side's asks waiting for replies queued behind them).
+  std::unique_ptr<ring_buffer> reply_ring_;
   std::unique_ptr<ring_buffer> data_ring_;
   std::atomic<bool> writer_idle_{true};
   std::unique_ptr<request_table> requests_;
   counters counters_;
   peer_info peer_;
+  // Flow control, receiving side (PROTOCOL.md §6.2): bytes of tell and ask
+  // frames the layer above is done with, and replies to the peer's asks that
+  // could not be sent (each gives its ask back to the window as a written
+  // reply does). Cumulative; written by any thread, read by the io thread.
+  std::atomic<std::uint64_t> credit_released_{0};
+  std::atomic<std::uint64_t> replies_abandoned_{0};
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);
@@ -207,8 +248,18 @@ class connection : public std::enable_shared_from_this<connection> {
 
 template <class F>
 result<void> connection::send(const wire::frame_header& h, std::size_t payload_size, F&& write_payload) {
-  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? *control_ring_ : *data_ring_;
-  return send_on(ring, h, payload_size, std::forward<F>(write_payload));
+  const bool reply = h.kind == wire::frame_kind::reply || h.kind == wire::frame_kind::error_reply;
+  ring_buffer& ring = (h.flags & wire::frame_flags::control_lane) != 0 ? *control_ring_
+                      : reply                                         ? *reply_ring_
+                                                                      : *data_ring_;
+  auto sent = send_on(ring, h, payload_size, std::forward<F>(write_payload));
+  if (!sent && reply) {
+    // The peer's ask holds a slot of its window until its reply is written;
+    // a reply that will never be written gives it back now.
+    replies_abandoned_.fetch_add(1, std::memory_order_relaxed);
+    request_grant();
+  }
+  return sent;
 }
 
 template <class F>

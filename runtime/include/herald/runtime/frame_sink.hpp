@@ -40,6 +40,13 @@ class frame_sink {
   // io thread never blocks, so on a full ring it fails with backpressure.
   virtual void on_frame(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
 
+  // Flow control: false (the default) lets the connection give back the
+  // window a tell or ask took as soon as on_frame returns. A sink that
+  // returns true bounds the node's memory by the window: it calls
+  // from->consumed(frame.header) exactly once per tell and ask frame, when it
+  // is done with the frame (the handler ran, or the frame was dropped).
+  virtual bool holds_credit() const noexcept { return false; }
+
   // A heartbeat, gossip or membership frame.
   virtual void on_control(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
 

@@ -72,7 +72,7 @@ struct node_config {
   bool admin_client = false;
   // The protocol version announced in the handshake. Leave it: a different
   // value exists to test version refusal.
-  std::uint16_t protocol_version = 2;
+  std::uint16_t protocol_version = 3;
   secret_source secret;
   inproc_network* inproc = nullptr;
   tls_config tls;
@@ -84,6 +84,17 @@ struct node_config {
   std::size_t large_payload_threshold = 64u << 10;  // larger payloads are sent from pooled buffers
   std::uint32_t max_frame_size = 16u << 20;
   std::size_t max_inflight_asks = 4096;  // per connection, power of two
+  // Flow control (wire/PROTOCOL.md §6.2): the window this node grants each
+  // peer for data frames (tell, ask) on one link. flow_window_bytes counts
+  // wire bytes of frames whose handling has not finished here (in a mailbox
+  // or running); 0 picks 2 * (max_frame_size + 32), so that the largest frame
+  // always fits, and at least 1 MiB. flow_window_asks counts asks whose reply
+  // has not been written back to the peer yet: a peer that does not read its
+  // replies cannot make this node hold more than that many. A peer that sends
+  // beyond its window breaks the protocol: the link is closed and counted
+  // (connection_stats::credit_violations).
+  std::size_t flow_window_bytes = 0;
+  std::size_t flow_window_asks = 1024;
 
   backpressure_policy backpressure = backpressure_policy::block;
   std::chrono::milliseconds backpressure_timeout{1000};

@@ -103,6 +103,13 @@ class ring_buffer {
   template <class F>
   std::size_t for_each_committed(F&& f, std::size_t max_bytes = SIZE_MAX, std::size_t max_records = SIZE_MAX);
 
+  // Consumer: for_each_committed, but admit(record) is asked before each
+  // record is taken; a record it refuses stays at the scan cursor, unwalked,
+  // for a later walk (a connection's writer holding frames the peer's window
+  // does not admit yet). f's return value is as for for_each_committed.
+  template <class A, class F>
+  std::size_t for_each_admitted(A&& admit, F&& f, std::size_t max_bytes = SIZE_MAX);
+
   // Consumer: the position just past the last walked record.
   std::uint64_t scan_position() const noexcept { return scan_; }
 
@@ -194,6 +201,32 @@ std::size_t ring_buffer::for_each_committed(F&& f, std::size_t max_bytes, std::s
     bytes += size;
     ++count;
     if (!f(record{p, size, static_cast<std::uint8_t>((v >> tag_shift) & 3u)})) break;
+  }
+  return count;
+}
+
+template <class A, class F>
+std::size_t ring_buffer::for_each_admitted(A&& admit, F&& f, std::size_t max_bytes) {
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+  for (;;) {
+    auto& m = marker_at(scan_);
+    std::uint32_t v = m.load(std::memory_order_acquire);
+    if (v == 0) break;
+    const std::uint32_t size = (v & size_mask) * static_cast<std::uint32_t>(alignment);
+    if (v & skip_bit) {
+      m.store(0, std::memory_order_relaxed);
+      scan_ += size;
+      continue;
+    }
+    if (count > 0 && bytes + size > max_bytes) break;
+    const record rec{data_.get() + (scan_ & mask_), size, static_cast<std::uint8_t>((v >> tag_shift) & 3u)};
+    if (!admit(rec)) break;
+    m.store(0, std::memory_order_relaxed);
+    scan_ += size;
+    bytes += size;
+    ++count;
+    if (!f(rec)) break;
   }
   return count;
 }

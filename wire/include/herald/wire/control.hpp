@@ -42,12 +42,22 @@ struct close_notice {
   friend bool operator==(const close_notice&, const close_notice&) = default;
 };
 
+// The payload of a credit frame: the cumulative window the peer may use for
+// data frames (PROTOCOL.md §6.2). A value type.
+struct credit_grant {
+  std::uint64_t max_bytes = 0;
+  std::uint64_t max_asks = 0;
+
+  friend bool operator==(const credit_grant&, const credit_grant&) = default;
+};
+
 // Each build_* finishes `b` (cleared first) with one control message; the
 // finished buffer (b.GetBufferPointer(), b.GetSize()) is the frame payload.
 // Text beyond max_control_text is cut at that length.
 void build_error_reply(flatbuffers::FlatBufferBuilder& b, const herald::error& e);
 void build_close(flatbuffers::FlatBufferBuilder& b, const close_notice& c);
 void build_heartbeat(flatbuffers::FlatBufferBuilder& b, const heartbeat& h);
+void build_credit(flatbuffers::FlatBufferBuilder& b, const credit_grant& c);
 
 // Each decode_* verifies `in` (8-byte aligned: a frame payload) with the
 // FlatBuffers Verifier before reading a field. Errors: verification_failed,
@@ -56,5 +66,6 @@ void build_heartbeat(flatbuffers::FlatBufferBuilder& b, const heartbeat& h);
 result<error_reply> decode_error_reply(std::span<const std::byte> in);
 result<close_notice> decode_close(std::span<const std::byte> in);
 result<heartbeat> decode_heartbeat(std::span<const std::byte> in);
+result<credit_grant> decode_credit(std::span<const std::byte> in);
 
 }  // namespace herald::wire

@@ -21,6 +21,7 @@ enum class frame_kind : std::uint8_t {
   gossip = 8,
   membership = 9,
   close = 10,
+  credit = 11,  // flow control: the receiver extends the sender's data window
 };
 
 // Kinds 0x80-0xFF are optional: a receiver that does not know one skips the

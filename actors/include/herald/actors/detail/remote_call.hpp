@@ -17,14 +17,23 @@ class cell_base;
 
 // One tell or ask that came from another node, waiting in a mailbox: the
 // frame (its payload in a pooled buffer, still encoded) and the connection
-// to answer an ask on (null for a tell). Decoded by the receiving actor's
-// worker.
+// to answer an ask on. Decoded by the receiving actor's worker.
+//
+// Flow control: the frame holds its share of the link's window until the
+// call is destroyed (handled, rejected or dropped), which gives it back
+// (connection::consumed). A coroutine handler moves the frame out; the
+// header stays, and the window comes back when the envelope goes.
 struct remote_call {
-  remote_call(runtime::inbound_frame&& f, std::shared_ptr<runtime::connection> c) noexcept
-      : frame(std::move(f)), from(std::move(c)) {}
-
   runtime::inbound_frame frame;
   std::shared_ptr<runtime::connection> from;
+
+  remote_call(runtime::inbound_frame f, std::shared_ptr<runtime::connection> c) noexcept
+      : frame(std::move(f)), from(std::move(c)) {}
+  remote_call(remote_call&&) noexcept = default;
+  remote_call& operator=(remote_call&&) = delete;
+  ~remote_call() {
+    if (from) from->consumed(frame.header);
+  }
 
   bool is_ask() const noexcept { return frame.header.kind == wire::frame_kind::ask; }
   std::uint64_t request_id() const noexcept { return frame.header.request_id; }

@@ -1,0 +1,156 @@
+// Flow control seen from the actors layer: a peer flooding a node with asks
+// and never reading the replies, over a real socket, costs the node bounded
+// memory, and the node keeps answering everyone else.
+#include "herald/actors/remote.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "herald/actors/detail/node_protocol.hpp"
+#include "herald/herald.hpp"
+#include "runtime/raw_peer.hpp"
+#include "support/test_support.hpp"
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ping {
+  std::uint8_t unused = 0;
+};
+class pinger : public actor<pinger> {
+ public:
+  using messages = herald::messages<ping>;
+  int on(const ping&) { return 1; }
+};
+
+runtime::node_config node_cfg(const std::string& name) {
+  runtime::node_config c;
+  c.secret.value = "flow-test-secret";
+  c.node_name = name;
+  c.listen = {"tcp://127.0.0.1:0"};
+  c.log = [](runtime::log_level, std::string_view) {};
+  return c;
+}
+
+std::size_t rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long pages = 0, resident = 0;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Plays an authenticated peer: reads the node's Hello, answers with a Hello
+// of the same schema hash and the proof of the secret.
+bool handshake(runtime::test::raw_peer& peer, std::uint64_t id) {
+  auto theirs = peer.read_until(wire::frame_kind::handshake, 5s);
+  if (!theirs) return false;
+  alignas(8) std::byte aligned[4096];
+  std::memcpy(aligned, theirs->payload.data(), theirs->payload.size());
+  auto h = wire::decode_hello(std::span<const std::byte>(aligned, theirs->payload.size()));
+  if (!h) return false;
+  wire::hello mine;
+  mine.node_id = id;
+  mine.incarnation = 1;
+  mine.node_name = "flooder";
+  mine.schema_hash = h->schema_hash;
+  const auto my_bytes = wire::encode(mine);
+  if (!peer.send_frame(wire::frame_kind::handshake, my_bytes)) return false;
+  wire::proof p;
+  p.mac = runtime::test::spec_proof("flow-test-secret", true, my_bytes, theirs->payload);
+  return peer.send_frame(wire::frame_kind::handshake_ack, wire::encode(p));
+}
+
+// A batch of asks to the node actor: members_request, 1 byte each.
+std::vector<std::byte> ask_batch(std::uint64_t& rid, std::size_t n) {
+  const std::size_t one = wire::frame_size(1);
+  std::vector<std::byte> out(n * one, std::byte{0});
+  for (std::size_t i = 0; i < n; ++i) {
+    wire::frame_header h;
+    h.kind = wire::frame_kind::ask;
+    h.target = detail::node_actor_id;
+    h.type_id = wire::type_id_of<detail::members_request>();
+    h.request_id = rid++;
+    h.payload_length = 1;
+    wire::encode_header(h, out.data() + i * one);
+  }
+  return out;
+}
+
+// Disabled: it fails today (see the commit that added it). Each link that
+// oversteps its window is closed, but the asks its window admitted stay in
+// the node actor's mailbox, so a flooder that reconnects costs one window per
+// link: 949 links in 3 s, RSS +830 MiB, the legitimate client timed out.
+class AskFloodChaos : public ::testing::Test {};
+
+TEST_F(AskFloodChaos, DISABLED_APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAreStillAnswered) {
+  if (test::sanitized()) GTEST_SKIP() << "measures memory";
+  const auto length = test::chaos_enabled() ? 20s : 3s;
+  actor_system node{actor_system_config{.worker_threads = 2}};
+  ASSERT_TRUE(node.start_node<pinger>(node_cfg("target")));
+  const std::string at = node.listen_addresses().at(0);
+  actor_system client{actor_system_config{.worker_threads = 1}};
+  ASSERT_TRUE(client.start_client<pinger>(node_cfg("client")));
+  ASSERT_TRUE(client.members_at(at)) << "warm up";
+  const std::size_t baseline = rss_bytes();
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> links{0}, asks_sent{0};
+  std::vector<std::thread> flooders;
+  for (int t = 0; t < 2; ++t) {
+    flooders.emplace_back([&, t] {
+      std::uint64_t rid = 1;
+      while (!stop.load()) {
+        runtime::test::raw_peer peer(at);
+        if (!peer.connected() || !handshake(peer, 7000 + static_cast<std::uint64_t>(t))) continue;
+        ++links;
+        // Asks as fast as the socket takes them; replies never read.
+        while (!stop.load()) {
+          auto batch = ask_batch(rid, 256);
+          if (!peer.send(batch)) break;  // the node closed the link
+          asks_sent += 256;
+        }
+      }
+    });
+  }
+  std::size_t peak = baseline;
+  std::uint64_t answered = 0, refused = 0;
+  auto worst = 0ms;
+  const auto end = std::chrono::steady_clock::now() + length;
+  while (std::chrono::steady_clock::now() < end) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto m = client.members_at(at, 2s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    (m ? answered : refused)++;
+    worst = std::max(worst, took);
+    peak = std::max(peak, rss_bytes());
+    std::this_thread::sleep_for(50ms);
+  }
+  stop = true;
+  for (auto& f : flooders) f.join();
+  const auto m = node.metrics();
+  std::printf("[ figures  ] %llu flood links, %llu asks sent; RSS %zu -> peak %zu KiB; %llu answered (worst %lld ms), %llu "
+              "refused; credit_violations %llu\n",
+              static_cast<unsigned long long>(links.load()), static_cast<unsigned long long>(asks_sent.load()),
+              baseline >> 10, peak >> 10, static_cast<unsigned long long>(answered),
+              static_cast<long long>(worst.count()), static_cast<unsigned long long>(refused),
+              static_cast<unsigned long long>(m.credit_violations));
+  EXPECT_GT(asks_sent.load(), 0u);
+  EXPECT_GE(m.credit_violations, 1u) << "a flooder beyond its window loses its link, counted";
+  EXPECT_LT(peak, baseline + (64u << 20)) << "the node's memory stays bounded during the flood";
+  EXPECT_EQ(refused, 0u) << "a legitimate client keeps getting answers";
+  EXPECT_GT(answered, 0u);
+}
+
+}  // namespace
+}  // namespace herald
