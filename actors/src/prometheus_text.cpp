@@ -129,6 +129,13 @@ std::string prometheus_text(network& net) {
            [](const cs& s) { return s.ring_capacity; });
   per_link("herald_link_asks_in_flight", "gauge", "Asks sent on the link that wait for a reply.",
            [](const cs& s) { return s.asks_pending; });
+  per_link("herald_link_credit_stalls_total", "counter",
+           "Times the link's writer stopped at a data frame the peer's window did not admit.",
+           [](const cs& s) { return s.credit_stalls; });
+  per_link("herald_link_send_window_bytes", "gauge", "Bytes of data frames the peer's window still admits.",
+           [](const cs& s) { return s.send_window_bytes; });
+  per_link("herald_link_send_window_asks", "gauge", "Asks the peer's window still admits.",
+           [](const cs& s) { return s.send_window_asks; });
   w.family("herald_link_frames_per_writev", "gauge", "Frames per vectored write on the link, since it opened.");
   for (const auto& l : links) w.sample("herald_link_frames_per_writev", l.labels, l.s.frames_per_writev());
   w.family("herald_link_ask_duration_seconds", "histogram", "Time from sending an ask on the link to its reply.");

@@ -170,6 +170,7 @@ TEST(HttpEndpoint, ServesMetricsThatParseAndNameEveryArea) {
   for (const char* fam : {"herald_frames_sent_total", "herald_connections_rejected_total", "herald_link_frames_sent_total",
                           "herald_link_received_bytes_total", "herald_link_writev_calls_total",
                           "herald_link_backpressure_events_total", "herald_link_ring_used_bytes",
+                          "herald_link_credit_stalls_total", "herald_link_send_window_bytes",
                           "herald_link_ask_duration_seconds", "herald_asks_in_flight", "herald_ask_duration_seconds",
                           "herald_asks_timed_out_total", "herald_actor_messages_handled_total",
                           "herald_actor_mailbox_depth", "herald_actor_handler_duration_seconds",

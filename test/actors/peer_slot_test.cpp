@@ -17,13 +17,15 @@ namespace {
 class fake_connection final : public runtime::connection {
  public:
   fake_connection()
-      : connection(settings{4096, 4096, 1024, 1u << 20, 16, runtime::backpressure_policy::fail, std::chrono::milliseconds(0)},
+      : connection(settings{4096, 4096, 1024, 1u << 20, 16, runtime::backpressure_policy::fail, std::chrono::milliseconds(0),
+                            1u << 22, 1024},
                    std::make_shared<runtime::buffer_pool>(0)) {}
   void close(herald::error) override { data_ring_->close(); }
 
  private:
   void wake_writer() override {}
   void arm_sweep() override {}
+  void request_grant() noexcept override {}
 };
 
 TEST(PeerSlot, ASenderSwitchesToANewlyPublishedLinkWhileTheOldOneIsStillOpen) {

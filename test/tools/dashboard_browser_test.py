@@ -158,14 +158,21 @@ def main():
         dt.call("Page.navigate", url=url)
         statuses = ("JSON.stringify(Object.fromEntries([...document.querySelectorAll('#members tr')]"
                     ".map(r => [r.dataset.name, r.dataset.status])))")
-        eventually("the page polls live data", lambda: int(dt.eval("document.body.dataset.updates || '0'")) >= 2, 15)
-        eventually("three members up", lambda: json.loads(dt.eval(statuses)) == {"n1": "up", "n2": "up", "n3": "up"}, 15)
+        # Until the navigation commits, document.body can be null and eval gives
+        # no value: read 0 updates / no members then, and keep polling.
+        def updates_now():
+            return int(dt.eval("(document.body && document.body.dataset.updates) || '0'") or 0)
+
+        def members_now():
+            return json.loads(dt.eval(statuses) or "{}")
+        eventually("the page polls live data", lambda: updates_now() >= 2, 15)
+        eventually("three members up", lambda: members_now() == {"n1": "up", "n2": "up", "n3": "up"}, 15)
         loaded = time.monotonic() - t0
         updates = int(dt.eval("document.body.dataset.updates"))
         n3 = next(p for n, p in procs if n == "n3")
         n3.send_signal(signal.SIGKILL)
         killed = time.monotonic()
-        eventually("n3 turns down on the page", lambda: json.loads(dt.eval(statuses)).get("n3") == "down", 10)
+        eventually("n3 turns down on the page", lambda: members_now().get("n3") == "down", 10)
         took = time.monotonic() - killed
         assert int(dt.eval("document.body.dataset.updates")) > updates, "the same page load, updated live"
         assert json.loads(dt.eval(statuses))["n1"] == "up"
