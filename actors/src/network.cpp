@@ -339,6 +339,7 @@ void network::add_metrics(system_metrics& m) const {
   m.name_conflicts_lost = name_conflicts_lost_.load(std::memory_order_relaxed);
   m.members_lost = members_lost_.load(std::memory_order_relaxed);
   m.registry_names = cluster_ ? cluster_->registry().size() : 0;
+  m.registry_deltas_applied = cluster_ ? cluster_->registry().counters().deltas_applied : 0;
   if (!node_) return;
   const auto t = node_->transport_counters();
   m.dials_failed = t.dials_failed;

@@ -175,7 +175,8 @@ TEST(HttpEndpoint, ServesMetricsThatParseAndNameEveryArea) {
                           "herald_asks_timed_out_total", "herald_actor_messages_handled_total",
                           "herald_actor_mailbox_depth", "herald_actor_handler_duration_seconds",
                           "herald_actor_restarts_total", "herald_actor_dead_letters_total", "herald_members",
-                          "herald_membership_events_total", "herald_registry_entries"}) {
+                          "herald_membership_events_total", "herald_registry_entries",
+                          "herald_registry_deltas_applied_total"}) {
     EXPECT_TRUE(e.types.count(fam)) << fam << " is exported";
   }
   EXPECT_GE(e.value("herald_link_frames_received_total", "peer=\"b\""), 1) << "a per-link series names its peer";

@@ -68,6 +68,7 @@ struct system_metrics {
   std::uint64_t credit_violations = 0;
   // Cluster.
   std::uint64_t registry_names = 0;       // a level: names known cluster-wide
+  std::uint64_t registry_deltas_applied = 0;  // registry changes learned from other nodes and applied
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule
   std::uint64_t members_lost = 0;         // members declared down or left
 };
@@ -136,6 +137,7 @@ inline constexpr metric_field system_metric_fields[] = {
     {"credit_stalls", "herald_credit_stalls_total", "", metric_kind::counter, &system_metrics::credit_stalls, "Times a writer stopped at a data frame the peer's window did not admit (PROTOCOL.md 6.2)."},
     {"credit_violations", "herald_credit_violations_total", "", metric_kind::counter, &system_metrics::credit_violations, "Links closed because the peer sent beyond the window granted to it."},
     {"registry_names", "herald_registry_entries", "", metric_kind::gauge, &system_metrics::registry_names, "Names known cluster-wide."},
+    {"registry_deltas_applied", "herald_registry_deltas_applied_total", "", metric_kind::counter, &system_metrics::registry_deltas_applied, "Registry changes learned from other nodes and applied."},
     {"name_conflicts_lost", "herald_name_conflicts_lost_total", "", metric_kind::counter, &system_metrics::name_conflicts_lost, "Names of this node that lost the duplicate rule."},
     {"members_lost", "herald_members_lost_total", "", metric_kind::counter, &system_metrics::members_lost, "Members declared down or left."},
 };
