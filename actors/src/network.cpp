@@ -358,6 +358,7 @@ void network::add_metrics(system_metrics& m) const {
   m.rejected_frame_errors = a.frame_errors;
   m.rejected_pending_cap = a.pending_cap;
   m.rejected_per_source_cap = a.per_source_cap;
+  m.rejected_closed_link_backlog = a.closed_link_backlog;
   m.rejected_connection_cap = a.connection_cap;
   m.accept_errors = a.accept_errors;
   std::vector<runtime::connection_stats> all;

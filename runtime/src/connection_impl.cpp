@@ -667,6 +667,10 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
     case wire::frame_kind::tell:
     case wire::frame_kind::ask: {
       const wire::frame_header h = f.header;
+      // Counted before the layer above can consume it (held_backlog).
+      delivered_bytes_.store(delivered_bytes_.load(std::memory_order_relaxed) + wire::frame_size(h.payload_length),
+                             std::memory_order_release);
+      delivered_frames_.store(delivered_frames_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       node_.sink().on_frame(me, std::move(f));
       if (!node_.sink().holds_credit()) consumed(h);
       break;

@@ -210,6 +210,7 @@ class node::impl final : public node_context {
     a.pending_cap = at(rejection::pending_cap);
     a.per_source_cap = at(rejection::per_source_cap);
     a.connection_cap = at(rejection::connection_cap);
+    a.closed_link_backlog = at(rejection::closed_link_backlog);
     a.accept_errors = at(rejection::accept_error);
     std::lock_guard lock(mutex_);
     a.handshaking = pending_.size();
@@ -305,8 +306,13 @@ class node::impl final : public node_context {
         auto it = pending_by_source_.find(source);
         return it == pending_by_source_.end() ? 0 : it->second;
       };
+      const std::uint64_t backlog = closed_link_backlog_locked();
       if (pending_.size() + by_node_.size() >= max_connections) {
         refused.emplace(rejection::connection_cap, "connection limit (" + std::to_string(max_connections) + ") reached");
+      } else if (cfg_.max_closed_link_backlog != 0 && backlog > cfg_.max_closed_link_backlog) {
+        refused.emplace(rejection::closed_link_backlog,
+                        std::to_string(backlog) + " bytes of messages from closed links wait for their actors "
+                                                  "(node_config::max_closed_link_backlog)");
       } else if (accepted && pending_accepted_ >= cfg_.max_pending_handshakes) {
         refused.emplace(rejection::pending_cap, std::to_string(pending_accepted_) +
                                                     " connections are handshaking (node_config::max_pending_handshakes)");
@@ -333,6 +339,19 @@ class node::impl final : public node_context {
       }
     }
     conn->start();
+  }
+
+  // Under mutex_: what the closed links in closed_backlog_ still hold;
+  // drops those that hold nothing or are gone.
+  std::uint64_t closed_link_backlog_locked() {
+    std::uint64_t total = 0;
+    std::erase_if(closed_backlog_, [&](const std::weak_ptr<connection_impl>& w) {
+      auto c = w.lock();
+      const std::uint64_t held = c ? c->held_backlog() : 0;
+      total += held;
+      return held == 0;
+    });
+    return total;
   }
 
   // Under mutex_: conn leaves the handshaking set.
@@ -630,6 +649,7 @@ class node::impl final : public node_context {
       std::lock_guard lock(mutex_);
       forget_pending(conn);
       draining_.erase(conn);
+      if (conn->held_backlog() != 0) closed_backlog_.push_back(conn);
       if (was_established) {
         auto it = by_node_.find(peer);
         if (it != by_node_.end() && it->second == conn) {
@@ -753,6 +773,9 @@ class node::impl final : public node_context {
   // Closing and no longer in by_node_ (replaced, or a duplicate): shutdown
   // waits for them too.
   std::unordered_set<std::shared_ptr<connection_impl>> draining_;
+  // Closed links whose delivered messages were not all handled yet when they
+  // closed (node_config::max_closed_link_backlog); pruned at each admission.
+  std::vector<std::weak_ptr<connection_impl>> closed_backlog_;
   std::map<std::string, std::unique_ptr<dial>> dials_;
   std::mt19937_64 rng_;
   std::shared_ptr<asio::ssl::context> tls_;  // null without TLS; set before the listeners start

@@ -30,6 +30,7 @@ enum class rejection : std::uint8_t {
   pending_cap,
   per_source_cap,
   connection_cap,
+  closed_link_backlog,
   accept_error,
   count_
 };

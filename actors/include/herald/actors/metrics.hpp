@@ -54,6 +54,7 @@ struct system_metrics {
   std::uint64_t rejected_frame_errors = 0;
   std::uint64_t rejected_pending_cap = 0;
   std::uint64_t rejected_per_source_cap = 0;
+  std::uint64_t rejected_closed_link_backlog = 0;
   std::uint64_t rejected_connection_cap = 0;
   std::uint64_t accept_errors = 0;
   // Over the node's lifetime, closed links included: tells and asks whose
@@ -131,6 +132,7 @@ inline constexpr metric_field system_metric_fields[] = {
     {"rejected_frame_errors", "herald_connections_rejected_total", "frame_error", metric_kind::counter, &system_metrics::rejected_frame_errors, ""},
     {"rejected_pending_cap", "herald_connections_rejected_total", "pending_cap", metric_kind::counter, &system_metrics::rejected_pending_cap, ""},
     {"rejected_per_source_cap", "herald_connections_rejected_total", "per_source_cap", metric_kind::counter, &system_metrics::rejected_per_source_cap, ""},
+    {"rejected_closed_link_backlog", "herald_connections_rejected_total", "closed_link_backlog", metric_kind::counter, &system_metrics::rejected_closed_link_backlog, ""},
     {"rejected_connection_cap", "herald_connections_rejected_total", "connection_cap", metric_kind::counter, &system_metrics::rejected_connection_cap, ""},
     {"accept_errors", "herald_accept_errors_total", "", metric_kind::counter, &system_metrics::accept_errors, "accept() calls that failed."},
     {"frames_dropped_unsent", "herald_frames_dropped_unsent_total", "", metric_kind::counter, &system_metrics::frames_dropped_unsent, "Frames accepted for sending that a lost link discarded."},

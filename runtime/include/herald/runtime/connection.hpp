@@ -126,11 +126,26 @@ class connection : public std::enable_shared_from_this<connection> {
     if (h.kind != wire::frame_kind::tell && h.kind != wire::frame_kind::ask) return;
     const std::uint64_t n = wire::frame_size(h.payload_length);
     const std::uint64_t before = credit_released_.fetch_add(n, std::memory_order_relaxed);
+    frames_released_.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t half = settings_.flow_window_bytes / 2;
     if (before / half != (before + n) / half) request_grant();
   }
 
   bool is_open() const noexcept { return !data_ring_->closed(); }
+  // Memory the node still holds for this link's tell and ask frames: those
+  // handed to the layer above and not consumed yet, as wire bytes plus
+  // frame_overhead per frame (mailbox node, call, buffer). Any thread; the
+  // node bounds it over closed links (node_config::max_closed_link_backlog).
+  static constexpr std::uint64_t frame_overhead = 512;
+  std::uint64_t held_backlog() const noexcept {
+    const std::uint64_t bytes = delivered_bytes_.load(std::memory_order_acquire);
+    const std::uint64_t frames = delivered_frames_.load(std::memory_order_acquire);
+    const std::uint64_t bytes_back = credit_released_.load(std::memory_order_relaxed);
+    const std::uint64_t frames_back = frames_released_.load(std::memory_order_relaxed);
+    const std::uint64_t b = bytes > bytes_back ? bytes - bytes_back : 0;
+    const std::uint64_t f = frames > frames_back ? frames - frames_back : 0;
+    return b + f * frame_overhead;
+  }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }
   connection_stats stats() const noexcept;
@@ -234,7 +249,12 @@ class connection : public std::enable_shared_from_this<connection> {
   // could not be sent (each gives its ask back to the window as a written
   // reply does). Cumulative; written by any thread, read by the io thread.
   std::atomic<std::uint64_t> credit_released_{0};
+  std::atomic<std::uint64_t> frames_released_{0};
   std::atomic<std::uint64_t> replies_abandoned_{0};
+  // Tell and ask frames handed to the layer above, and their wire bytes.
+  // Written by the io thread only (a load and a store, no read-modify-write).
+  std::atomic<std::uint64_t> delivered_bytes_{0};
+  std::atomic<std::uint64_t> delivered_frames_{0};
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);

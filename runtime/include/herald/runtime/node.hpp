@@ -28,6 +28,7 @@ struct admission_stats {
   std::uint64_t pending_cap = 0;        // node_config::max_pending_handshakes reached
   std::uint64_t per_source_cap = 0;     // node_config::max_pending_per_source reached
   std::uint64_t connection_cap = 0;     // 4096 connections in all
+  std::uint64_t closed_link_backlog = 0;  // node_config::max_closed_link_backlog reached
   std::uint64_t accept_errors = 0;      // accept() failed (EMFILE, ENFILE, ...)
   std::uint64_t handshaking = 0;        // connections in the handshake now
 };

@@ -110,6 +110,15 @@ struct node_config {
   // before anything is allocated for it, and counted (node::admission()).
   std::size_t max_pending_handshakes = 128;
   std::size_t max_pending_per_source = 16;
+  // Bound on what links that closed still cost: the tells and asks they
+  // delivered that their actors have not handled yet (wire bytes plus 512
+  // bytes per message, connection::held_backlog). Each link's flow-control
+  // window bounds it while the link is open; a peer that oversteps its window
+  // and reconnects would add a window per link. While the closed links'
+  // backlog is above this bound, new connections (accepted and dialled) are
+  // refused at once and counted (node::admission().closed_link_backlog); the
+  // backlog's messages are still delivered. 0: no bound.
+  std::size_t max_closed_link_backlog = 16u << 20;
   // Bound on a deliberate close (link replaced, member down, close frame from
   // the peer, shutdown): draining the rings and exchanging close frames.
   std::chrono::milliseconds drain_timeout{2000};
