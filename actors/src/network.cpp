@@ -294,7 +294,7 @@ void network::on_peer_down(const runtime::peer_info& peer, const herald::error& 
     std::lock_guard lock(mutex_);
     if (auto it = peers_.find(peer.node_id); it != peers_.end() && peer.generation >= it->second->generation) {
       it->second->generation = peer.generation;
-      auto cur = it->second->conn.load();
+      auto cur = it->second->current();
       if (cur && !cur->is_open() && it->second->retire(cur)) {
         add_closed_link_locked(peer.node_id, cur->stats());
       }

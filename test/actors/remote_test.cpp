@@ -601,7 +601,7 @@ TEST(PeerSlot, LateUpOfAReplacedLinkDoesNotHideTheLiveOne) {
     live = ups.back();
     EXPECT_FALSE(ups.front()->is_open()) << "z was replaced";
   }
-  auto held = far->remote()->peer->conn.load();
+  auto held = far->remote()->peer->current();
   ASSERT_TRUE(held);
   EXPECT_TRUE(held->is_open());
   EXPECT_EQ(held, live) << "the slot holds the live link, not the replaced one";

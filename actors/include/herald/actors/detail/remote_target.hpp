@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "herald/actors/ask_future.hpp"
@@ -48,27 +49,43 @@ std::uint64_t next_link_version() noexcept;
 struct peer_slot {
   explicit peer_slot(std::uint64_t id) : node_id(id) {}
   const std::uint64_t node_id;
-  std::atomic<std::shared_ptr<runtime::connection>> conn;
   std::atomic<std::uint64_t> version{next_link_version()};
   network* net = nullptr;
   // Under network's mutex: the generation (runtime::peer_info) of the newest
   // link announced for this node, up or down. An older on_peer_up is stale.
   std::uint64_t generation = 0;
 
+  // The current connection, or null. Any thread; the slow path (senders
+  // use live_cached()).
+  std::shared_ptr<runtime::connection> current() const {
+    std::lock_guard lock(conn_mutex_);
+    return conn_;
+  }
   // Makes c the current connection.
   void publish(std::shared_ptr<runtime::connection> c) {
-    conn.store(std::move(c), std::memory_order_release);
+    {
+      std::lock_guard lock(conn_mutex_);
+      conn_ = std::move(c);
+    }
     version.store(next_link_version(), std::memory_order_release);
   }
-  // Clears conn if it still is `cur`; true if it was.
+  // Clears the connection if it still is `cur` and returns true; else sets
+  // `cur` to the current one and returns false.
   bool retire(std::shared_ptr<runtime::connection>& cur) {
-    if (!conn.compare_exchange_strong(cur, nullptr)) return false;
+    {
+      std::lock_guard lock(conn_mutex_);
+      if (conn_ != cur) {
+        cur = conn_;
+        return false;
+      }
+      conn_.reset();
+    }
     version.store(next_link_version(), std::memory_order_release);
     return true;
   }
 
   result<std::shared_ptr<runtime::connection>> live() const {
-    auto c = conn.load(std::memory_order_acquire);
+    auto c = current();
     if (!c || !c->is_open()) return down_error();
     return c;
   }
@@ -85,6 +102,12 @@ struct peer_slot {
   herald::error down_error() const { return error(errc::node_down, "no connection to node " + std::to_string(node_id)); }
 
  private:
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's load() ends its
+  // internal lock with a relaxed store, so a later store is not ordered after
+  // the load (ThreadSanitizer reports it), and the lock is off the fast path.
+  mutable std::mutex conn_mutex_;
+  std::shared_ptr<runtime::connection> conn_;
+
   static constexpr std::size_t cache_entries = 4;
   struct cache_entry {
     const peer_slot* slot = nullptr;
@@ -99,7 +122,7 @@ struct peer_slot {
     // The version first: a connection published in between comes with a
     // newer version, and the next call refreshes again (invariant 1).
     const std::uint64_t v = version.load(std::memory_order_acquire);
-    auto c = conn.load(std::memory_order_acquire);
+    auto c = current();
     if (!c || !c->is_open()) {
       e = cache_entry{};
       return nullptr;
