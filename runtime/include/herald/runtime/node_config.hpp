@@ -111,8 +111,8 @@ struct node_config {
   std::size_t max_pending_handshakes = 128;
   std::size_t max_pending_per_source = 16;
   // Bound on what links that closed still cost: the tells and asks they
-  // delivered that their actors have not handled yet (wire bytes plus 512
-  // bytes per message, connection::held_backlog). Each link's flow-control
+  // delivered that their actors have not handled yet (wire bytes plus 2 KiB
+  // per message, connection::held_backlog). Each link's flow-control
   // window bounds it while the link is open; a peer that oversteps its window
   // and reconnects would add a window per link. While the closed links'
   // backlog is above this bound, new connections (accepted and dialled) are
