@@ -34,9 +34,9 @@ std::uint64_t next_link_version() noexcept;
 // to an actor there. Safe for concurrent use.
 //
 // Senders reach the connection through a small per-thread cache keyed by
-// (slot, version): a hit is two plain loads and is_open(), where loading
-// `conn` is a lock-bit CAS and two reference-count updates on a shared
-// cache line. A cache entry keeps its connection alive until the thread
+// (slot, version): a hit is two plain loads and is_open(), where reading
+// the current connection takes the slot's mutex and two reference-count
+// updates on a shared cache line. A cache entry keeps its connection alive until the thread
 // sends to another peer that maps to the same entry, finds it closed, or
 // exits (a closed connection holds no io objects: it may outlive its node).
 //
@@ -45,7 +45,7 @@ std::uint64_t next_link_version() noexcept;
 //     so a thread whose entry holds the current version holds a connection
 //     that was current when that version was published.
 //  2. A cached connection is used only while is_open(): a closed one sends
-//     nothing, and the slow path then reads conn itself.
+//     nothing, and the slow path then reads the current connection itself.
 struct peer_slot {
   explicit peer_slot(std::uint64_t id) : node_id(id) {}
   const std::uint64_t node_id;
