@@ -91,6 +91,12 @@ class reader {
       if (acc->size() > max_accusers) {
         return error(errc::limit_exceeded, std::to_string(acc->size()) + " accusers of one member");
       }
+      // The verifier checks a vector's length field at 4-byte alignment only;
+      // a vector of 8-byte scalars an encoder wrote is 8-aligned in the
+      // (8-aligned) payload, and one that is not would be read misaligned.
+      if (reinterpret_cast<std::uintptr_t>(acc->data()) % alignof(std::uint64_t) != 0) {
+        return error(errc::decode_failed, "accusers vector not 8-byte aligned");
+      }
       out.accusers.assign(acc->begin(), acc->end());
       std::sort(out.accusers.begin(), out.accusers.end());
       out.accusers.erase(std::unique(out.accusers.begin(), out.accusers.end()), out.accusers.end());

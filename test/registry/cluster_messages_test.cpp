@@ -3,6 +3,10 @@
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
 #include "herald/wire/gossip_generated.h"
 
 namespace herald::registry {
@@ -85,6 +89,32 @@ TEST(ClusterMessages, AnEnumOutOfRangeIsRefused) {
   auto out = decode(std::span(reinterpret_cast<const std::byte*>(b.GetBufferPointer()), b.GetSize()), limits);
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code(), errc::decode_failed);
+}
+
+TEST(ClusterMessages, AnAccusersVectorAtFourByteAlignmentIsRefusedNotReadMisaligned) {
+  // The FlatBuffers verifier checks a vector's length at 4-byte alignment
+  // only; a hostile peer can place a [ulong] so its elements are misaligned.
+  namespace fb = herald::wire::gossip;
+  flatbuffers::FlatBufferBuilder b;
+  b.Align(8);
+  b.PushElement<std::uint32_t>(0);  // the 8 element bytes now end 4 bytes off an 8-byte boundary
+  b.StartVector(2, sizeof(std::uint32_t));
+  b.PushElement<std::uint32_t>(0);
+  b.PushElement<std::uint32_t>(5);
+  const flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> accusers(b.EndVector(1));
+  ASSERT_EQ((b.GetSize() - sizeof(std::uint32_t)) % 8, 4u);
+  auto m = fb::CreateMember(b, 1, 1, 0, fb::MemberStatus::Suspect, 0, 0, accusers);
+  auto hb = fb::CreateHeartbeat(b, m);
+  b.Finish(fb::CreateClusterMessage(b, fb::ClusterBody::Heartbeat, hb.Union()));
+  std::vector<std::uint64_t> aligned((b.GetSize() + 7) / 8);
+  std::memcpy(aligned.data(), b.GetBufferPointer(), b.GetSize());
+  const auto* bytes = reinterpret_cast<const std::byte*>(aligned.data());
+  const auto* msg = fb::GetClusterMessage(aligned.data());
+  ASSERT_NE(msg->body_as_Heartbeat()->sender()->accusers(), nullptr);
+  ASSERT_NE(reinterpret_cast<std::uintptr_t>(msg->body_as_Heartbeat()->sender()->accusers()->data()) % 8, 0u);
+  auto out = decode(std::span(bytes, b.GetSize()), limits);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code(), errc::decode_failed) << out.error().message();
 }
 
 TEST(ClusterMessages, AMessageWithoutABodyIsRefused) {
