@@ -31,7 +31,7 @@ exchange& the_exchange() {
 std::size_t class_of(std::size_t size) noexcept { return (size + block_pool::granularity - 1) / block_pool::granularity - 1; }
 std::size_t block_size(std::size_t cls) noexcept { return (cls + 1) * block_pool::granularity; }
 
-void free_chain(free_block* b, std::size_t cls) noexcept {
+void free_chain(free_block* b) noexcept {
   while (b != nullptr) {
     free_block* n = b->next;
     ::operator delete(static_cast<void*>(b));
@@ -50,7 +50,7 @@ struct thread_lists {
     gone = true;
     for (std::size_t c = 0; c < block_pool::classes; ++c) {
       while (count[c] >= block_pool::batch) spill(c);
-      free_chain(head[c], c);
+      free_chain(head[c]);
       head[c] = nullptr;
       count[c] = 0;
     }
@@ -77,7 +77,7 @@ struct thread_lists {
         }
       }
     }
-    free_chain(first, c);
+    free_chain(first);
   }
 
   // Takes a whole batch of class c from the exchange; false when it has none.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -52,6 +54,24 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// Where senders wait for room in a bounded mailbox: a few mutex and
+// condition variable pairs shared by every cell (hashed by address), so an
+// actor carries no waiting state of its own beyond a counter.
+struct room_stripe {
+  std::mutex mutex;
+  std::condition_variable room;
+};
+
+room_stripe& stripe_of(const void* cell) noexcept {
+  static room_stripe stripes[16];
+  return stripes[(reinterpret_cast<std::uintptr_t>(cell) >> 6) % 16];
+}
+
+spawn_options with_mailbox(spawn_options opts, const mailbox_limit& fallback) {
+  if (!opts.mailbox) opts.mailbox = fallback;
+  return opts;
+}
+
 std::string describe(std::exception_ptr ex) {
   try {
     std::rethrow_exception(ex);
@@ -91,7 +111,7 @@ void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::f
 void count_ask_timeout(cell_base& target) noexcept { target.core().count_ask_timeout(); }
 
 cell_base::cell_base(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent)
-    : sys_(sys), id_(id), opts_(std::move(opts)), parent_(std::move(parent)) {}
+    : sys_(sys), id_(id), opts_(with_mailbox(std::move(opts), sys.config().mailbox)), parent_(std::move(parent)) {}
 
 // Mail left in the mailbox (only possible if the actor never ran) is destroyed
 // with it: asks among it fail with errc::broken_promise.
@@ -121,6 +141,75 @@ void cell_base::enqueue(envelope&& e) noexcept {
   push_node(n);
 }
 
+result<void> cell_base::offer(envelope&& e) noexcept {
+  if (opts_.mailbox->capacity == 0) {
+    enqueue(std::move(e));
+    return {};
+  }
+  mailbox_node* n = acquire_node();
+  if (n == nullptr) {
+    reject(e);
+    return {};
+  }
+  if (!reserve() &&
+      (opts_.mailbox->on_full == when_full::fail || current_cell() != nullptr || !wait_for_room())) {
+    node_pool::release(n);
+    return refuse(e);
+  }
+  n->env = std::move(e);
+  push_reserved(n);
+  return {};
+}
+
+bool cell_base::reserve() noexcept {
+  const auto before = pushed_.fetch_add(1, std::memory_order_seq_cst);
+  const auto taken = taken_.load(std::memory_order_seq_cst);
+  if (before < taken || before - taken < opts_.mailbox->capacity) return true;
+  pushed_.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+bool cell_base::wait_for_room() noexcept {
+  sys_.count_mailbox_wait();
+  const auto deadline = std::chrono::steady_clock::now() + opts_.mailbox->block_timeout;
+  auto& stripe = stripe_of(this);
+  std::unique_lock lock(stripe.mutex);
+  room_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  bool admitted = false;
+  for (;;) {
+    if (reserve()) {
+      admitted = true;
+      break;
+    }
+    if (stripe.room.wait_until(lock, deadline) == std::cv_status::timeout) {
+      admitted = reserve();
+      break;
+    }
+  }
+  room_waiters_.fetch_sub(1, std::memory_order_relaxed);
+  return admitted;
+}
+
+void cell_base::took() noexcept {
+  taken_.store(taken_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+  if (room_waiters_.load(std::memory_order_seq_cst) != 0) {
+    auto& stripe = stripe_of(this);
+    { std::lock_guard lock(stripe.mutex); }
+    stripe.room.notify_all();
+  }
+}
+
+error cell_base::refuse(envelope& e) noexcept {
+  sys_.count_mailbox_full();
+  if (stats_) stats_->mailbox_full.fetch_add(1, std::memory_order_relaxed);
+  error why(errc::mailbox_full, "the mailbox of actor " + std::to_string(id_) +
+                                    (opts_.name.empty() ? "" : " '" + opts_.name + "'") + " is full (capacity " +
+                                    std::to_string(opts_.mailbox->capacity) + ")");
+  e.ops->fail_reply(e, why);
+  e.reset();
+  return why;
+}
+
 void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count) noexcept {
   pushed_.fetch_add(count, std::memory_order_relaxed);
   mailbox_.push_chain(first, last);
@@ -133,6 +222,10 @@ void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size
 
 void cell_base::push_node(mailbox_node* n) noexcept {
   pushed_.fetch_add(1, std::memory_order_relaxed);
+  push_reserved(n);
+}
+
+void cell_base::push_reserved(mailbox_node* n) noexcept {
   mailbox_.push(n);
   // The push's exchange and this load are seq_cst, as are run()'s clearing
   // store and final look: either we see scheduled_ cleared, or run() sees our
@@ -170,12 +263,14 @@ void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
 void cell_base::run(std::size_t budget) noexcept {
   current_cell_scope scope(this);
   std::size_t taken = 0;
+  const bool bounded = opts_.mailbox->capacity != 0;
   const auto began = std::chrono::steady_clock::now();
   while (taken < budget) {
     mailbox_node* n = mailbox_.pop();
     if (n == nullptr && taken > 0 && should_spin()) n = spin_for_mail();
     if (n == nullptr) break;
     ++taken;
+    if (bounded) took();
     handle(n->env);
     n->env.reset();
     node_pool::release(n);
@@ -201,11 +296,14 @@ void cell_base::run(std::size_t budget) noexcept {
   if (!mailbox_.looks_empty() && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
 }
 
-// Once per activation: the per-type counters and the mailbox depth. Before
+// Once per activation: the per-type counters and the mailbox depth (a
+// bounded mailbox's depth moves with each message instead: took()). Before
 // scheduled_ is released, so only this worker touches taken_ here.
 void cell_base::account(std::size_t taken, std::chrono::steady_clock::time_point began) noexcept {
   if (taken == 0) return;
-  taken_.store(taken_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
+  if (opts_.mailbox->capacity == 0) {
+    taken_.store(taken_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
+  }
   if (stats_ == nullptr) return;
   stats_->handled.fetch_add(taken, std::memory_order_relaxed);
   stats_->handler_time.record((std::chrono::steady_clock::now() - began) / taken, taken);

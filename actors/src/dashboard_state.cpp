@@ -48,7 +48,8 @@ std::string dashboard_state_json(network& net) {
                      {"mailbox_depth", t.mailbox_depth},
                      {"mailbox_depth_max", t.mailbox_depth_max},
                      {"restarts", t.restarts},
-                     {"dead_letters", t.dead_letters}});
+                     {"dead_letters", t.dead_letters},
+                     {"mailbox_full", t.mailbox_full}});
   j["actor_types"] = std::move(types);
   json events = json::array();
   auto recent = net.events().since(0);

@@ -169,6 +169,8 @@ std::string prometheus_text(network& net) {
            [](const type_snapshot& t) { return t.restarts; });
   per_type("herald_actor_dead_letters_total", "counter", "Messages to stopped actors of the type.",
            [](const type_snapshot& t) { return t.dead_letters; });
+  per_type("herald_actor_mailbox_full_total", "counter", "Local sends refused by a full mailbox of an actor of the type.",
+           [](const type_snapshot& t) { return t.mailbox_full; });
   per_type("herald_actors", "gauge", "Live actors of the type.", [](const type_snapshot& t) { return t.alive; });
   w.family("herald_actor_handler_duration_seconds", "histogram",
            "Handler time per message (each activation's mean), by actor type.");

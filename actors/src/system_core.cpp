@@ -271,6 +271,8 @@ system_metrics system_core::metrics() const {
   m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
   m.handler_failures = failures_.load(std::memory_order_relaxed);
   m.restarts = restarts_.load(std::memory_order_relaxed);
+  m.mailbox_full = mailbox_full_.load(std::memory_order_relaxed);
+  m.mailbox_waits = mailbox_waits_.load(std::memory_order_relaxed);
   m.escalations = escalations_.load(std::memory_order_relaxed);
   m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
   m.activations = scheduler_.snapshot().activations;
@@ -297,6 +299,7 @@ std::vector<type_snapshot> system_core::type_snapshots() {
       t.handled = ts->handled.load(std::memory_order_relaxed);
       t.restarts = ts->restarts.load(std::memory_order_relaxed);
       t.dead_letters = ts->dead_letters.load(std::memory_order_relaxed);
+      t.mailbox_full = ts->mailbox_full.load(std::memory_order_relaxed);
       const auto spawned = ts->spawned.load(std::memory_order_relaxed);
       const auto stopped = ts->stopped.load(std::memory_order_relaxed);
       t.alive = spawned > stopped ? spawned - stopped : 0;

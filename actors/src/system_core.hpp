@@ -83,6 +83,8 @@ class system_core {
   void escalate(const escalation& e) noexcept;
   void count_failure() noexcept { failures_.fetch_add(1, std::memory_order_relaxed); }
   void count_restart() noexcept { restarts_.fetch_add(1, std::memory_order_relaxed); }
+  void count_mailbox_full() noexcept { mailbox_full_.fetch_add(1, std::memory_order_relaxed); }
+  void count_mailbox_wait() noexcept { mailbox_waits_.fetch_add(1, std::memory_order_relaxed); }
   void count_ask_timeout() noexcept { ask_timeouts_.fetch_add(1, std::memory_order_relaxed); }
 
   void shutdown();
@@ -129,6 +131,8 @@ class system_core {
   std::atomic<std::uint64_t> dead_letters_{0};
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> restarts_{0};
+  std::atomic<std::uint64_t> mailbox_full_{0};
+  std::atomic<std::uint64_t> mailbox_waits_{0};
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
   spawnable_types spawnables_;

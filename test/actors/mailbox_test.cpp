@@ -352,36 +352,12 @@ class ring_node : public actor<ring_node> {
   actor_ref<ring_node> next_;
 };
 
-// Pins the calling thread, and so the threads it starts, to one core for
-// the scope; the previous mask comes back afterwards.
-class pinned_to_one_core {
- public:
-  pinned_to_one_core() {
-    ok_ = sched_getaffinity(0, sizeof(previous_), &previous_) == 0;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &previous_)) {
-        CPU_SET(c, &one);
-        break;
-      }
-    }
-    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
-  }
-  ~pinned_to_one_core() { sched_setaffinity(0, sizeof(previous_), &previous_); }
-  bool ok() const { return ok_; }
-
- private:
-  cpu_set_t previous_;
-  bool ok_ = false;
-};
-
 // main tells every ring node its successor, then tells node 0 the token. The
 // token reaches node 1 from a worker after main's tell to node 1 finished, so
 // node 1 has its successor by then (causal order); without it the token is
 // lost on an empty ref.
 void set_up_then_token_runs(int runs, int size) {
-  pinned_to_one_core pin;
+  test::pinned_to_one_core pin;
   ASSERT_TRUE(pin.ok()) << "sched_setaffinity";
   int lost_runs = 0;
   for (int run = 0; run < runs; ++run) {

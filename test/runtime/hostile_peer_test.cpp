@@ -121,17 +121,6 @@ TEST_P(HostilePeer, ManyHostilePeersAtOnceLeaveTheNodeServing) {
   expect_still_serving();
 }
 
-std::vector<std::byte> control_frame(wire::frame_kind kind, const std::vector<std::byte>& payload) {
-  wire::frame_header h;
-  h.kind = kind;
-  h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
-  h.payload_length = static_cast<std::uint32_t>(payload.size());
-  std::vector<std::byte> out(wire::frame_size(payload.size()), std::byte{0});
-  wire::encode_header(h, out.data());
-  std::copy(payload.begin(), payload.end(), out.begin() + wire::frame_header::size);
-  return out;
-}
-
 // Plays a peer node by hand: reads the node's hello, answers with its own
 // hello and a proof of the shared secret, so the node accepts it.
 bool raw_handshake(raw_peer& peer, const std::string& secret) {
@@ -247,7 +236,9 @@ TEST(Admission, TenThousandWrongProofsAreRefusedCountedAndLoggedAtMostOncePerSec
       << log.lines.load() << " auth_failed lines in " << seconds << " s";
   EXPECT_GE(log.lines.load(), 1u);
   std::printf("%d wrong proofs in %.1f s: %zu log lines\n", total, seconds, log.lines.load());
-  if (seconds > 1.5) EXPECT_GE(log.with_suppressed_count.load(), 1u) << "a line says how many were suppressed";
+  if (seconds > 1.5) {
+    EXPECT_GE(log.with_suppressed_count.load(), 1u) << "a line says how many were suppressed";
+  }
   (*n)->shutdown();
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <cstddef>
 #include <cstdlib>
 
@@ -33,6 +35,30 @@ inline bool soak_enabled() { return std::getenv("HERALD_SOAK") != nullptr; }
 // length only under `ctest -L chaos` (which sets HERALD_CHAOS=1); the default
 // suite runs them shortened.
 inline bool chaos_enabled() { return std::getenv("HERALD_CHAOS") != nullptr; }
+
+// Pins the calling thread, and so the threads it starts, to one core for
+// the scope; the previous mask comes back afterwards.
+class pinned_to_one_core {
+ public:
+  pinned_to_one_core() {
+    ok_ = sched_getaffinity(0, sizeof(previous_), &previous_) == 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &previous_)) {
+        CPU_SET(c, &one);
+        break;
+      }
+    }
+    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
+  }
+  ~pinned_to_one_core() { sched_setaffinity(0, sizeof(previous_), &previous_); }
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t previous_;
+  bool ok_ = false;
+};
 
 }  // namespace herald::test
 

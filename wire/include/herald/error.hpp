@@ -21,6 +21,7 @@ enum class errc : std::uint16_t {
   type_mismatch = 7,
   invalid_argument = 8,
   broken_promise = 9,
+  mailbox_full = 10,
   // Transport and cluster.
   node_down = 20,
   backpressure = 21,
@@ -82,6 +83,7 @@ inline std::string_view to_string(errc code) noexcept {
     case errc::type_mismatch: return "type_mismatch";
     case errc::invalid_argument: return "invalid_argument";
     case errc::broken_promise: return "broken_promise";
+    case errc::mailbox_full: return "mailbox_full";
     case errc::node_down: return "node_down";
     case errc::backpressure: return "backpressure";
     case errc::too_many_inflight: return "too_many_inflight";

@@ -51,19 +51,19 @@ class actor_ref {
   // Always false for a remote actor: monitor it to learn that it stopped.
   bool stopped() const noexcept { return cell_ ? cell_->stopped() : !remote_; }
 
-  // Sends m, fire and forget. Never blocks for a local actor; a message to a
-  // stopped actor becomes a dead letter. Fails only where delivery is refused
-  // at once (see the transport's backpressure policy).
+  // Sends m, fire and forget. A message to a stopped actor becomes a dead
+  // letter. A local actor's bounded mailbox that is full refuses it with
+  // errc::mailbox_full, at once or (when_full::block, outside a handler)
+  // after waiting for room; an unbounded one never blocks. A remote tell
+  // fails only where the transport refuses it at once (its backpressure
+  // policy).
   template <class M>
   result<void> tell(M&& m) const {
     using D = std::decay_t<M>;
     static_assert(handles<T, D>, "herald: this actor has no public handler `on(const M&)` for the message type M sent with tell() "
                   "(handlers must be public overloads of `on` taking the message by const reference or by value)");
     static_assert(detail::in_interface<T, D>(), "herald: M is not in T::messages, the interface of this actor");
-    if (cell_) {
-      cell_->enqueue(detail::make_tell<T>(std::forward<M>(m)));
-      return {};
-    }
+    if (cell_) return cell_->offer(detail::make_tell<T>(std::forward<M>(m)));
     if constexpr (remote_actor<T>) {
       if (remote_) return detail::remote_tell(*remote_, static_cast<const D&>(m));
     }
@@ -84,7 +84,7 @@ class actor_ref {
     if (!cell_) return ask_future<R>::ready(error(errc::invalid_argument, "ask() on an empty actor_ref"));
     auto state = detail::ask_state_ptr<R>::adopt(new detail::ask_state<R>());
     ask_future<R> f(state);
-    cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));
+    (void)cell_->offer(detail::make_ask<T>(std::forward<M>(m), std::move(state)));  // a refusal fails f
     return f;
   }
 
@@ -116,7 +116,7 @@ class actor_ref {
                                       cell->core()))
                                 detail::count_ask_timeout(*cell);
                             });
-    cell_->enqueue(detail::make_ask<T>(std::forward<M>(m), std::move(state)));
+    (void)cell_->offer(detail::make_ask<T>(std::forward<M>(m), std::move(state)));  // a refusal fails f
     return f;
   }
 

@@ -15,6 +15,11 @@ struct actor_system_config {
   // The most messages one actor handles before its worker moves on to another
   // actor with mail (fairness). Higher favours throughput, lower latency.
   std::size_t max_messages_per_activation = 256;
+  // The mailbox bound of every actor spawned without spawn_options::mailbox.
+  // Unbounded by default (capacity 0), as in Erlang, Akka and CAF: a local
+  // sender that outruns its receiver grows the receiver's mailbox. Bound it
+  // here or per spawn where senders can outrun a receiver for long.
+  mailbox_limit mailbox{};
   // Called for every dead letter, on the thread that found it (a worker or the
   // sender). Keep it short; it must not block.
   std::function<void(const dead_letter&)> on_dead_letter{};

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -55,6 +56,27 @@ struct escalation {
   error reason;
 };
 
+// What a local send does when the target's bounded mailbox is full.
+enum class when_full : std::uint8_t {
+  fail,   // the tell returns errc::mailbox_full at once; an ask's future fails with it
+  block,  // the sender waits for room up to mailbox_limit::block_timeout, then fails
+          // as `fail` does. A sender inside a handler never waits (its worker
+          // may be the one the target needs): it fails at once.
+};
+
+// The bound of one actor's mailbox (docs/actors.md, "Bounded mailboxes").
+// capacity counts messages queued and not yet taken by the actor; 0 means
+// unbounded. Only local user sends (tell, ask) are refused; messages from
+// other nodes are admitted and bounded by their link's window instead, which
+// returns only as the actor handles them, and system messages (stop, down,
+// escalation, a task's resumption) are always admitted. Every refusal counts
+// in system_metrics::mailbox_full and the actor type's mailbox_full.
+struct mailbox_limit {
+  std::size_t capacity = 0;
+  when_full on_full = when_full::fail;
+  std::chrono::milliseconds block_timeout{1000};
+};
+
 // An actor's name for actor_system::spawn: `sys.spawn<T>(herald::name("alice"), args...)`.
 // Explicit, so that a string meant for T's constructor is never taken for a
 // name (nor a name for a constructor argument).
@@ -69,6 +91,8 @@ struct name {
 struct spawn_options {
   std::string name{};
   supervision policy{};
+  // The actor's mailbox bound; unset: actor_system_config::mailbox.
+  std::optional<mailbox_limit> mailbox{};
 };
 
 }  // namespace herald

@@ -17,6 +17,11 @@ struct system_metrics {
   std::uint64_t escalations = 0;
   std::uint64_t asks_timed_out = 0;
   std::uint64_t activations = 0;      // times a worker picked up an actor with mail
+  // Bounded mailboxes (actor_system_config::mailbox, spawn_options::mailbox):
+  // local sends refused with errc::mailbox_full, and sends that waited for
+  // room under when_full::block (admitted or not).
+  std::uint64_t mailbox_full = 0;
+  std::uint64_t mailbox_waits = 0;
 
   // Across nodes (zero without start_node). Connection counters are summed
   // over every link this node has had: the open ones, and the final counts
@@ -102,6 +107,8 @@ inline constexpr metric_field system_metric_fields[] = {
     {"escalations", "herald_escalations_total", "", metric_kind::counter, &system_metrics::escalations, "Failures escalated past the root."},
     {"asks_timed_out", "herald_asks_timed_out_total", "", metric_kind::counter, &system_metrics::asks_timed_out, "Local asks that hit their deadline."},
     {"activations", "herald_activations_total", "", metric_kind::counter, &system_metrics::activations, "Times a worker picked up an actor with mail."},
+    {"mailbox_full", "herald_mailbox_full_total", "", metric_kind::counter, &system_metrics::mailbox_full, "Local sends refused because the target's bounded mailbox was full."},
+    {"mailbox_waits", "herald_mailbox_waits_total", "", metric_kind::counter, &system_metrics::mailbox_waits, "Local sends that waited for room in a bounded mailbox (when_full::block)."},
     {"connections", "herald_links", "", metric_kind::gauge, &system_metrics::connections, "Links open now."},
     {"links_closed", "herald_links_closed_total", "", metric_kind::counter, &system_metrics::links_closed, "Links lost or closed (a link replaced by a newer one is not counted)."},
     {"frames_sent", "herald_frames_sent_total", "", metric_kind::counter, &system_metrics::frames_sent, "Frames written, over every link."},

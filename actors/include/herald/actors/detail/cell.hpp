@@ -40,8 +40,17 @@ class cell_base : public runtime::schedulable {
   bool stop_requested() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
 
   // Puts a message in the mailbox and schedules the actor if the mailbox was
-  // empty. A stopped actor rejects it (dead letter, or the ask fails).
+  // empty. A stopped actor rejects it (dead letter, or the ask fails). Not
+  // bound by the mailbox's capacity: for system messages and remote
+  // deliveries (which their link's window bounds).
   void enqueue(envelope&& e) noexcept;
+  // A local user send (tell, ask): as enqueue(), within the mailbox's bound.
+  // When the mailbox is full the bound's policy applies: fail at once, or
+  // (outside a handler) wait for room up to its block_timeout. A refused
+  // message is destroyed, an ask's reply fails with the same error, and the
+  // error (errc::mailbox_full) is returned.
+  result<void> offer(envelope&& e) noexcept;
+  const mailbox_limit& mailbox_bound() const noexcept { return *opts_.mailbox; }
   // As enqueue() for a chain of nodes from node_pool, their envelopes filled
   // and linked first..last through next: one push, one fence, at most one
   // schedule for all of them, in chain order.
@@ -109,6 +118,16 @@ class cell_base : public runtime::schedulable {
   void start() noexcept;
   // A mailbox node from the pool, or null when out of memory.
   static mailbox_node* acquire_node() noexcept;
+  // Bounded mailboxes: takes a place for one message if fewer than the
+  // capacity are queued (counted in pushed_ at once, so concurrent senders
+  // never overshoot it); wait_for_room() retries until the policy's deadline;
+  // refuse() counts and fails a message that found no room; took() makes a
+  // taken message's place free and wakes senders waiting for one.
+  bool reserve() noexcept;
+  bool wait_for_room() noexcept;
+  error refuse(envelope& e) noexcept;
+  void took() noexcept;
+  void push_reserved(mailbox_node* n) noexcept;
   // Queues n (its envelope filled) and schedules the actor if needed.
   void push_node(mailbox_node* n) noexcept;
   void handle(envelope& e) noexcept;
@@ -144,17 +163,27 @@ class cell_base : public runtime::schedulable {
   //     set (release); the worker reads it after seeing the flag (acquire).
   //  7. Messages run in the order of their pushes (mpsc_queue): one order for
   //     every producer, so per-sender FIFO and causal order hold.
+  //  8. Bounded mailbox: a user send is admitted only by reserve()'s
+  //     increment of pushed_ finding pushed_ - taken_ below the capacity, so
+  //     at most `capacity` admitted user sends are queued at once (system
+  //     messages and remote deliveries count in the depth but are never
+  //     refused). A sender that waits registers in room_waiters_ (seq_cst)
+  //     before it looks at taken_ again; took() stores taken_ (seq_cst) before
+  //     it reads room_waiters_: one of them sees the other, so no waiter
+  //     sleeps through the room it waits for.
   system_core& sys_;
   const actor_id id_;
   const spawn_options opts_;
   ref_ptr<cell_base> parent_;
   std::atomic<std::uint32_t> refs_{1};
   mpsc_queue mailbox_;
-  // Mailbox depth for the exporter: pushed_ counts enqueues (relaxed, next
-  // to the mailbox the producer writes anyway), taken_ is written by the
-  // worker once per activation.
+  // Mailbox depth: pushed_ counts enqueues (relaxed, next to the mailbox the
+  // producer writes anyway), taken_ is written by the worker once per
+  // activation, or once per message for a bounded mailbox, whose admission
+  // compares the two (invariant 8).
   std::atomic<std::uint64_t> pushed_{0};
   std::atomic<std::uint64_t> taken_{0};
+  std::atomic<std::uint32_t> room_waiters_{0};  // senders in wait_for_room()
   type_stats* stats_ = nullptr;
   std::atomic<bool> scheduled_{false};
   std::atomic<bool> stop_requested_{false};

@@ -20,6 +20,7 @@ struct type_stats {
   std::atomic<std::uint64_t> handled{0};       // messages taken from a mailbox and handled
   std::atomic<std::uint64_t> restarts{0};
   std::atomic<std::uint64_t> dead_letters{0};  // messages to a stopped actor of this type
+  std::atomic<std::uint64_t> mailbox_full{0};  // local sends refused by a full bounded mailbox
   std::atomic<std::uint64_t> spawned{0};
   std::atomic<std::uint64_t> stopped{0};
   // Handler time per message: each activation records its messages at the
@@ -39,6 +40,7 @@ struct type_snapshot {
   std::uint64_t handled = 0;
   std::uint64_t restarts = 0;
   std::uint64_t dead_letters = 0;
+  std::uint64_t mailbox_full = 0;
   std::uint64_t mailbox_depth = 0;      // summed over its live actors
   std::uint64_t mailbox_depth_max = 0;  // of its fullest actor
   runtime::latency_histogram::snapshot handler_time;
