@@ -157,15 +157,16 @@ result<void> cell_base::offer(envelope&& e) noexcept {
     return refuse(e);
   }
   n->env = std::move(e);
-  push_reserved(n);
+  n->admitted = true;
+  push_node(n);
   return {};
 }
 
 bool cell_base::reserve() noexcept {
-  const auto before = pushed_.fetch_add(1, std::memory_order_seq_cst);
-  const auto taken = taken_.load(std::memory_order_seq_cst);
+  const auto before = admitted_.fetch_add(1, std::memory_order_seq_cst);
+  const auto taken = admitted_taken_.load(std::memory_order_seq_cst);
   if (before < taken || before - taken < opts_.mailbox->capacity) return true;
-  pushed_.fetch_sub(1, std::memory_order_relaxed);
+  admitted_.fetch_sub(1, std::memory_order_relaxed);
   return false;
 }
 
@@ -191,7 +192,7 @@ bool cell_base::wait_for_room() noexcept {
 }
 
 void cell_base::took() noexcept {
-  taken_.store(taken_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+  admitted_taken_.store(admitted_taken_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
   if (room_waiters_.load(std::memory_order_seq_cst) != 0) {
     auto& stripe = stripe_of(this);
     { std::lock_guard lock(stripe.mutex); }
@@ -222,10 +223,6 @@ void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size
 
 void cell_base::push_node(mailbox_node* n) noexcept {
   pushed_.fetch_add(1, std::memory_order_relaxed);
-  push_reserved(n);
-}
-
-void cell_base::push_reserved(mailbox_node* n) noexcept {
   mailbox_.push(n);
   // The push's exchange and this load are seq_cst, as are run()'s clearing
   // store and final look: either we see scheduled_ cleared, or run() sees our
@@ -263,14 +260,13 @@ void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
 void cell_base::run(std::size_t budget) noexcept {
   current_cell_scope scope(this);
   std::size_t taken = 0;
-  const bool bounded = opts_.mailbox->capacity != 0;
   const auto began = std::chrono::steady_clock::now();
   while (taken < budget) {
     mailbox_node* n = mailbox_.pop();
     if (n == nullptr && taken > 0 && should_spin()) n = spin_for_mail();
     if (n == nullptr) break;
     ++taken;
-    if (bounded) took();
+    if (n->admitted) took();
     handle(n->env);
     n->env.reset();
     node_pool::release(n);
@@ -296,14 +292,11 @@ void cell_base::run(std::size_t budget) noexcept {
   if (!mailbox_.looks_empty() && !scheduled_.exchange(true, std::memory_order_acq_rel)) schedule();
 }
 
-// Once per activation: the per-type counters and the mailbox depth (a
-// bounded mailbox's depth moves with each message instead: took()). Before
+// Once per activation: the per-type counters and the mailbox depth. Before
 // scheduled_ is released, so only this worker touches taken_ here.
 void cell_base::account(std::size_t taken, std::chrono::steady_clock::time_point began) noexcept {
   if (taken == 0) return;
-  if (opts_.mailbox->capacity == 0) {
-    taken_.store(taken_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
-  }
+  taken_.store(taken_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
   if (stats_ == nullptr) return;
   stats_->handled.fetch_add(taken, std::memory_order_relaxed);
   stats_->handler_time.record((std::chrono::steady_clock::now() - began) / taken, taken);

@@ -85,7 +85,9 @@ mailbox_node* node_pool::acquire() {
   if (free_list::gone) return allocate();
   free_list& f = tls_free;
   if (f.head == nullptr && !f.refill()) return allocate();
-  return static_cast<mailbox_node*>(f.take());
+  auto* n = static_cast<mailbox_node*>(f.take());
+  n->admitted = false;
+  return n;
 }
 
 void node_pool::release(mailbox_node* n) noexcept {

@@ -384,6 +384,9 @@ void connection_impl::write_batch() {
                                      settings_.flow_window_asks};
       granted_bytes_ = std::max(granted_bytes_, g.max_bytes);
       granted_asks_ = std::max(granted_asks_, g.max_asks);
+      const std::uint64_t due = granted_bytes_ - settings_.flow_window_bytes / 2;
+      grant_due_at_.store(due, std::memory_order_seq_cst);
+      if (credit_released_.load(std::memory_order_seq_cst) >= due) request_grant();  // released meanwhile
       flatbuffers::FlatBufferBuilder b(64);
       wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_});
       wire::frame_header h;
@@ -657,6 +660,7 @@ void connection_impl::maybe_grant(bool force) {
   const bool due = force || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
                    want_asks - granted_asks_ >= std::max<std::uint64_t>(1, settings_.flow_window_asks / 2);
   if (!due) return;
+  grant_due_at_.store(~std::uint64_t{0}, std::memory_order_relaxed);  // one is on its way (invariant 4)
   grant_pending_ = true;
   write_batch();
 }

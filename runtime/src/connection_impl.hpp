@@ -192,6 +192,15 @@ class connection_impl final : public connection {
   //  3. granted_bytes_ = credit_released_ + window at the last grant, never
   //     decreasing; the peer is within its window while recv_bytes_ <=
   //     granted_bytes_ (likewise for asks, with replies written + abandoned).
+  //  4. No grant is missed: grant_due_at_ is granted_bytes_ - window / 2
+  //     once a grant is written (the maximum from the moment one is due until
+  //     then), and every consumed() that leaves credit_released_ at or past
+  //     it asks for a grant. The writer stores it (seq_cst) before it reads
+  //     credit_released_ again, a consumer adds (seq_cst) before it reads
+  //     it: one of them sees the other's write, so the release that makes a
+  //     grant due always leads to one. (Comparing against fixed multiples of
+  //     half a window instead stalled a link for good when a grant was taken
+  //     just past one: the next multiple lay beyond what the peer could send.)
   // Grants are not ring records: the writer emits credit_frame_ itself, so a
   // grant goes out even while the rings are closed for a drain.
   std::uint64_t send_limit_bytes_ = 0;

@@ -137,12 +137,14 @@ TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNo
       receiver_peak = std::max(receiver_peak, test::resident_bytes(child_pid));
     }
   }
+  // The ask waits behind every admitted tell: room in the ring comes as the
+  // receiver works through them.
   result<report> got = error(errc::timeout);
-  for (int tries = 0; tries < 100; ++tries) {
+  for (int tries = 0; tries < 600; ++tries) {
     got = sink->ask(report_request{}, 30s).get();
     if (got || got.error().code() != errc::backpressure) break;
+    std::this_thread::sleep_for(50ms);
   }
-  ASSERT_TRUE(got) << got.error().message();
   std::string seconds;
   for (auto s : per_second) seconds += " " + std::to_string(s);
   std::printf("[ figures  ] %llu tells admitted, %llu backpressure; sender RSS +%zu KiB (ring %zu KiB), receiver RSS "
@@ -150,6 +152,7 @@ TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNo
               static_cast<unsigned long long>(n), static_cast<unsigned long long>(backpressure),
               (sender_peak - sender_base) >> 10, sender_ring >> 10, (receiver_peak - receiver_base) >> 10,
               receiver_window >> 10, seconds.c_str());
+  ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(other_errors, 0u);
   EXPECT_EQ(got->received, n) << "every tell the sender was told succeeded arrives";
   EXPECT_EQ(got->out_of_order, 0u);
@@ -159,9 +162,9 @@ TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNo
     EXPECT_GT(per_second[s], 0u) << "no tell admitted in second " << s << " after SIGCONT";
   }
   EXPECT_LE(sender_peak - sender_base, sender_ring + sender_ring / 10) << "the sender holds at most its ring";
-  // The receiver holds at most one window of frames from the link: about
-  // 1000 tells of 1 KiB, each in a mailbox node with its frame.
-  EXPECT_LE(receiver_peak - receiver_base, 2 * receiver_window + receiver_window / 5)
+  // The receiver holds at most one window of frames from the link (about
+  // 1000 tells of 1 KiB), in mailbox nodes with their frames.
+  EXPECT_LE(receiver_peak - receiver_base, receiver_window + receiver_window / 10)
       << "the receiver holds at most one window of messages";
 }
 

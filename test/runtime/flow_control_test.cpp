@@ -159,6 +159,49 @@ TEST_P(FlowControl, AReceiverHoldsNoMoreThanItsWindowAndTheSenderMeetsBackpressu
   EXPECT_TRUE(send_seq(*p->a_to_b, accepted));
 }
 
+// The receiver releases one frame at a time, slowly enough that each grant
+// is taken the moment it is due. Grants used to be due at fixed multiples
+// of half a window; a grant taken just past one put the next multiple beyond
+// what the sender could ever send, and the link stalled for good (payloads
+// of 56 and 200 bytes with this 64 KiB window stalled after about 1.7 and
+// 2.5 windows). Four windows must flow.
+TEST_P(FlowControl, ReleasingFramesOneByOneNeverStallsTheLink) {
+  for (const std::size_t payload : {std::size_t{56}, std::size_t{200}}) {
+    auto p = start_held_pair(GetParam());
+    ASSERT_TRUE(p->a_to_b);
+    const std::size_t target = 4 * window / wire::frame_size(payload);
+    std::atomic<bool> stop{false};
+    std::thread sender([&] {
+      for (std::uint64_t seq = 0; seq < target && !stop.load();) {
+        auto r = p->a_to_b->send(tell_header(), payload, [&](std::span<std::byte> out) {
+          std::memset(out.data(), 0, out.size());
+          std::memcpy(out.data(), &seq, sizeof seq);
+        });
+        if (r) {
+          ++seq;
+        } else {
+          std::this_thread::sleep_for(100us);  // backpressure: the window is spent
+        }
+      }
+    });
+    std::size_t consumed = 0;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (consumed < target && std::chrono::steady_clock::now() - last_progress < 3s) {
+      if (!p->sink_b.consume(1).empty()) {
+        ++consumed;
+        last_progress = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(200us);  // the io thread takes its grant now
+      } else {
+        std::this_thread::sleep_for(50us);
+      }
+    }
+    stop = true;
+    sender.join();
+    EXPECT_EQ(consumed, target) << "payload " << payload << ": the link stalled after " << consumed << " frames ("
+                                << p->a_to_b->stats().credits_received << " grants received)";
+  }
+}
+
 TEST_P(FlowControl, ControlFramesPassAShutWindow) {
   auto p = start_held_pair(GetParam());
   ASSERT_TRUE(p->a_to_b);

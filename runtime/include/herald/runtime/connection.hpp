@@ -121,14 +121,14 @@ class connection : public std::enable_shared_from_this<connection> {
   // Flow control, receiving side: the layer above is done with the tell or
   // ask frame of header `h` (see frame_sink::holds_credit). Gives its bytes
   // back to the peer's window; grants go out in batches, when half a window
-  // has come back. Any thread; one relaxed atomic add in the common case.
+  // has come back since the last grant. Any thread; two atomic adds and a
+  // load in the common case.
   void consumed(const wire::frame_header& h) noexcept {
     if (h.kind != wire::frame_kind::tell && h.kind != wire::frame_kind::ask) return;
     const std::uint64_t n = wire::frame_size(h.payload_length);
-    const std::uint64_t before = credit_released_.fetch_add(n, std::memory_order_relaxed);
+    const std::uint64_t after = credit_released_.fetch_add(n, std::memory_order_seq_cst) + n;
     frames_released_.fetch_add(1, std::memory_order_relaxed);
-    const std::uint64_t half = settings_.flow_window_bytes / 2;
-    if (before / half != (before + n) / half) request_grant();
+    if (after >= grant_due_at_.load(std::memory_order_seq_cst)) request_grant();
   }
 
   bool is_open() const noexcept { return !data_ring_->closed(); }
@@ -251,6 +251,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // reply does). Cumulative; written by any thread, read by the io thread.
   std::atomic<std::uint64_t> credit_released_{0};
   std::atomic<std::uint64_t> frames_released_{0};
+  // credit_released_ at which the next grant is due (half a window past the
+  // last one); the maximum while a grant is on its way. Written by the io
+  // thread: see connection_impl's flow-control invariant 4.
+  std::atomic<std::uint64_t> grant_due_at_{~std::uint64_t{0}};
   std::atomic<std::uint64_t> replies_abandoned_{0};
   // Tell and ask frames handed to the layer above, and their wire bytes.
   // Written by the io thread only (a load and a store, no read-modify-write).

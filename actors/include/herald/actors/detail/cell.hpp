@@ -91,6 +91,15 @@ class cell_base : public runtime::schedulable {
     return pushed > taken ? pushed - taken : 0;
   }
 
+  // User sends a bounded mailbox has admitted and its actor not yet taken
+  // (any thread, a snapshot; it may exceed the capacity by the places that
+  // senders about to be refused hold for an instant).
+  std::uint64_t admitted_queued() const noexcept {
+    const auto taken = admitted_taken_.load(std::memory_order_relaxed);
+    const auto in = admitted_.load(std::memory_order_relaxed);
+    return in > taken ? in - taken : 0;
+  }
+
   // worker: the state generation, bumped by every restart.
   std::uint64_t generation() const noexcept { return generation_; }
 
@@ -118,16 +127,16 @@ class cell_base : public runtime::schedulable {
   void start() noexcept;
   // A mailbox node from the pool, or null when out of memory.
   static mailbox_node* acquire_node() noexcept;
-  // Bounded mailboxes: takes a place for one message if fewer than the
-  // capacity are queued (counted in pushed_ at once, so concurrent senders
-  // never overshoot it); wait_for_room() retries until the policy's deadline;
-  // refuse() counts and fails a message that found no room; took() makes a
-  // taken message's place free and wakes senders waiting for one.
+  // Bounded mailboxes: takes a place for one user send if fewer than the
+  // capacity are queued (counted in admitted_ at once, so concurrent
+  // senders never overshoot it); wait_for_room() retries until the policy's
+  // deadline; refuse() counts and fails a message that found no room;
+  // took() frees the place of an admitted message the worker took and wakes
+  // senders waiting for one.
   bool reserve() noexcept;
   bool wait_for_room() noexcept;
   error refuse(envelope& e) noexcept;
   void took() noexcept;
-  void push_reserved(mailbox_node* n) noexcept;
   // Queues n (its envelope filled) and schedules the actor if needed.
   void push_node(mailbox_node* n) noexcept;
   void handle(envelope& e) noexcept;
@@ -164,25 +173,28 @@ class cell_base : public runtime::schedulable {
   //  7. Messages run in the order of their pushes (mpsc_queue): one order for
   //     every producer, so per-sender FIFO and causal order hold.
   //  8. Bounded mailbox: a user send is admitted only by reserve()'s
-  //     increment of pushed_ finding pushed_ - taken_ below the capacity, so
-  //     at most `capacity` admitted user sends are queued at once (system
-  //     messages and remote deliveries count in the depth but are never
-  //     refused). A sender that waits registers in room_waiters_ (seq_cst)
-  //     before it looks at taken_ again; took() stores taken_ (seq_cst) before
-  //     it reads room_waiters_: one of them sees the other, so no waiter
-  //     sleeps through the room it waits for.
+  //     increment of admitted_ finding admitted_ - admitted_taken_ below the
+  //     capacity, so at most `capacity` admitted user sends are queued at
+  //     once (system messages and remote deliveries take no place and are
+  //     never refused). A sender that waits registers in room_waiters_
+  //     (seq_cst) before it looks at admitted_taken_ again; took() stores
+  //     admitted_taken_ (seq_cst) before it reads room_waiters_: one of them
+  //     sees the other, so no waiter sleeps through the room it waits for.
   system_core& sys_;
   const actor_id id_;
   const spawn_options opts_;
   ref_ptr<cell_base> parent_;
   std::atomic<std::uint32_t> refs_{1};
   mpsc_queue mailbox_;
-  // Mailbox depth: pushed_ counts enqueues (relaxed, next to the mailbox the
-  // producer writes anyway), taken_ is written by the worker once per
-  // activation, or once per message for a bounded mailbox, whose admission
-  // compares the two (invariant 8).
+  // Mailbox depth for the exporter: pushed_ counts enqueues (relaxed, next
+  // to the mailbox the producer writes anyway), taken_ is written by the
+  // worker once per activation.
   std::atomic<std::uint64_t> pushed_{0};
   std::atomic<std::uint64_t> taken_{0};
+  // A bounded mailbox's places (invariant 8): user sends admitted, and those
+  // the worker has taken (written by the worker only, per message).
+  std::atomic<std::uint64_t> admitted_{0};
+  std::atomic<std::uint64_t> admitted_taken_{0};
   std::atomic<std::uint32_t> room_waiters_{0};  // senders in wait_for_room()
   type_stats* stats_ = nullptr;
   std::atomic<bool> scheduled_{false};

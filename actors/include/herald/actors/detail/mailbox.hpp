@@ -18,6 +18,9 @@ struct mpsc_link {
 // message has run: no allocation per message once the pool is warm.
 struct mailbox_node : mpsc_link {
   envelope env;
+  // A user send admitted by a bounded mailbox (cell_base::offer): taking it
+  // frees its place. Always false from node_pool::acquire().
+  bool admitted = false;
 };
 
 // The nodes of every mailbox: a free list per thread, refilled from and
