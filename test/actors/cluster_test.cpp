@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/test_support.hpp"
 
 namespace herald {
 namespace {
@@ -32,15 +33,7 @@ class greeter : public actor<greeter> {
   std::string node_;
 };
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using test::eventually;
 
 // Three nodes on loopback: the first is the seed of the other two.
 struct three_nodes {

@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <map>
 #include <regex>
 #include <set>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "herald/herald.hpp"
+#include "support/test_support.hpp"
 
 namespace herald {
 namespace {
@@ -207,6 +210,44 @@ TEST(HttpEndpoint, CountersMoveWhenTrafficFlows) {
   EXPECT_GT(after.value("herald_actor_handler_duration_seconds_count", "sink"),
             before.value("herald_actor_handler_duration_seconds_count", "sink"));
   EXPECT_TRUE(after.errors.empty()) << after.errors.front();
+}
+
+// An actor type whose handler throws on `fail` (its supervisor restarts it)
+// and whose mailbox holds one message.
+struct fail {};
+struct park {
+  std::atomic<bool>* released;
+};
+class brittle : public actor<brittle> {
+ public:
+  void on(const fail&) { throw std::runtime_error("on purpose"); }
+  void on(const park& p) {
+    while (!p.released->load()) std::this_thread::sleep_for(1ms);
+  }
+  void on(const ping&) {}
+};
+
+TEST(HttpEndpoint, PerActorTypeRestartsDeadLettersAndRefusalsMove) {
+  two_nodes n;
+  auto b = n.a->spawn<brittle>(spawn_options{.name = "", .policy = {.max_restarts = 100}, .mailbox = mailbox_limit{.capacity = 1}})
+               .value();
+  const exposition before(http_get(n.a->http_address(), "/metrics"));
+  ASSERT_TRUE(b.tell(fail{}));
+  ASSERT_TRUE(b.tell(fail{}));
+  std::atomic<bool> released{false};
+  // Wait until both failures were handled and the actor runs `park`.
+  while (!b.tell(park{&released})) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(test::eventually([&] { return b.tell(ping{0}).has_value() == false; }));  // parked, one queued: full
+  released = true;
+  n.a->stop(b);
+  ASSERT_TRUE(test::eventually([&] { return b.stopped(); }));
+  (void)b.tell(ping{0});  // a dead letter
+  const exposition after(http_get(n.a->http_address(), "/metrics"));
+  EXPECT_TRUE(after.errors.empty()) << after.errors.front();
+  EXPECT_EQ(after.value("herald_actor_restarts_total", "brittle") - std::max(0.0, before.value("herald_actor_restarts_total", "brittle")), 2);
+  EXPECT_GE(after.value("herald_actor_dead_letters_total", "brittle"), 1);
+  EXPECT_GE(after.value("herald_actor_mailbox_full_total", "brittle"), 1);
+  EXPECT_GE(after.value("herald_mailbox_full_total"), 1);
 }
 
 TEST(HttpEndpoint, AnswersAskLatencyOnTheAskingSide) {

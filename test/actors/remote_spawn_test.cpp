@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/test_support.hpp"
 
 namespace herald {
 namespace {
@@ -41,15 +42,7 @@ class fixed : public actor<fixed> {
   std::string on(const describe&) const { return "fixed"; }
 };
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using test::eventually;
 
 // Three nodes on loopback; node 1 and node 2 host `host` for others.
 struct three_nodes {

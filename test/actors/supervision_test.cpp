@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/test_support.hpp"
 
 namespace herald {
 namespace {
@@ -48,15 +49,7 @@ class observer : public actor<observer> {
   std::vector<down> downs_;
 };
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 5s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::eventually;
 
 TEST(Supervision, RestartGivesTheActorFreshStateAndKeepsItsMailbox) {
   actor_system sys{actor_system_config{.worker_threads = 2}};

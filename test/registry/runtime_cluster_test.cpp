@@ -18,16 +18,7 @@ using steady = std::chrono::steady_clock;
 
 constexpr type_id account_type = 0xacc0;
 
-// Polls pred every 10 ms until it holds or limit passes.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = steady::now() + limit;
-  while (steady::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 bool converged(std::vector<std::unique_ptr<loopback_node>>& nodes) {
   std::vector<member_key> expected;

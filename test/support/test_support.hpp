@@ -4,8 +4,10 @@
 
 #include <sched.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
+#include <thread>
 
 namespace herald::test {
 
@@ -27,6 +29,19 @@ constexpr bool sanitized() {
 // An iteration count for a stress test: n normally, n/divisor under a sanitizer.
 constexpr std::size_t scaled(std::size_t n, std::size_t divisor = 10) {
   return sanitized() ? (n / divisor > 0 ? n / divisor : 1) : n;
+}
+
+// Polls f every `every` until it returns true (true) or `limit` passes
+// (its last answer).
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(10),
+                std::chrono::milliseconds every = std::chrono::milliseconds(5)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return f();
 }
 
 // Soak tests run only under `ctest -L soak` (which sets HERALD_SOAK=1).
