@@ -33,7 +33,7 @@ class greeter : public actor<greeter> {
   std::string node_;
 };
 
-using test::eventually;
+using herald::test::eventually;
 
 // Three nodes on loopback: the first is the seed of the other two.
 struct three_nodes {

@@ -232,11 +232,12 @@ TEST(HttpEndpoint, PerActorTypeRestartsDeadLettersAndRefusalsMove) {
   auto b = n.a->spawn<brittle>(spawn_options{.name = "", .policy = {.max_restarts = 100}, .mailbox = mailbox_limit{.capacity = 1}})
                .value();
   const exposition before(http_get(n.a->http_address(), "/metrics"));
-  ASSERT_TRUE(b.tell(fail{}));
-  ASSERT_TRUE(b.tell(fail{}));
+  // One place: each send waits for the one before it to be taken.
+  auto send = [&](auto m) { ASSERT_TRUE(test::eventually([&] { return b.tell(m).has_value(); })); };
+  send(fail{});
+  send(fail{});
   std::atomic<bool> released{false};
-  // Wait until both failures were handled and the actor runs `park`.
-  while (!b.tell(park{&released})) std::this_thread::sleep_for(1ms);
+  send(park{&released});
   ASSERT_TRUE(test::eventually([&] { return b.tell(ping{0}).has_value() == false; }));  // parked, one queued: full
   released = true;
   n.a->stop(b);

@@ -42,7 +42,7 @@ class fixed : public actor<fixed> {
   std::string on(const describe&) const { return "fixed"; }
 };
 
-using test::eventually;
+using herald::test::eventually;
 
 // Three nodes on loopback; node 1 and node 2 host `host` for others.
 struct three_nodes {

@@ -49,7 +49,7 @@ class observer : public actor<observer> {
   std::vector<down> downs_;
 };
 
-using test::eventually;
+using herald::test::eventually;
 
 TEST(Supervision, RestartGivesTheActorFreshStateAndKeepsItsMailbox) {
   actor_system sys{actor_system_config{.worker_threads = 2}};

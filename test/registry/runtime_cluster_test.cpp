@@ -18,7 +18,7 @@ using steady = std::chrono::steady_clock;
 
 constexpr type_id account_type = 0xacc0;
 
-using test::eventually;
+using herald::test::eventually;
 
 bool converged(std::vector<std::unique_ptr<loopback_node>>& nodes) {
   std::vector<member_key> expected;
