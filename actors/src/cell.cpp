@@ -110,6 +110,8 @@ void arm_ask_timeout(cell_base& target, std::chrono::nanoseconds timeout, std::f
 
 void count_ask_timeout(cell_base& target) noexcept { target.core().count_ask_timeout(); }
 
+void count_quorum_late_reply(system_core& core) noexcept { core.count_quorum_late_reply(); }
+
 cell_base::cell_base(system_core& sys, actor_id id, spawn_options opts, ref_ptr<cell_base> parent)
     : sys_(sys), id_(id), opts_(with_mailbox(std::move(opts), sys.config().mailbox)), parent_(std::move(parent)) {}
 

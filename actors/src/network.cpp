@@ -370,6 +370,7 @@ void network::add_metrics(system_metrics& m) const {
   m.frames_dropped_unsent = node_->frames_dropped_unsent();
   for (const auto& c : node_->connections()) {
     all.push_back(c->stats());
+    m.asks_in_flight += all.back().asks_pending;
     ++m.connections;
   }
   for (const auto& s : all) {

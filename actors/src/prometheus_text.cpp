@@ -141,15 +141,9 @@ std::string prometheus_text(network& net) {
   w.family("herald_link_ask_duration_seconds", "histogram", "Time from sending an ask on the link to its reply.");
   for (const auto& l : links) w.histogram("herald_link_ask_duration_seconds", l.labels, l.s.ask_latency);
 
-  // Asks over every open link.
-  std::uint64_t in_flight = 0;
+  // Asks over every open link (herald_asks_in_flight is a system metric).
   runtime::latency_histogram::snapshot ask_latency;
-  for (const auto& l : links) {
-    in_flight += l.s.asks_pending;
-    ask_latency += l.s.ask_latency;
-  }
-  w.family("herald_asks_in_flight", "gauge", "Remote asks that wait for a reply, over every open link.");
-  w.sample("herald_asks_in_flight", "", in_flight);
+  for (const auto& l : links) ask_latency += l.s.ask_latency;
   w.family("herald_ask_duration_seconds", "histogram", "Time from sending a remote ask to its reply, over every open link.");
   w.histogram("herald_ask_duration_seconds", "", ask_latency);
 

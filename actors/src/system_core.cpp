@@ -271,6 +271,7 @@ system_metrics system_core::metrics() const {
   m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
   m.handler_failures = failures_.load(std::memory_order_relaxed);
   m.restarts = restarts_.load(std::memory_order_relaxed);
+  m.quorum_late_replies = quorum_late_.load(std::memory_order_relaxed);
   m.mailbox_full = mailbox_full_.load(std::memory_order_relaxed);
   m.mailbox_waits = mailbox_waits_.load(std::memory_order_relaxed);
   m.escalations = escalations_.load(std::memory_order_relaxed);

@@ -83,6 +83,7 @@ class system_core {
   void escalate(const escalation& e) noexcept;
   void count_failure() noexcept { failures_.fetch_add(1, std::memory_order_relaxed); }
   void count_restart() noexcept { restarts_.fetch_add(1, std::memory_order_relaxed); }
+  void count_quorum_late_reply() noexcept { quorum_late_.fetch_add(1, std::memory_order_relaxed); }
   void count_mailbox_full() noexcept { mailbox_full_.fetch_add(1, std::memory_order_relaxed); }
   void count_mailbox_wait() noexcept { mailbox_waits_.fetch_add(1, std::memory_order_relaxed); }
   void count_ask_timeout() noexcept { ask_timeouts_.fetch_add(1, std::memory_order_relaxed); }
@@ -131,6 +132,7 @@ class system_core {
   std::atomic<std::uint64_t> dead_letters_{0};
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> restarts_{0};
+  std::atomic<std::uint64_t> quorum_late_{0};
   std::atomic<std::uint64_t> mailbox_full_{0};
   std::atomic<std::uint64_t> mailbox_waits_{0};
   std::atomic<std::uint64_t> escalations_{0};

@@ -8,6 +8,7 @@
 #include "herald/actors/config.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
+#include "herald/actors/quorum.hpp"
 #include "herald/actors/task.hpp"
 #include "herald/error.hpp"
 #include "herald/result.hpp"

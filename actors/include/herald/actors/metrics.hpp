@@ -17,6 +17,7 @@ struct system_metrics {
   std::uint64_t escalations = 0;
   std::uint64_t asks_timed_out = 0;
   std::uint64_t activations = 0;      // times a worker picked up an actor with mail
+  std::uint64_t quorum_late_replies = 0;  // replies that came after their quorum ask had decided (dropped)
   // Bounded mailboxes (actor_system_config::mailbox, spawn_options::mailbox):
   // local sends refused with errc::mailbox_full, and sends that waited for
   // room under when_full::block (admitted or not).
@@ -35,6 +36,7 @@ struct system_metrics {
   std::uint64_t bytes_received = 0;
   std::uint64_t backpressure_events = 0;
   std::uint64_t late_replies = 0;     // replies dropped: their ask had timed out
+  std::uint64_t asks_in_flight = 0;   // a level: remote asks waiting for their reply, over the open links
   std::uint64_t remote_asks_timed_out = 0;
   std::uint64_t remote_asks_failed_node_down = 0;
   std::uint64_t frames_to_missing_actors = 0;
@@ -107,6 +109,7 @@ inline constexpr metric_field system_metric_fields[] = {
     {"escalations", "herald_escalations_total", "", metric_kind::counter, &system_metrics::escalations, "Failures escalated past the root."},
     {"asks_timed_out", "herald_asks_timed_out_total", "", metric_kind::counter, &system_metrics::asks_timed_out, "Local asks that hit their deadline."},
     {"activations", "herald_activations_total", "", metric_kind::counter, &system_metrics::activations, "Times a worker picked up an actor with mail."},
+    {"quorum_late_replies", "herald_quorum_late_replies_total", "", metric_kind::counter, &system_metrics::quorum_late_replies, "Replies that came after their quorum ask had decided (dropped)."},
     {"mailbox_full", "herald_mailbox_full_total", "", metric_kind::counter, &system_metrics::mailbox_full, "Local sends refused because the target's bounded mailbox was full."},
     {"mailbox_waits", "herald_mailbox_waits_total", "", metric_kind::counter, &system_metrics::mailbox_waits, "Local sends that waited for room in a bounded mailbox (when_full::block)."},
     {"connections", "herald_links", "", metric_kind::gauge, &system_metrics::connections, "Links open now."},
@@ -118,6 +121,7 @@ inline constexpr metric_field system_metric_fields[] = {
     {"bytes_received", "herald_received_bytes_total", "", metric_kind::counter, &system_metrics::bytes_received, "Bytes read, over every link."},
     {"backpressure_events", "herald_backpressure_events_total", "", metric_kind::counter, &system_metrics::backpressure_events, "Sends that found a link's ring full."},
     {"late_replies", "herald_late_replies_total", "", metric_kind::counter, &system_metrics::late_replies, "Replies dropped because their ask had timed out."},
+    {"asks_in_flight", "herald_asks_in_flight", "", metric_kind::gauge, &system_metrics::asks_in_flight, "Remote asks that wait for a reply, over every open link."},
     {"remote_asks_timed_out", "herald_remote_asks_timed_out_total", "", metric_kind::counter, &system_metrics::remote_asks_timed_out, "Remote asks that hit their deadline."},
     {"remote_asks_failed_node_down", "herald_remote_asks_failed_node_down_total", "", metric_kind::counter, &system_metrics::remote_asks_failed_node_down, "Remote asks failed because their link was lost."},
     {"frames_to_missing_actors", "herald_frames_to_missing_actors_total", "", metric_kind::counter, &system_metrics::frames_to_missing_actors, "Frames for an actor id not running here."},
