@@ -93,8 +93,9 @@ def case_any_app(a):
     rows = both_up(a)
     assert all(m["incarnation"] > 0 for m in rows), rows
     want = {"shelf-a", "picker-a", "shelf-b", "picker-b"}
-    eventually("the registry has both nodes' actors",
-               lambda: want <= {e["name"] for e in json.loads(a.ctl("b", "registry", "--json").stdout or "[]")})
+    for node in ("a", "b"):
+        eventually(f"{node}'s registry has both nodes' actors",
+                   lambda: want <= {e["name"] for e in json.loads(a.ctl(node, "registry", "--json").stdout or "[]")})
     m = a.ctl("a", "metrics", "--json")
     assert m.returncode == 0, m.stderr
     counters = json.loads(m.stdout)
