@@ -91,6 +91,17 @@ void actor_system::unwatch(watch_id id) {
   if (auto* net = core_->net()) net->cluster().registry().unsubscribe(id);
 }
 
+result<std::vector<std::string>> actor_system::names_with_prefix(std::string_view prefix) const {
+  auto* net = core_->net();
+  if (!net) return error(errc::invalid_argument, "no cluster registry: call start_node() first");
+  std::vector<std::string> out;
+  for (auto& [name, entry] : net->cluster().registry().snapshot()) {
+    if (name.compare(0, prefix.size(), prefix) == 0) out.push_back(std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::uint64_t actor_system::node_id() const noexcept {
   auto* net = core_->net();
   return net ? net->node_id() : 0;

@@ -9,6 +9,7 @@
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/actors/quorum.hpp"
+#include "herald/actors/router.hpp"
 #include "herald/actors/task.hpp"
 #include "herald/error.hpp"
 #include "herald/result.hpp"

@@ -261,6 +261,10 @@ class actor_system {
   result<watch_id> watch_names(std::function<void(const name_event&)> fn);
   result<watch_id> watch_name(std::string name, std::function<void(const name_event&)> fn);
   void unwatch(watch_id id);
+  // The names registered cluster-wide that start with `prefix`, sorted, from
+  // this node's copy of the registry (no network round trip).
+  // errc::invalid_argument before start_node().
+  result<std::vector<std::string>> names_with_prefix(std::string_view prefix) const;
 
   // The node's id and its bound listen addresses (empty before start_node).
   std::uint64_t node_id() const noexcept;
