@@ -3,7 +3,7 @@
 // on the other. Measured, not assumed: both sides handle messages in every
 // one-second interval, and the cluster's heartbeats are not starved (no
 // member is suspected or declared down). 6 s by default, 60 s under
-// HERALD_CHAOS.
+// HERALD_CHAOS, 10 minutes under HERALD_SOAK.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -115,9 +115,8 @@ std::vector<std::string> alarms(actor_system& asker, const std::string& address)
 
 class BidirectionalFloodChaos : public ::testing::Test {};
 
-TEST_F(BidirectionalFloodChaos, TwoProcessesFloodingEachOtherBothDeliverEverySecondAndStayUp) {
+void flood_each_other(std::chrono::seconds length) {
   if (test::sanitized()) GTEST_SKIP() << "two processes at full speed: too slow to mean anything under a sanitizer";
-  const auto length = test::chaos_enabled() ? 60s : 6s;
   // The parent's node must exist before the child forks (the child joins
   // it), but threads do not survive fork: the child starts its own system
   // and dials the address it was given.
@@ -184,6 +183,16 @@ TEST_F(BidirectionalFloodChaos, TwoProcessesFloodingEachOtherBothDeliverEverySec
   EXPECT_TRUE(here.empty()) << "a saw: " << (here.empty() ? "" : here.front());
   EXPECT_TRUE(there.empty()) << "b saw: " << (there.empty() ? "" : there.front());
   EXPECT_EQ(a.metrics().members_lost, 0u);
+}
+
+TEST_F(BidirectionalFloodChaos, TwoProcessesFloodingEachOtherBothDeliverEverySecondAndStayUp) {
+  flood_each_other(test::chaos_enabled() ? 60s : 6s);
+}
+
+// 10 minutes: ctest -L soak.
+TEST(BidirectionalFloodSoak, TenMinutes) {
+  HERALD_SOAK_ONLY();
+  flood_each_other(600s);
 }
 
 }  // namespace

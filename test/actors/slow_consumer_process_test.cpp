@@ -3,7 +3,8 @@
 // The sender's memory stays within its ring, the receiver's within one
 // window of messages, every tell the sender was told succeeded arrives in
 // order, the sender sees backpressure, and throughput comes back after
-// SIGCONT. 6 s by default, 60 s (a 10 s stop) under HERALD_CHAOS.
+// SIGCONT. 6 s by default, 60 s (a 10 s stop) under HERALD_CHAOS, 10
+// minutes under HERALD_SOAK.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -72,10 +73,8 @@ runtime::node_config cfg(const std::string& name) {
 
 class SlowConsumerChaos : public ::testing::Test {};
 
-TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNothingAndRecovers) {
+void slow_consumer(std::chrono::seconds length, std::chrono::seconds pause) {
   if (test::sanitized()) GTEST_SKIP() << "measures memory";
-  const auto length = test::chaos_enabled() ? 60s : 6s;
-  const auto pause = test::chaos_enabled() ? 10s : 2s;
   test::child_process child([](const auto& say) {
     actor_system b{actor_system_config{.worker_threads = 1}};
     auto c = cfg("receiver");
@@ -166,6 +165,16 @@ TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNo
   // 1000 tells of 1 KiB), in mailbox nodes with their frames.
   EXPECT_LE(receiver_peak - receiver_base, receiver_window + receiver_window / 10)
       << "the receiver holds at most one window of messages";
+}
+
+TEST_F(SlowConsumerChaos, AStoppedAndContinuedSlowReceiverBoundsBothSidesLosesNothingAndRecovers) {
+  slow_consumer(test::chaos_enabled() ? 60s : 6s, test::chaos_enabled() ? 10s : 2s);
+}
+
+// 10 minutes, a 10 s stop: ctest -L soak.
+TEST(SlowConsumerSoak, TenMinutesWithAStopAndContinue) {
+  HERALD_SOAK_ONLY();
+  slow_consumer(600s, 10s);
 }
 
 }  // namespace
