@@ -15,6 +15,7 @@
 #include "herald/actors/detail/node_protocol.hpp"
 #include "herald/herald.hpp"
 #include "runtime/raw_peer.hpp"
+#include "support/child_process.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -38,16 +39,6 @@ runtime::node_config node_cfg(const std::string& name) {
   c.listen = {"tcp://127.0.0.1:0"};
   c.log = [](runtime::log_level, std::string_view) {};
   return c;
-}
-
-std::size_t rss_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  unsigned long pages = 0, resident = 0;
-  if (f != nullptr) {
-    if (std::fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 // Plays an authenticated peer: reads the node's Hello, answers with a Hello
@@ -103,7 +94,7 @@ TEST_F(AskFloodChaos, APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAr
   actor_system client{actor_system_config{.worker_threads = 1}};
   ASSERT_TRUE(client.start_client<pinger>(node_cfg("client")));
   ASSERT_TRUE(client.members_at(at)) << "warm up";
-  const std::size_t baseline = rss_bytes();
+  const std::size_t baseline = test::resident_bytes();
 
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> links{0}, asks_sent{0};
@@ -134,7 +125,7 @@ TEST_F(AskFloodChaos, APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAr
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
     (m ? answered : refused)++;
     worst = std::max(worst, took);
-    peak = std::max(peak, rss_bytes());
+    peak = std::max(peak, test::resident_bytes());
     std::this_thread::sleep_for(50ms);
   }
   stop = true;
