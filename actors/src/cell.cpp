@@ -178,17 +178,8 @@ bool cell_base::wait_for_room() noexcept {
   auto& stripe = stripe_of(this);
   std::unique_lock lock(stripe.mutex);
   room_waiters_.fetch_add(1, std::memory_order_seq_cst);
-  bool admitted = false;
-  for (;;) {
-    if (reserve()) {
-      admitted = true;
-      break;
-    }
-    if (stripe.room.wait_until(lock, deadline) == std::cv_status::timeout) {
-      admitted = reserve();
-      break;
-    }
-  }
+  // Tries again at each wake-up and once more at the deadline.
+  const bool admitted = stripe.room.wait_until(lock, deadline, [this] { return reserve(); });
   room_waiters_.fetch_sub(1, std::memory_order_relaxed);
   return admitted;
 }

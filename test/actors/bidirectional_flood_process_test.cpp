@@ -17,6 +17,7 @@
 
 #include "herald/herald.hpp"
 #include "support/child_process.hpp"
+#include "support/loopback_node.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -59,12 +60,8 @@ class flood_peer : public actor<flood_peer> {
 };
 
 runtime::node_config cfg(const std::string& name) {
-  runtime::node_config c;
-  c.secret.value = "bidirectional-secret";
-  c.node_name = name;
-  c.listen = {"tcp://127.0.0.1:0"};
+  auto c = test::loopback_node(name, "bidirectional-secret");
   c.backpressure_timeout = 20ms;
-  c.log = [](runtime::log_level, std::string_view) {};
   return c;
 }
 

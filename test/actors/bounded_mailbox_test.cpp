@@ -76,12 +76,19 @@ void wait_held(const gate& g) {
   ASSERT_TRUE(g.held.load()) << "the actor never ran its hold handler";
 }
 
+// A sink (no spin) kept in its hold handler until g opens, so that what is
+// sent to it next stays queued.
+actor_ref<sink> spawn_held(actor_system& sys, gate& g, spawn_options opts) {
+  auto s = sys.spawn<sink>(std::move(opts), &g, 0ns).value();
+  EXPECT_TRUE(s.tell(hold{}));
+  wait_held(g);
+  return s;
+}
+
 TEST(BoundedMailbox, AFullMailboxRefusesTellsAndAsksWithMailboxFullAndCountsThem) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   gate g;
-  auto s = sys.spawn<sink>(spawn_options{.name = "bounded", .mailbox = mailbox_limit{.capacity = 4}}, &g, 0ns).value();
-  ASSERT_TRUE(s.tell(hold{}));
-  wait_held(g);
+  auto s = spawn_held(sys, g, spawn_options{.name = "bounded", .mailbox = mailbox_limit{.capacity = 4}});
   // The running message no longer counts: four more fit.
   for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(s.tell(item{0, i})) << i;
   auto refused = s.tell(item{0, 4});
@@ -203,12 +210,8 @@ TEST(BoundedMailbox, BlockedSendersOnOneCoreAreWokenWhenRoomFrees) {
 TEST(BoundedMailbox, ABlockedSenderGivesUpAtItsTimeoutWithMailboxFull) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   gate g;
-  auto s = sys.spawn<sink>(
-                  spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 150ms}},
-                  &g, 0ns)
-               .value();
-  ASSERT_TRUE(s.tell(hold{}));
-  wait_held(g);
+  auto s = spawn_held(
+      sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 150ms}});
   ASSERT_TRUE(s.tell(item{0, 0}));
   const auto began = std::chrono::steady_clock::now();
   auto r = s.tell(item{0, 1});
@@ -237,12 +240,8 @@ class relay : public actor<relay> {
 TEST(BoundedMailbox, InsideAHandlerABlockingSendFailsAtOnceInsteadOfWaiting) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   gate g;
-  auto s = sys.spawn<sink>(
-                  spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 60s}},
-                  &g, 0ns)
-               .value();
-  ASSERT_TRUE(s.tell(hold{}));
-  wait_held(g);
+  auto s = spawn_held(
+      sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 60s}});
   ASSERT_TRUE(s.tell(item{0, 0}));
   auto r = sys.spawn<relay>().value();
   const auto began = std::chrono::steady_clock::now();
@@ -257,16 +256,12 @@ TEST(BoundedMailbox, InsideAHandlerABlockingSendFailsAtOnceInsteadOfWaiting) {
 TEST(BoundedMailbox, TheSystemDefaultAppliesToActorsSpawnedWithoutOne) {
   actor_system sys{actor_system_config{.worker_threads = 2, .mailbox = mailbox_limit{.capacity = 2}}};
   gate g;
-  auto bounded = sys.spawn<sink>({}, &g, 0ns).value();
-  ASSERT_TRUE(bounded.tell(hold{}));
-  wait_held(g);
+  auto bounded = spawn_held(sys, g, {});
   ASSERT_TRUE(bounded.tell(item{0, 0}));
   ASSERT_TRUE(bounded.tell(item{0, 1}));
   EXPECT_EQ(bounded.tell(item{0, 2}).error().code(), errc::mailbox_full);
   gate g2;
-  auto unbounded = sys.spawn<sink>(spawn_options{.mailbox = mailbox_limit{}}, &g2, 0ns).value();
-  ASSERT_TRUE(unbounded.tell(hold{}));
-  wait_held(g2);
+  auto unbounded = spawn_held(sys, g2, spawn_options{.mailbox = mailbox_limit{}});
   for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(unbounded.tell(item{0, i}));
   g.open = true;
   g2.open = true;
@@ -277,9 +272,7 @@ TEST(BoundedMailbox, TheSystemDefaultAppliesToActorsSpawnedWithoutOne) {
 TEST(BoundedMailbox, AFullMailboxStillTakesAStopAndItsQueuedMailDrains) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   gate g;
-  auto s = sys.spawn<sink>(spawn_options{.mailbox = mailbox_limit{.capacity = 1}}, &g, 0ns).value();
-  ASSERT_TRUE(s.tell(hold{}));
-  wait_held(g);
+  auto s = spawn_held(sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1}});
   ASSERT_TRUE(s.tell(item{0, 0}));
   ASSERT_FALSE(s.tell(item{0, 1}));
   sys.stop(s);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/loopback_node.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -157,14 +158,7 @@ TEST(Quorum, IsAwaitableInACoroutineHandler) {
 // Across nodes: replicas on two other nodes, one of which is shut down, and
 // a slow one. The quorum decides, the slow reply is counted late, and the
 // asking node's table of pending asks is empty once it came.
-runtime::node_config node_cfg(const std::string& name) {
-  runtime::node_config c;
-  c.secret.value = "quorum-secret";
-  c.node_name = name;
-  c.listen = {"tcp://127.0.0.1:0"};
-  c.log = [](runtime::log_level, std::string_view) {};
-  return c;
-}
+runtime::node_config node_cfg(const std::string& name) { return test::loopback_node(name, "quorum-secret"); }
 
 TEST(Quorum, AcrossNodesWithAStoppedNodeAndASlowOneLeavesNoPendingAsk) {
   actor_system a{actor_system_config{.worker_threads = 2}};

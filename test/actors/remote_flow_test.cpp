@@ -16,6 +16,7 @@
 #include "herald/herald.hpp"
 #include "runtime/raw_peer.hpp"
 #include "support/child_process.hpp"
+#include "support/loopback_node.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -32,14 +33,7 @@ class pinger : public actor<pinger> {
   int on(const ping&) { return 1; }
 };
 
-runtime::node_config node_cfg(const std::string& name) {
-  runtime::node_config c;
-  c.secret.value = "flow-test-secret";
-  c.node_name = name;
-  c.listen = {"tcp://127.0.0.1:0"};
-  c.log = [](runtime::log_level, std::string_view) {};
-  return c;
-}
+runtime::node_config node_cfg(const std::string& name) { return test::loopback_node(name, "flow-test-secret"); }
 
 // Plays an authenticated peer: reads the node's Hello, answers with a Hello
 // of the same schema hash and the proof of the secret.

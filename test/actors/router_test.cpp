@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "herald/herald.hpp"
+#include "support/loopback_node.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -167,14 +168,7 @@ TEST(Router, AStoppedMemberIsSkippedAndAnEmptyGroupSaysSo) {
   EXPECT_EQ(r.ask(who_request{}).get().error().code(), errc::not_found);
 }
 
-runtime::node_config node_cfg(const std::string& name) {
-  runtime::node_config c;
-  c.secret.value = "router-secret";
-  c.node_name = name;
-  c.listen = {"tcp://127.0.0.1:0"};
-  c.log = [](runtime::log_level, std::string_view) {};
-  return c;
-}
+runtime::node_config node_cfg(const std::string& name) { return test::loopback_node(name, "router-secret"); }
 
 // A group by name prefix follows the cluster registry: members on two nodes
 // join and leave as their actors start and stop.

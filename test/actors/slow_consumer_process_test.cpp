@@ -20,6 +20,7 @@
 
 #include "herald/herald.hpp"
 #include "support/child_process.hpp"
+#include "support/loopback_node.hpp"
 #include "support/test_support.hpp"
 
 namespace herald {
@@ -62,14 +63,7 @@ class slow_sink : public actor<slow_sink> {
 constexpr std::size_t receiver_window = 1u << 20;
 constexpr std::size_t sender_ring = 4u << 20;
 
-runtime::node_config cfg(const std::string& name) {
-  runtime::node_config c;
-  c.secret.value = "slow-consumer-secret";
-  c.node_name = name;
-  c.listen = {"tcp://127.0.0.1:0"};
-  c.log = [](runtime::log_level, std::string_view) {};
-  return c;
-}
+runtime::node_config cfg(const std::string& name) { return test::loopback_node(name, "slow-consumer-secret"); }
 
 class SlowConsumerChaos : public ::testing::Test {};
 
