@@ -81,6 +81,9 @@ result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type,
   if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
   // Before the name publishes the cell: a sender that finds it by name may
   // get it run at once, and the worker reads stats().
+  if (c->name().compare(0, topic_prefix.size(), topic_prefix) == 0) {
+    return error(errc::invalid_argument, "names under \"$topic/\" are reserved for subscriptions");
+  }
   type_stats* ts = stats_for(type);
   c->set_stats(ts);
   if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
@@ -182,12 +185,70 @@ ref_ptr<cell_base> system_core::find(actor_id id) const {
   return out;
 }
 
-void system_core::remove(cell_base& c) noexcept {
+void system_core::drop_name(cell_base& c, const std::string& name) noexcept {
   // Erase the name only if it still maps to this cell.
-  if (!c.name().empty()) {
-    bool mine = false;
-    names_.erase_fn(c.name(), [&](const named& n) { return mine = n.cell.get() == &c; });
-    if (auto* net = this->net(); mine && net) (void)net->cluster().registry().unregister_local(c.name());
+  bool mine = false;
+  names_.erase_fn(name, [&](const named& n) { return mine = n.cell.get() == &c; });
+  if (auto* net = this->net(); mine && net) (void)net->cluster().registry().unregister_local(name);
+}
+
+result<void> system_core::add_alias(const ref_ptr<cell_base>& c, std::string name, std::type_index type,
+                                    std::uint64_t wire_type) {
+  if (!c) return error(errc::invalid_argument, "an alias needs a local actor: a remote actor's names are its node's");
+  if (&c->core() != this) return error(errc::invalid_argument, "the actor belongs to another actor_system");
+  if (name.empty()) return error(errc::invalid_argument, "empty alias");
+  // Under lifecycle_mutex_, like add(): start_network either copies this
+  // name to the registry or is done before it is added, never both.
+  std::lock_guard life(lifecycle_mutex_);
+  if (shutting_down_) return error(errc::system_shutdown, "alias during shutdown");
+  std::lock_guard lock(aliases_mutex_);
+  if (c->stopped()) return error(errc::actor_stopped, "actor " + std::to_string(c->id()) + " has stopped");
+  if (!names_.insert(name, named{c, type, wire_type})) {
+    return error(errc::invalid_argument, "the name '" + name + "' is taken");
+  }
+  if (net_) {
+    if (auto r = net_->cluster().registry().register_local(name, c->id(), wire_type); !r) {
+      names_.erase(name);
+      return r.error();
+    }
+  }
+  aliases_[c->id()].push_back(std::move(name));
+  return {};
+}
+
+result<void> system_core::remove_alias(cell_base& c, std::string_view name) {
+  std::string held;
+  {
+    std::lock_guard lock(aliases_mutex_);
+    auto it = aliases_.find(c.id());
+    if (it == aliases_.end()) return error(errc::not_found, "actor " + std::to_string(c.id()) + " has no alias '" + std::string(name) + "'");
+    auto pos = std::find(it->second.begin(), it->second.end(), name);
+    if (pos == it->second.end()) {
+      return error(errc::not_found, "actor " + std::to_string(c.id()) + " has no alias '" + std::string(name) + "'");
+    }
+    held = std::move(*pos);
+    it->second.erase(pos);
+    if (it->second.empty()) aliases_.erase(it);
+  }
+  drop_name(c, held);
+  topics_.forget_local({held});
+  return {};
+}
+
+void system_core::remove(cell_base& c) noexcept {
+  if (!c.name().empty()) drop_name(c, c.name());
+  std::vector<std::string> aliases;
+  {
+    std::lock_guard lock(aliases_mutex_);
+    if (auto it = aliases_.find(c.id()); it != aliases_.end()) {
+      aliases = std::move(it->second);
+      aliases_.erase(it);
+    }
+  }
+  if (!aliases.empty()) {
+    for (const auto& a : aliases) drop_name(c, a);
+    // After the registry dropped them: a publisher here follows the registry.
+    topics_.forget_local(aliases);
   }
   ref_ptr<cell_base> keep;  // released outside the table's lock
   cells_.erase_fn(c.id(), [&](ref_ptr<cell_base>& p) {
@@ -243,6 +304,8 @@ void system_core::shutdown() {
     all_stopped_.wait(lock, [&] { return alive_.load(std::memory_order_relaxed) == 0; });
   }
   live.clear();
+  // Every subscriber has stopped: nothing is left to publish to.
+  topics_.close();
   // Remote asks still pending fail with node_down; no frame arrives after this.
   if (auto* net = this->net()) net->shutdown();
   scheduler_.stop();
@@ -278,6 +341,7 @@ system_metrics system_core::metrics() const {
   m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
   m.activations = scheduler_.snapshot().activations;
   if (const auto* net = this->net()) net->add_metrics(m);
+  topics_.add_metrics(m);
   return m;
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <typeindex>
+#include <unordered_map>
 #include <vector>
 
 #include "herald/actors/config.hpp"
@@ -23,6 +24,7 @@
 #include "herald/runtime/scheduler.hpp"
 #include "herald/runtime/timer_queue.hpp"
 #include "spawnable_types.hpp"
+#include "topic_hub.hpp"
 
 namespace herald {
 class actor_system;
@@ -78,6 +80,11 @@ class system_core {
   ref_ptr<cell_base> find(actor_id id) const;
   // Called by a cell as it stops (on its worker).
   void remove(cell_base& c) noexcept;
+  // Another name for a live actor of this system: in the local table and,
+  // with a network, cluster-wide; it goes with the actor (remove()).
+  result<void> add_alias(const ref_ptr<cell_base>& c, std::string name, std::type_index type, std::uint64_t wire_type);
+  result<void> remove_alias(cell_base& c, std::string_view name);
+  topic_hub& topics() noexcept { return topics_; }
 
   void dead_letter(cell_base& target, const std::type_info& type, const error& why) noexcept;
   void escalate(const escalation& e) noexcept;
@@ -111,6 +118,9 @@ class system_core {
 
   // The entry for `name`, or not_found.
   result<named> find_named(std::string_view name) const;
+  // Erases `name` from the local table if it maps to c, and then from the
+  // registry.
+  void drop_name(cell_base& c, const std::string& name) noexcept;
 
   actor_system& owner_;
   actor_system_config cfg_;
@@ -125,6 +135,14 @@ class system_core {
 
   libcuckoo::cuckoohash_map<actor_id, ref_ptr<cell_base>> cells_;
   libcuckoo::cuckoohash_map<std::string, named> names_;
+  // The aliases of each live actor that has any. A cell is stopped
+  // (closed) before remove() takes its list, and add_alias checks stopped()
+  // under the same mutex, so no alias outlives its actor.
+  std::mutex aliases_mutex_;
+  std::unordered_map<actor_id, std::vector<std::string>> aliases_;
+  // Before the network: it may deliver registry events to the hub until it
+  // is destroyed.
+  topic_hub topics_;
 
   std::atomic<std::uint64_t> alive_{0};  // added and not yet removed; shutdown waits for 0
   std::atomic<std::uint64_t> spawned_{0};

@@ -18,6 +18,7 @@
 #include "herald/actors/detail/remote_dispatch.hpp"
 #include "herald/actors/detail/spawn_args.hpp"
 #include "herald/actors/remote.hpp"
+#include "herald/actors/topic.hpp"
 #include "herald/actors/messages.hpp"
 #include "herald/actors/metrics.hpp"
 #include "herald/result.hpp"
@@ -266,6 +267,73 @@ class actor_system {
   // errc::invalid_argument before start_node().
   result<std::vector<std::string>> names_with_prefix(std::string_view prefix) const;
 
+  // Aliases: more names for a local actor, registered like its spawn name
+  // (lookup() finds it under each, cluster-wide once start_node() has run)
+  // and removed when it stops, by remove_alias(), or with its node.
+  // Errors: invalid_argument (a remote or empty ref, an empty name, one in
+  // use, one under the reserved "$topic/" prefix), actor_stopped,
+  // limit_exceeded (the registry's bounds); remove_alias: not_found.
+  template <class T>
+  result<void> add_alias(const actor_ref<T>& ref, std::string name) {
+    if (name.substr(0, detail::topic_prefix.size()) == detail::topic_prefix) {
+      return error(errc::invalid_argument, "names under \"$topic/\" are reserved for subscriptions");
+    }
+    return add_alias_erased(ref.cell(), std::move(name), std::type_index(typeid(T)), detail::actor_type_id<T>());
+  }
+  template <class T>
+  result<void> remove_alias(const actor_ref<T>& ref, std::string_view name) {
+    if (name.substr(0, detail::topic_prefix.size()) == detail::topic_prefix) {
+      return error(errc::invalid_argument, "names under \"$topic/\" are subscriptions: use unsubscribe()");
+    }
+    return remove_alias_erased(ref.cell(), name);
+  }
+
+  // Pub/sub (docs/actors.md, "Pub/sub"). subscribe() makes a local actor a
+  // subscriber of `t`: a name of the cluster registry, so every node learns
+  // of it by gossip, and it goes when the actor stops, on unsubscribe(), or
+  // with its node. Subscribing twice is one subscription. The actor must
+  // handle M and list it in its `messages`. Needs start_node(). Errors:
+  // invalid_argument (no start_node, a remote ref or one of another system),
+  // actor_stopped, limit_exceeded; unsubscribe: not_found.
+  template <class M, class T>
+  result<void> subscribe(const topic<M>& t, const actor_ref<T>& ref) {
+    static_assert(remote_actor<T>, "herald: subscribe: the subscriber must declare `using messages = herald::messages<...>` "
+                                   "(publishers on other nodes reach it)");
+    static_assert(handles<T, M>, "herald: subscribe: the subscriber has no handler `on(const M&)` for the topic's message type");
+    static_assert(detail::in_interface<T, M>(), "herald: subscribe: the topic's message type is not in the subscriber's messages");
+    return subscribe_erased(t.key(), ref.cell(), std::type_index(typeid(T)), detail::actor_type_id<T>(),
+                            &detail::tell_ops<T, M>::ops);
+  }
+  template <class M, class T>
+  result<void> unsubscribe(const topic<M>& t, const actor_ref<T>& ref) {
+    return unsubscribe_erased(t.key(), ref.cell());
+  }
+  // Tells m to every subscriber of `t` that this node's copy of the registry
+  // holds, local or remote, once each, in turn: from one thread (or actor)
+  // a subscriber handles the publishes in publish order. A send refused at
+  // once (node_down, backpressure, mailbox_full) is counted in the report,
+  // not retried; remote delivery is at most once, as for any tell.
+  // invalid_argument before start_node().
+  template <class M>
+  result<publish_report> publish(const topic<M>& t, const M& m) {
+    static_assert(wire::has_codec<M>, "herald: publish: the topic's message type needs a wire codec");
+    return publish_erased(t.key(), [&m](const detail::topic_member& s) -> result<void> {
+      if (s.cell) {
+        detail::envelope e;
+        e.emplace_message<M>(m);
+        e.ops = s.ops;
+        return s.cell->offer(std::move(e));
+      }
+      return detail::remote_tell(*s.remote, m);
+    });
+  }
+  // The subscribers of `t` as this node sees them now (what a publish here
+  // would reach), sorted. invalid_argument before start_node().
+  template <class M>
+  result<std::vector<topic_subscriber>> subscribers(const topic<M>& t) {
+    return subscribers_erased(t.key());
+  }
+
   // The node's id and its bound listen addresses (empty before start_node).
   std::uint64_t node_id() const noexcept;
   std::vector<std::string> listen_addresses() const;
@@ -352,6 +420,15 @@ class actor_system {
   result<detail::ref_ptr<detail::cell_base>> find(std::string_view name, std::type_index type) const;
   result<void> add_spawnable(std::uint64_t type, std::string wire_name,
                              std::function<result<std::uint64_t>(std::string, std::string_view)> factory);
+  result<void> add_alias_erased(const detail::ref_ptr<detail::cell_base>& c, std::string name, std::type_index type,
+                                std::uint64_t wire_type);
+  result<void> remove_alias_erased(const detail::ref_ptr<detail::cell_base>& c, std::string_view name);
+  result<void> subscribe_erased(const std::string& key, const detail::ref_ptr<detail::cell_base>& c, std::type_index type,
+                                std::uint64_t wire_type, const detail::envelope_ops* ops);
+  result<void> unsubscribe_erased(const std::string& key, const detail::ref_ptr<detail::cell_base>& c);
+  result<publish_report> publish_erased(const std::string& key,
+                                        const std::function<result<void>(const detail::topic_member&)>& send);
+  result<std::vector<topic_subscriber>> subscribers_erased(const std::string& key);
   result<std::shared_ptr<const detail::remote_target>> spawn_remote(std::uint64_t node, const std::string& name,
                                                                     std::uint64_t wire_type, std::string args,
                                                                     std::chrono::milliseconds timeout);

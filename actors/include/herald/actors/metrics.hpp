@@ -79,6 +79,12 @@ struct system_metrics {
   std::uint64_t registry_deltas_applied = 0;  // registry changes learned from other nodes and applied
   std::uint64_t name_conflicts_lost = 0;  // names of this node that lost the duplicate rule
   std::uint64_t members_lost = 0;         // members declared down or left
+  // Pub/sub (actor_system::publish): publishes made on this node, the
+  // sends to subscribers they made and accepted, and those refused at once
+  // (node_down, backpressure, mailbox_full; each publish reports its own).
+  std::uint64_t topic_publishes = 0;
+  std::uint64_t topic_deliveries = 0;
+  std::uint64_t topic_deliveries_refused = 0;
 };
 
 enum class metric_kind { counter, gauge };
@@ -153,6 +159,9 @@ inline constexpr metric_field system_metric_fields[] = {
     {"registry_deltas_applied", "herald_registry_deltas_applied_total", "", metric_kind::counter, &system_metrics::registry_deltas_applied, "Registry changes learned from other nodes and applied."},
     {"name_conflicts_lost", "herald_name_conflicts_lost_total", "", metric_kind::counter, &system_metrics::name_conflicts_lost, "Names of this node that lost the duplicate rule."},
     {"members_lost", "herald_members_lost_total", "", metric_kind::counter, &system_metrics::members_lost, "Members declared down or left."},
+    {"topic_publishes", "herald_topic_publishes_total", "", metric_kind::counter, &system_metrics::topic_publishes, "Messages published to a topic on this node."},
+    {"topic_deliveries", "herald_topic_deliveries_total", "", metric_kind::counter, &system_metrics::topic_deliveries, "Sends to topic subscribers that were accepted (a mailbox, or a link's ring)."},
+    {"topic_deliveries_refused", "herald_topic_deliveries_refused_total", "", metric_kind::counter, &system_metrics::topic_deliveries_refused, "Sends to topic subscribers refused at once (node_down, backpressure, mailbox_full)."},
 };
 
 // A member of system_metrics without a row here fails to compile.
