@@ -34,6 +34,7 @@ struct other_tick {  // a topic named like tick's, of another type
   std::uint32_t seq = 0;
 };
 struct hold {
+  std::atomic<bool>* held = nullptr;
   std::atomic<bool>* open = nullptr;
 };
 
@@ -83,6 +84,7 @@ class holder : public actor<holder> {
   using messages = herald::messages<tick, hold>;
   void on(const tick&) { ++got_; }
   void on(const hold& h) {
+    *h.held = true;
     while (!h.open->load()) std::this_thread::sleep_for(1ms);
   }
 
@@ -110,7 +112,8 @@ struct cluster {
     for (auto& a : nodes) {
       for (auto& b : nodes) {
         if (a == b) continue;
-        EXPECT_TRUE(a->remote_lookup<collector>(b->listen_addresses().at(0), "none", 10s).error().code() == errc::not_found);
+        auto r = a->remote_lookup<collector>(b->listen_addresses().at(0), "none", 10s);
+        EXPECT_EQ(r.error().code(), errc::not_found) << r.error().message();
       }
     }
   }
@@ -143,15 +146,32 @@ TEST(Topic, EverySubscriberGetsEachMessageOnceInPublishOrderWhileSubscribersJoin
   }
   constexpr std::uint32_t total = 1000;
   std::atomic<std::uint32_t> progress[2] = {0, 0};
-  std::atomic<bool> joined{false}, node_gone{false};
+  std::atomic<bool> joined{false};
+  const std::uint64_t leaver = n[2]->node_id();
   std::atomic<std::uint64_t> refused[2] = {0, 0};
   std::atomic<actor_id> joiner_id{0};
   std::uint32_t first_seen[2] = {total, total};  // the first publish made once the joiner was visible
+  std::atomic<bool> leaving{false};
   std::vector<std::thread> publishers;
   for (std::uint32_t p = 0; p < 2; ++p) {
     publishers.emplace_back([&, p] {
       actor_system& sys = *n[p];
       for (std::uint32_t seq = 0; seq < total; ++seq) {
+        // Midway, twice: the joiner subscribes while this publisher is at
+        // 300, and the third node leaves while it publishes from 500 on.
+        if (seq == 300) {
+          ASSERT_TRUE(eventually([&] { return joined.load(); }));
+        }
+        if (seq == 500) {
+          ASSERT_TRUE(eventually([&] { return leaving.load(); }));
+        }
+        // ... and is gone from this node's view before the last hundred.
+        if (seq == 900) {
+          ASSERT_TRUE(eventually([&] {
+            auto subs = sys.subscribers(ticks).value();
+            return std::none_of(subs.begin(), subs.end(), [&](const topic_subscriber& x) { return x.node == leaver; });
+          }, 20s));
+        }
         if (first_seen[p] == total && joined.load()) {
           if (has(sys.subscribers(ticks).value(), *n[1], joiner_id.load())) first_seen[p] = seq;
         }
@@ -160,7 +180,7 @@ TEST(Topic, EverySubscriberGetsEachMessageOnceInPublishOrderWhileSubscribersJoin
         ASSERT_EQ(r->subscribers, r->delivered + r->refused);
         refused[p] += r->refused;
         progress[p] = seq + 1;
-        if (seq % 64 == 0) std::this_thread::sleep_for(2ms);  // let the middle of the run last
+        if (seq % 64 == 0) std::this_thread::sleep_for(1ms);
       }
     });
   }
@@ -170,8 +190,8 @@ TEST(Topic, EverySubscriberGetsEachMessageOnceInPublishOrderWhileSubscribersJoin
   ASSERT_TRUE(n[1]->subscribe(ticks, joiner));
   joined = true;
   ASSERT_TRUE(eventually([&] { return progress[0] >= 500 && progress[1] >= 500; }));
-  n[2].reset();  // leaves: its subscriber goes with it
-  node_gone = true;
+  leaving = true;
+  n[2].reset();  // leaves while the others publish: its subscriber goes with it
   for (auto& t : publishers) t.join();
   ASSERT_LT(first_seen[0], total) << "publisher 0 saw the joiner before the end";
   ASSERT_LT(first_seen[1], total) << "publisher 1 saw the joiner before the end";
@@ -316,10 +336,10 @@ TEST(Topic, ARefusedSendIsReportedAndCounted) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   ASSERT_TRUE(sys.start_node<holder>(node_cfg("solo")));
   const topic<tick> ticks("ticks");
-  std::atomic<bool> open{false};
+  std::atomic<bool> held{false}, open{false};
   auto h = sys.spawn<holder>(spawn_options{.mailbox = mailbox_limit{.capacity = 1}}).value();
-  ASSERT_TRUE(h.tell(hold{&open}));
-  ASSERT_TRUE(eventually([&] { return h.cell()->mailbox_depth() == 0; })) << "the hold is running";
+  ASSERT_TRUE(h.tell(hold{&held, &open}));
+  ASSERT_TRUE(eventually([&] { return held.load(); })) << "the hold is running";
   ASSERT_TRUE(sys.subscribe(ticks, h));
   auto first = sys.publish(ticks, tick{0, 0});
   ASSERT_TRUE(first);
