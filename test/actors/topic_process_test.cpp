@@ -93,7 +93,11 @@ TEST(TopicProcess, AKilledNodesSubscriberLeavesTheTopicAndTheOthersMissNothing) 
   }
   // The link to n1 is up before publishing (the registry can name a
   // subscriber through the seed before the direct link exists).
-  ASSERT_EQ(pub.remote_lookup<listener>(nodes[1]->listen_addresses().at(0), "none", 10s).error().code(), errc::not_found);
+  result<actor_ref<listener>> probe = error(errc::node_down);
+  ASSERT_TRUE(eventually([&] {
+    probe = pub.remote_lookup<listener>(nodes[1]->listen_addresses().at(0), "none", 2s);
+    return !probe && probe.error().code() == errc::not_found;
+  })) << probe.error().message();
   const std::uint64_t dead = [&] {
     const auto subs = pub.subscribers(quotes).value();
     for (const auto& s : subs) {
