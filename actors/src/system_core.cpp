@@ -79,11 +79,11 @@ system_core& core_of(network& net) noexcept { return net.core(); }
 result<void> system_core::add(const ref_ptr<cell_base>& c, std::type_index type, std::uint64_t wire_type) {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_) return error(errc::system_shutdown, "spawn during shutdown");
-  // Before the name publishes the cell: a sender that finds it by name may
-  // get it run at once, and the worker reads stats().
   if (c->name().compare(0, topic_prefix.size(), topic_prefix) == 0) {
     return error(errc::invalid_argument, "names under \"$topic/\" are reserved for subscriptions");
   }
+  // Before the name publishes the cell: a sender that finds it by name may
+  // get it run at once, and the worker reads stats().
   type_stats* ts = stats_for(type);
   c->set_stats(ts);
   if (!c->name().empty() && !names_.insert(c->name(), named{c, type, wire_type})) {
