@@ -44,7 +44,7 @@ herald::error connection::encode_error(std::exception_ptr e) {
 
 std::size_t connection::drop_unsent(ring_buffer& ring) {
   const std::size_t frames = ring.for_each_committed([](const ring_buffer::record& rec) {
-    if (rec.tag == tag_external)
+    if (rec.tag == tag_external || rec.tag == tag_large)
       std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
     return true;
   });
@@ -81,6 +81,10 @@ connection_stats connection::stats() const noexcept {
   s.credits_received = counters_.credits_received.load(std::memory_order_relaxed);
   s.send_window_bytes = counters_.send_window_bytes.load(std::memory_order_relaxed);
   s.send_window_asks = counters_.send_window_asks.load(std::memory_order_relaxed);
+  s.send_window_large_bytes = counters_.send_window_large_bytes.load(std::memory_order_relaxed);
+  s.large_messages_sent = counters_.large_messages_sent.load(std::memory_order_relaxed);
+  s.large_messages_received = counters_.large_messages_received.load(std::memory_order_relaxed);
+  s.large_messages_lost = counters_.large_messages_lost.load(std::memory_order_relaxed);
   s.asks_pending = requests_->pending();
   s.ring_used = data_ring_->used();
   s.ring_capacity = data_ring_->capacity();

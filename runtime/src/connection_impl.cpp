@@ -4,6 +4,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 
@@ -20,7 +21,7 @@ std::string hex64(std::uint64_t v) {
 }
 
 bool is_frame_error(errc c) {
-  return c == errc::limit_exceeded || c == errc::frame_too_large || c == errc::frame_too_small ||
+  return c == errc::limit_exceeded || c == errc::message_too_large || c == errc::frame_too_large || c == errc::frame_too_small ||
          c == errc::unknown_frame_kind || c == errc::bad_flags || c == errc::bad_header || c == errc::truncated ||
          c == errc::verification_failed || c == errc::decode_failed;
 }
@@ -41,6 +42,9 @@ constexpr std::chrono::milliseconds refusal_grace{250};
 
 bool is_windowed(wire::frame_kind k) { return k == wire::frame_kind::tell || k == wire::frame_kind::ask; }
 
+// Padding of fragment frames (their payloads are not padded in the buffer).
+constexpr std::array<std::byte, wire::frame_header::alignment> zero_padding{};
+
 bool is_reply_kind(std::byte k) {
   return k == static_cast<std::byte>(wire::frame_kind::reply) || k == static_cast<std::byte>(wire::frame_kind::error_reply);
 }
@@ -52,6 +56,15 @@ std::uint64_t resolved_flow_window(const node_config& c) {
   return std::max<std::uint64_t>(1u << 20, 2 * wire::frame_size(c.max_frame_size));
 }
 
+std::uint64_t resolved_large_window(const node_config& c) {
+  if (c.flow_window_large_bytes != 0) return c.flow_window_large_bytes;
+  return c.max_message_size + wire::large_message_overhead;
+}
+
+std::size_t resolved_fragment_size(const node_config& c) {
+  return std::min<std::size_t>(c.fragment_size, c.max_frame_size - wire::fragment_prefix_size);
+}
+
 namespace {
 
 }  // namespace
@@ -61,7 +74,9 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
           settings{node.config().ring_capacity, node.config().control_ring_capacity,
                    node.config().large_payload_threshold, node.config().max_frame_size,
                    node.config().max_inflight_asks, node.config().backpressure, node.config().backpressure_timeout,
-                   resolved_flow_window(node.config()), node.config().flow_window_asks},
+                   resolved_flow_window(node.config()), node.config().flow_window_asks,
+                   resolved_fragment_size(node.config()), node.config().max_message_size,
+                   resolved_large_window(node.config())},
           node.pool()),
       node_(node),
       ctx_(s->context()),
@@ -252,7 +267,7 @@ result<void> connection_impl::send_handshake(wire::frame_kind kind, std::span<co
 
 bool connection_impl::rings_drained() const noexcept {
   return (!hs_ring_ || hs_ring_->drained()) && control_ring_->drained() && reply_ring_->drained() &&
-         data_ring_->drained();
+         data_ring_->drained() && large_out_.empty();
 }
 
 void connection_impl::predecessor_done() {
@@ -268,6 +283,15 @@ void connection_impl::predecessor_done() {
 void connection_impl::do_close(herald::error reason) {
   if (state_ == state::closed) return;
   const bool was_established = was_established_;
+  if (was_established && !held_for_.empty()) {
+    // Whole messages that waited behind a large one lost with the link are
+    // delivered: the large one is lost (counted), nothing else is.
+    auto me = shared_from_this();
+    for (auto& [target, queue] : held_for_)
+      for (held_message& m : queue)
+        if (m.ready) deliver(me, std::move(m.frame));
+    held_for_.clear();
+  }
   state_ = state::closed;
   std::shared_ptr<connection_impl> successor;
   {
@@ -287,7 +311,16 @@ void connection_impl::do_close(herald::error reason) {
   if (was_established) {
     // A batch cut short and what the rings still hold (a drain that
     // finished leaves nothing).
-    const std::size_t dropped = (writing_ ? batch_frames_ : 0) + drop_unsent();
+    // A large message started and not finished is lost whole: one frame.
+    // (A message whose last fragment went out in a finished batch has left
+    // large_out_ already.)
+    const std::size_t unfinished = large_out_.size();
+    const std::size_t dropped = (writing_ ? batch_frames_ - batch_fragments_ : 0) + drop_unsent() + unfinished;
+    const std::size_t lost = unfinished + large_in_.size();
+    if (lost != 0) counters_.large_messages_lost.fetch_add(lost, std::memory_order_relaxed);
+    large_out_.clear();
+    large_in_.clear();
+    large_in_dropping_ = 0;
     if (dropped != 0) {
       counters_.frames_dropped_unsent.fetch_add(dropped, std::memory_order_relaxed);
       node_dropped_->fetch_add(dropped, std::memory_order_relaxed);
@@ -341,6 +374,7 @@ void connection_impl::write_batch() {
     batch_frames_ = 0;
     batch_bytes_ = 0;
     batch_replies_ = 0;
+    batch_fragments_ = 0;
     const std::byte* last_end = nullptr;
     auto append = [&](const std::byte* p, std::size_t n) {
       if (p == last_end && iov_count_ != 0) {
@@ -352,7 +386,10 @@ void connection_impl::write_batch() {
     };
     auto add = [&](const ring_buffer::record& rec) {
       if (is_reply_kind(rec.data[4])) ++batch_replies_;
-      if (rec.tag == tag_external) {
+      if (rec.tag == tag_large) {
+        start_large(rec);
+        last_end = nullptr;
+      } else if (rec.tag == tag_external) {
         append(rec.data, wire::frame_header::size);
         auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
         iov_[iov_count_++] = asio::const_buffer(payload->data(), payload->size());
@@ -372,6 +409,10 @@ void connection_impl::write_batch() {
     }
     control_ring_->for_each_committed(add, max_batch_bytes);
     batch_control_end_ = control_ring_->scan_position();
+    if (!large_out_.empty()) {
+      add_fragments();
+      last_end = nullptr;
+    }
     const bool held = held_.load(std::memory_order_acquire);
     if (!held && iov_count_ + 3 <= max_iov) reply_ring_->for_each_committed(add, max_batch_bytes);
     batch_reply_end_ = reply_ring_->scan_position();
@@ -381,14 +422,16 @@ void connection_impl::write_batch() {
       grant_pending_ = false;
       const wire::credit_grant g{credit_released_.load(std::memory_order_acquire) + settings_.flow_window_bytes,
                                  replies_written_ + replies_abandoned_.load(std::memory_order_acquire) +
-                                     settings_.flow_window_asks};
+                                     settings_.flow_window_asks,
+                                 large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes};
       granted_bytes_ = std::max(granted_bytes_, g.max_bytes);
       granted_asks_ = std::max(granted_asks_, g.max_asks);
+      granted_large_ = std::max(granted_large_, g.max_large_bytes);
       const std::uint64_t due = granted_bytes_ - settings_.flow_window_bytes / 2;
       grant_due_at_.store(due, std::memory_order_seq_cst);
       if (credit_released_.load(std::memory_order_seq_cst) >= due) request_grant();  // released meanwhile
       flatbuffers::FlatBufferBuilder b(64);
-      wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_});
+      wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_, granted_large_});
       wire::frame_header h;
       h.kind = wire::frame_kind::credit;
       h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
@@ -407,6 +450,7 @@ void connection_impl::write_batch() {
     batch_data_end_ = data_ring_->scan_position();
     counters_.send_window_bytes.store(send_limit_bytes_ - sent_bytes_, std::memory_order_relaxed);
     counters_.send_window_asks.store(send_limit_asks_ - sent_asks_, std::memory_order_relaxed);
+    counters_.send_window_large_bytes.store(send_limit_large_ - sent_large_, std::memory_order_relaxed);
     if (iov_count_ != 0) break;
     // Nothing to send, but the walk may have stepped over skip records: free
     // them (no batch is in flight).
@@ -453,6 +497,11 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
   if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
   for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
   batch_external_.clear();
+  if (!large_out_.empty()) {
+    const std::size_t before = large_out_.size();
+    std::erase_if(large_out_, [](const auto& m) { return m->sent == m->header.payload_length; });
+    counters_.large_messages_sent.fetch_add(before - large_out_.size(), std::memory_order_relaxed);
+  }
   if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
   control_ring_->release_to(batch_control_end_);
   reply_ring_->release_to(batch_reply_end_);
@@ -469,6 +518,65 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
     maybe_grant();
   }
   write_batch();
+}
+
+void connection_impl::start_large(const ring_buffer::record& rec) {
+  auto m = std::make_unique<outgoing_large>();
+  m->header = wire::peek_header(rec.data);
+  auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
+  m->payload = std::move(*payload);
+  payload->~pooled_buffer();
+  m->id = next_message_id_++;
+  emit_fragment(*m);
+  large_out_.push_back(std::move(m));
+}
+
+void connection_impl::add_fragments() {
+  std::size_t budget = max_batch_fragment_bytes;
+  for (bool progress = true; progress && budget != 0;) {
+    progress = false;
+    for (auto& m : large_out_) {
+      if (m->sent == m->header.payload_length) continue;
+      if (iov_count_ + 3 > max_iov || batch_fragments_ == frag_heads_.size()) return;
+      const std::size_t before = m->sent;
+      emit_fragment(*m);
+      ++batch_frames_;
+      budget -= std::min(budget, m->sent - before);
+      progress = true;
+      if (budget == 0) break;
+    }
+  }
+}
+
+void connection_impl::emit_fragment(outgoing_large& m) {
+  // Each fragment takes at least two iovecs: the batch runs out of those
+  // first (invariant 2 of the sending side).
+  assert(batch_fragments_ < frag_heads_.size());
+  std::byte* head = frag_heads_[batch_fragments_].data();
+  const bool first = m.sent == 0;
+  const std::size_t chunk = std::min<std::size_t>(settings_.fragment_size, m.header.payload_length - m.sent);
+  wire::frame_header fh;
+  std::size_t head_size = wire::frame_header::size;
+  if (first) {
+    fh = m.header;
+    fh.payload_length = static_cast<std::uint32_t>(wire::fragment_prefix_size + chunk);
+    wire::detail::store_le<std::uint64_t>(head + wire::frame_header::size, m.header.payload_length);
+    wire::detail::store_le<std::uint64_t>(head + wire::frame_header::size + 8, m.id);
+    head_size += wire::fragment_prefix_size;
+  } else {
+    fh.kind = wire::frame_kind::fragment;
+    fh.request_id = m.id;
+    fh.payload_length = static_cast<std::uint32_t>(chunk);
+  }
+  wire::encode_header(fh, head);
+  iov_[iov_count_++] = asio::const_buffer(head, head_size);
+  iov_[iov_count_++] = asio::const_buffer(m.payload.data() + m.sent, chunk);
+  const std::size_t size = wire::frame_size(fh.payload_length);
+  const std::size_t padding = size - wire::frame_header::size - fh.payload_length;
+  if (padding != 0) iov_[iov_count_++] = asio::const_buffer(zero_padding.data(), padding);
+  m.sent += chunk;
+  batch_bytes_ += size;
+  ++batch_fragments_;  // batch_frames_ is the caller's
 }
 
 // ---- reader ----------------------------------------------------------------
@@ -582,6 +690,7 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     case wire::frame_kind::handshake_ack:
       return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
     case wire::frame_kind::credit: return on_credit(payload);
+    case wire::frame_kind::fragment: return on_fragment(me, h, payload);
     case wire::frame_kind::close: {
       // The peer sends nothing after its close frame; drain ours, answer
       // with our own close frame, then close (see begin_drain). Its close
@@ -600,8 +709,118 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     }
     default: break;
   }
+  if ((h.flags & wire::frame_flags::fragmented) != 0) return on_first_fragment(me, h, payload);
   if (is_windowed(h.kind) && !take_window(h)) return;
+  if (is_windowed(h.kind) && !held_for_.empty()) {
+    if (auto it = held_for_.find(h.target); it != held_for_.end()) {
+      // Behind a large message to the same target (see deliver_held).
+      it->second.push_back(held_message{0, inbound_frame(h, payload, *pool_), true});
+      return;
+    }
+  }
   deliver(me, inbound_frame(h, payload, *pool_));
+}
+
+void connection_impl::fragment_error(errc code, const std::string& what) {
+  do_close(decoder_.record(herald::error(code, what + " (from " + who() + ")")));
+}
+
+void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
+                                        std::span<const std::byte> payload) {
+  // The decoder checked the kind and that the prefix and a byte are there.
+  const std::uint64_t length = wire::detail::load_le<std::uint64_t>(payload.data());
+  const std::uint64_t id = wire::detail::load_le<std::uint64_t>(payload.data() + 8);
+  const std::span<const std::byte> chunk = payload.subspan(wire::fragment_prefix_size);
+  if (length > settings_.max_message_size)
+    return fragment_error(errc::message_too_large, "a message of " + std::to_string(length) +
+                                                       " bytes announced, above max_message_size " +
+                                                       std::to_string(settings_.max_message_size));
+  if (chunk.size() > length)
+    return fragment_error(errc::bad_header, "a first fragment longer than its message");
+  if (id == 0 || large_in_.contains(id))
+    return fragment_error(errc::bad_header, "message id " + std::to_string(id) + " zero or already in progress");
+  incoming_large m;
+  m.header = h;
+  m.header.payload_length = static_cast<std::uint32_t>(length);
+  if (h.kind == wire::frame_kind::reply) {
+    // Outside every window, bounded by this side's own asks: a reply that no
+    // ask waits for (late) is read and dropped without a buffer.
+    if (requests_->waiting(h.request_id)) {
+      m.payload = pool_->acquire(length);
+    } else if (++large_in_dropping_ > settings_.max_inflight_asks) {
+      return fragment_error(errc::limit_exceeded, "more large replies in progress than asks this side can have");
+    }
+  } else {
+    recv_large_ += length + wire::large_message_overhead;
+    if (h.kind == wire::frame_kind::ask) ++recv_asks_;
+    if (!close_sent_ && !close_writing_ && (recv_large_ > granted_large_ || recv_asks_ > granted_asks_)) {
+      counters_.credit_violations.fetch_add(1, std::memory_order_relaxed);
+      return do_close(herald::error(errc::limit_exceeded,
+                                    "peer " + who() + " sent beyond its large-message window (" +
+                                        std::to_string(recv_large_) + " bytes against " +
+                                        std::to_string(granted_large_) + ")"));
+    }
+    m.payload = pool_->acquire(length);
+    held_for_[h.target].push_back(held_message{id, inbound_frame(), false});
+  }
+  if (m.payload) std::memcpy(m.payload.data(), chunk.data(), chunk.size());
+  m.have = chunk.size();
+  const bool whole = m.have == length;
+  large_in_.emplace(id, std::move(m));
+  if (whole) complete_large(me, id);
+}
+
+void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
+                                  std::span<const std::byte> payload) {
+  const auto it = large_in_.find(h.request_id);
+  if (it == large_in_.end())
+    return fragment_error(errc::bad_header, "a fragment of message " + std::to_string(h.request_id) +
+                                                ", which is not in progress");
+  incoming_large& m = it->second;
+  if (payload.size() > m.header.payload_length - m.have)
+    return fragment_error(errc::bad_header, "a fragment past the end of message " + std::to_string(h.request_id));
+  if (m.payload) std::memcpy(m.payload.data() + m.have, payload.data(), payload.size());
+  m.have += payload.size();
+  if (m.have == m.header.payload_length) complete_large(me, h.request_id);
+}
+
+void connection_impl::complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id) {
+  auto node = large_in_.extract(message_id);
+  incoming_large& m = node.mapped();
+  counters_.large_messages_received.fetch_add(1, std::memory_order_relaxed);
+  counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
+                                  std::memory_order_relaxed);
+  if (m.header.kind == wire::frame_kind::reply) {
+    if (!m.payload) {
+      --large_in_dropping_;
+      counters_.late_replies.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    return deliver(me, inbound_frame(m.header, std::move(m.payload)));
+  }
+  const std::uint64_t target = m.header.target;
+  auto q = held_for_.find(target);
+  assert(q != held_for_.end());
+  for (held_message& h : q->second) {
+    if (h.message_id == message_id && !h.ready) {
+      h.frame = inbound_frame(m.header, std::move(m.payload));
+      h.ready = true;
+      break;
+    }
+  }
+  deliver_held(me, target);
+}
+
+void connection_impl::deliver_held(const std::shared_ptr<connection>& me, std::uint64_t target) {
+  auto q = held_for_.find(target);
+  if (q == held_for_.end()) return;
+  while (!q->second.empty() && q->second.front().ready) {
+    inbound_frame f = std::move(q->second.front().frame);
+    q->second.pop_front();
+    deliver(me, std::move(f));
+    if (state_ == state::closed) return;  // do_close cleared held_for_
+  }
+  if (q->second.empty()) held_for_.erase(q);
 }
 
 bool connection_impl::take_window(const wire::frame_header& h) {
@@ -622,11 +841,23 @@ bool connection_impl::take_window(const wire::frame_header& h) {
 bool connection_impl::admit_data(const ring_buffer::record& rec) {
   const auto kind = static_cast<wire::frame_kind>(rec.data[4]);
   if (!is_windowed(kind) || peer_closed_) return true;
+  const bool ask = kind == wire::frame_kind::ask;
+  if (rec.tag == tag_large) {
+    // The large window, and for an ask the ask window; not the byte window.
+    const std::uint64_t charge = wire::peek_header(rec.data).payload_length + wire::large_message_overhead;
+    if (sent_large_ + charge > send_limit_large_ || (ask && sent_asks_ + 1 > send_limit_asks_)) {
+      credit_blocked_ = true;
+      counters_.credit_stalls.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    sent_large_ += charge;
+    sent_asks_ += ask ? 1 : 0;
+    return true;
+  }
   std::uint64_t size = rec.size;
   if (rec.tag == tag_external)
     size = wire::frame_header::size +
            std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->size();
-  const bool ask = kind == wire::frame_kind::ask;
   if (sent_bytes_ + size > send_limit_bytes_ || (ask && sent_asks_ + 1 > send_limit_asks_)) {
     credit_blocked_ = true;  // on_credit runs the writer again
     counters_.credit_stalls.fetch_add(1, std::memory_order_relaxed);
@@ -643,6 +874,8 @@ void connection_impl::on_credit(std::span<const std::byte> payload) {
   counters_.credits_received.fetch_add(1, std::memory_order_relaxed);
   send_limit_bytes_ = std::max(send_limit_bytes_, c->max_bytes);
   send_limit_asks_ = std::max(send_limit_asks_, c->max_asks);
+  send_limit_large_ = std::max(send_limit_large_, c->max_large_bytes);
+  counters_.send_window_large_bytes.store(send_limit_large_ - sent_large_, std::memory_order_relaxed);
   counters_.send_window_bytes.store(send_limit_bytes_ - sent_bytes_, std::memory_order_relaxed);
   counters_.send_window_asks.store(send_limit_asks_ - sent_asks_, std::memory_order_relaxed);
   if (credit_blocked_) {
@@ -657,7 +890,9 @@ void connection_impl::maybe_grant(bool force) {
   const std::uint64_t want_bytes = credit_released_.load(std::memory_order_acquire) + settings_.flow_window_bytes;
   const std::uint64_t want_asks =
       replies_written_ + replies_abandoned_.load(std::memory_order_acquire) + settings_.flow_window_asks;
-  const bool due = force || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
+  const std::uint64_t want_large = large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes;
+  // Large messages are few: any of their window that came back is granted.
+  const bool due = force || want_large > granted_large_ || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
                    want_asks - granted_asks_ >= std::max<std::uint64_t>(1, settings_.flow_window_asks / 2);
   if (!due) return;
   grant_due_at_.store(~std::uint64_t{0}, std::memory_order_relaxed);  // one is on its way (invariant 4)
@@ -672,9 +907,15 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
     case wire::frame_kind::ask: {
       const wire::frame_header h = f.header;
       // Counted before the layer above can consume it (held_backlog).
-      delivered_bytes_.store(delivered_bytes_.load(std::memory_order_relaxed) + wire::frame_size(h.payload_length),
-                             std::memory_order_release);
-      delivered_frames_.store(delivered_frames_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      if ((h.flags & wire::frame_flags::fragmented) != 0) {
+        delivered_large_.store(delivered_large_.load(std::memory_order_relaxed) + h.payload_length +
+                                   wire::large_message_overhead,
+                               std::memory_order_release);
+      } else {
+        delivered_bytes_.store(delivered_bytes_.load(std::memory_order_relaxed) + wire::frame_size(h.payload_length),
+                               std::memory_order_release);
+        delivered_frames_.store(delivered_frames_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      }
       node_.sink().on_frame(me, std::move(f));
       if (!node_.sink().holds_credit()) consumed(h);
       break;

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <deque>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth.hpp"
@@ -20,6 +22,10 @@ namespace herald::runtime {
 
 // node_config::flow_window_bytes with 0 resolved (see there).
 std::uint64_t resolved_flow_window(const node_config& c);
+// node_config::flow_window_large_bytes with 0 resolved.
+std::uint64_t resolved_large_window(const node_config& c);
+// node_config::fragment_size, at most max_frame_size - 16.
+std::size_t resolved_fragment_size(const node_config& c);
 
 // The connection over one stream: handshake, writer task, reader, deadline
 // sweep, the drain of a deliberate close. Its state below the public
@@ -66,6 +72,7 @@ class connection_impl final : public connection {
 
  private:
   enum class state { handshaking, established, draining, closed };
+  struct outgoing_large;
 
   void wake_writer() override;
   void arm_sweep() override;
@@ -107,6 +114,27 @@ class connection_impl final : public connection {
   // Counts a tell or ask against the window granted; false (and the link is
   // closed) when the peer overstepped it.
   bool take_window(const wire::frame_header& h);
+  // Large messages (PROTOCOL.md §6.3), io thread. Sending: start_large takes
+  // a tag_large record's payload out of the ring into large_out_ and adds
+  // its first fragment to the batch; add_fragments adds the next fragments
+  // of the messages started in earlier batches, round-robin.
+  void start_large(const ring_buffer::record& rec);
+  void add_fragments();
+  void emit_fragment(outgoing_large& m);
+  // Receiving: a first fragment (a tell, ask or reply with the fragmented
+  // flag), a later one, and the message they complete. Tells and asks to a
+  // target with a large message in progress wait in held_for_ behind it, so
+  // that each target sees this link's messages in the order they were sent.
+  void on_first_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
+                         std::span<const std::byte> payload);
+  void on_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
+                   std::span<const std::byte> payload);
+  void complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id);
+  // Delivers the front of held_for_[target] up to the next message still in
+  // progress.
+  void deliver_held(const std::shared_ptr<connection>& me, std::uint64_t target);
+  // Closes the link for a broken fragment sequence (a stream error).
+  void fragment_error(errc code, const std::string& what);
   // Refuses the peer during the handshake: queues a close frame with the
   // code and reason, stops acting on input, and closes once the frame is
   // written (or after a short grace period).
@@ -217,6 +245,52 @@ class connection_impl final : public connection {
   bool grant_pending_ = false;
   std::atomic<bool> grant_posted_{false};  // a request_grant() is queued on the io thread
   std::vector<std::byte> credit_frame_;
+  // The large window (fragmented tells and asks, PROTOCOL.md §6.3), counted
+  // like the byte window above: message_length + large_message_overhead per
+  // message, at its first fragment.
+  std::uint64_t send_limit_large_ = 0;
+  std::uint64_t sent_large_ = 0;
+  std::uint64_t granted_large_ = 0;
+  std::uint64_t recv_large_ = 0;
+
+  // Large messages, sending side (io thread). Invariants:
+  //  1. A message is in large_out_ from the batch that carries its first
+  //     fragment until the batch that carries its last one is written; its
+  //     fragments go out in order, at most one batch's worth at a time.
+  //  2. Every fragment header of the batch in flight is in frag_heads_
+  //     (iov_ points at it), indexed by its place among the batch's
+  //     fragments.
+  struct outgoing_large {
+    wire::frame_header header;  // the message's: flags has fragmented, payload_length its length
+    pooled_buffer payload;
+    std::uint64_t id = 0;
+    std::size_t sent = 0;  // bytes handed to fragments so far
+  };
+  std::vector<std::unique_ptr<outgoing_large>> large_out_;
+  std::uint64_t next_message_id_ = 1;
+  // Fragments of messages started before this batch, at most this many
+  // bytes per batch: what a small frame behind them waits for at most.
+  static constexpr std::size_t max_batch_fragment_bytes = 256u << 10;
+  std::array<std::array<std::byte, wire::frame_header::size + wire::fragment_prefix_size>, max_iov / 2> frag_heads_{};
+  std::uint64_t batch_fragments_ = 0;
+
+  // Large messages, receiving side (io thread): the messages in progress by
+  // message id, bounded by the large window (tells, asks) and by this
+  // side's pending asks (replies: one nobody waits for is read and dropped,
+  // up to max_inflight_asks of them at once).
+  struct incoming_large {
+    wire::frame_header header;  // as delivered: payload_length is the message's length
+    pooled_buffer payload;      // empty for a reply nobody waits for
+    std::size_t have = 0;
+  };
+  std::unordered_map<std::uint64_t, incoming_large> large_in_;
+  std::size_t large_in_dropping_ = 0;
+  struct held_message {
+    std::uint64_t message_id = 0;  // of a large message in progress; 0 for a whole frame
+    inbound_frame frame;
+    bool ready = false;
+  };
+  std::unordered_map<std::uint64_t, std::deque<held_message>> held_for_;
 
   // Reader: one buffer; frames larger than it are assembled in a pooled
   // buffer (asm_*), with asm_left_ payload-and-padding bytes still to come.

@@ -806,6 +806,15 @@ result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
     return herald::error(errc::invalid_argument,
                          "flow_window_bytes must admit the largest frame (max_frame_size + 32 bytes)");
   if (cfg.flow_window_asks < 2) return herald::error(errc::invalid_argument, "flow_window_asks must be at least 2");
+  if (cfg.max_message_size > wire::max_message_size_cap)
+    return herald::error(errc::invalid_argument, "max_message_size above 1 GiB");
+  if (cfg.fragment_size < 1024)
+    return herald::error(errc::invalid_argument, "fragment_size below 1 KiB");
+  if (cfg.max_frame_size <= wire::fragment_prefix_size + 1024)
+    return herald::error(errc::invalid_argument, "max_frame_size must leave room for a fragment of 1 KiB");
+  if (resolved_large_window(cfg) < cfg.max_message_size + wire::large_message_overhead)
+    return herald::error(errc::invalid_argument,
+                         "flow_window_large_bytes must admit the largest message (max_message_size + 4096 bytes)");
   if (cfg.node_id == 0) {
     std::random_device rd;
     while (cfg.node_id == 0) cfg.node_id = (std::uint64_t{rd()} << 32) | rd();

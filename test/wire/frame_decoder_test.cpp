@@ -101,7 +101,19 @@ TEST(FrameDecoder, EachBadHeaderHasItsOwnErrorAndCounter) {
   frame_header unknown = tell_header(0);
   unknown.kind = static_cast<frame_kind>(0x33);
   frame_header flags = tell_header(0);
-  flags.flags = 0x04;
+  flags.flags = 0x08;
+  frame_header fragmented_credit{};
+  fragmented_credit.kind = frame_kind::credit;
+  fragmented_credit.flags = frame_flags::fragmented;
+  fragmented_credit.payload_length = 24;
+  frame_header short_first_fragment = tell_header(16);
+  short_first_fragment.flags = frame_flags::fragmented;
+  frame_header fragment_no_id{};
+  fragment_no_id.kind = frame_kind::fragment;
+  fragment_no_id.payload_length = 8;
+  frame_header empty_fragment{};
+  empty_fragment.kind = frame_kind::fragment;
+  empty_fragment.request_id = 7;
   frame_header tiny_heartbeat{};
   tiny_heartbeat.kind = frame_kind::heartbeat;
   tiny_heartbeat.payload_length = 11;
@@ -118,6 +130,11 @@ TEST(FrameDecoder, EachBadHeaderHasItsOwnErrorAndCounter) {
   const bad_case cases[] = {
       {"unknown kind", unknown, errc::unknown_frame_kind, &decode_counters::unknown_frame_kind},
       {"reserved flag", flags, errc::bad_flags, &decode_counters::bad_flags},
+      {"fragmented flag on a credit frame", fragmented_credit, errc::bad_flags, &decode_counters::bad_flags},
+      {"first fragment without a byte after its prefix", short_first_fragment, errc::frame_too_small,
+       &decode_counters::frame_too_small},
+      {"fragment without a message id", fragment_no_id, errc::bad_header, &decode_counters::bad_header},
+      {"empty fragment", empty_fragment, errc::frame_too_small, &decode_counters::frame_too_small},
       {"heartbeat shorter than a FlatBuffers buffer", tiny_heartbeat, errc::frame_too_small,
        &decode_counters::frame_too_small},
       {"tell without type id", tell_no_type, errc::bad_header, &decode_counters::bad_header},

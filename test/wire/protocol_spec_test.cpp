@@ -72,6 +72,7 @@ TEST(ProtocolSpec, TheFrameKindTableIsTheCodes) {
       {std::to_string(static_cast<int>(frame_kind::membership)), "membership"},
       {std::to_string(static_cast<int>(frame_kind::close)), "close"},
       {std::to_string(static_cast<int>(frame_kind::credit)), "credit"},
+      {std::to_string(static_cast<int>(frame_kind::fragment)), "fragment"},
   };
   EXPECT_EQ(table, code);
   EXPECT_NE(spec().find("| 128-255| optional"), std::string::npos);
@@ -82,11 +83,12 @@ TEST(ProtocolSpec, TheFlagTableIsTheCodes) {
   const auto table =
       rows(section(spec(), "### 1.3 Flags"), std::regex(R"(^\|\s*[\d-]+\s*\|\s*(0x[0-9A-F]+)\s*\|\s*`?([a-z_]+)`?)"));
   const std::map<std::string, std::string> code = {
-      {"0x01", "control_lane"}, {"0x02", "flatbuffer"}, {"0x0C", "reserved"}, {"0xF0", "hints"}};
+      {"0x01", "control_lane"}, {"0x02", "flatbuffer"}, {"0x04", "fragmented"}, {"0x08", "reserved"}, {"0xF0", "hints"}};
   EXPECT_EQ(table, code);
   EXPECT_EQ(frame_flags::control_lane, 0x01);
   EXPECT_EQ(frame_flags::flatbuffer, 0x02);
-  EXPECT_EQ(static_cast<std::uint8_t>(~frame_flags::known & ~frame_flags::ignorable), 0x0C);
+  EXPECT_EQ(frame_flags::fragmented, 0x04);
+  EXPECT_EQ(static_cast<std::uint8_t>(~frame_flags::known & ~frame_flags::ignorable), 0x08);
   EXPECT_EQ(frame_flags::ignorable, 0xF0);
 }
 

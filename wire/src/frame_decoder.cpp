@@ -22,7 +22,8 @@ bool carries_flatbuffer(frame_kind k) noexcept {
     case frame_kind::credit: return true;
     case frame_kind::tell:
     case frame_kind::ask:
-    case frame_kind::reply: return false;
+    case frame_kind::reply:
+    case frame_kind::fragment: return false;
   }
   return false;
 }
@@ -39,7 +40,7 @@ std::string describe(const char* what, const frame_header& h) {
 
 bool is_known_kind(std::uint8_t kind) noexcept {
   return kind >= static_cast<std::uint8_t>(frame_kind::handshake) &&
-         kind <= static_cast<std::uint8_t>(frame_kind::credit);
+         kind <= static_cast<std::uint8_t>(frame_kind::fragment);
 }
 
 bool frame_view::known_kind() const noexcept { return is_known_kind(static_cast<std::uint8_t>(header.kind)); }
@@ -77,6 +78,12 @@ result<void> frame_decoder::check(const frame_header& h) {
   }
   if ((h.flags & ~(frame_flags::known | frame_flags::ignorable)) != 0)
     return fail(errc::bad_flags, "reserved flag bit set", h);
+  if ((h.flags & frame_flags::fragmented) != 0) {
+    if (h.kind != frame_kind::tell && h.kind != frame_kind::ask && h.kind != frame_kind::reply)
+      return fail(errc::bad_flags, "fragmented flag on a kind other than tell, ask or reply", h);
+    if (h.payload_length <= fragment_prefix_size)
+      return fail(errc::frame_too_small, "first fragment without message_length, message_id and a byte", h);
+  }
   if ((h.kind == frame_kind::handshake || h.kind == frame_kind::handshake_ack) &&
       h.payload_length > max_handshake_payload)
     return fail(errc::frame_too_large, "handshake payload exceeds 4096 bytes", h);
@@ -93,6 +100,10 @@ result<void> frame_decoder::check(const frame_header& h) {
     case frame_kind::reply:
     case frame_kind::error_reply:
       if (h.request_id == 0) return fail(errc::bad_header, "reply without a request id", h);
+      break;
+    case frame_kind::fragment:
+      if (h.request_id == 0) return fail(errc::bad_header, "fragment without a message id", h);
+      if (h.payload_length == 0) return fail(errc::frame_too_small, "empty fragment", h);
       break;
     default: break;
   }

@@ -44,6 +44,7 @@ enum class errc : std::uint16_t {
   decode_failed = 47,
   bad_flags = 48,
   bad_header = 49,
+  message_too_large = 50,
 };
 
 // A stable, human-readable name for a code ("node_down").
@@ -104,6 +105,7 @@ inline std::string_view to_string(errc code) noexcept {
     case errc::decode_failed: return "decode_failed";
     case errc::bad_flags: return "bad_flags";
     case errc::bad_header: return "bad_header";
+    case errc::message_too_large: return "message_too_large";
   }
   return "unknown_error";
 }

@@ -60,6 +60,13 @@ struct connection_stats {
   std::uint64_t credits_received = 0;
   std::uint64_t send_window_bytes = 0;  // what the peer's window still admits now
   std::uint64_t send_window_asks = 0;
+  std::uint64_t send_window_large_bytes = 0;
+  // Large messages (PROTOCOL.md §6.3): sent in fragments, received whole,
+  // and lost with the link (started and not finished when it closed, in
+  // either direction; a sender also counts them in frames_dropped_unsent).
+  std::uint64_t large_messages_sent = 0;
+  std::uint64_t large_messages_received = 0;
+  std::uint64_t large_messages_lost = 0;
 
   double frames_per_writev() const noexcept {
     return writev_calls == 0 ? 0.0 : static_cast<double>(frames_sent) / static_cast<double>(writev_calls);
@@ -82,9 +89,13 @@ class connection : public std::enable_shared_from_this<connection> {
   // Sends one frame: h with payload_length set to payload_size, its payload
   // written in place by write_payload(std::span<std::byte>) (exactly
   // payload_size bytes). Payloads above the large-payload threshold are
-  // written into a pooled buffer and sent from there without a copy. Frames
-  // with frame_flags::control_lane go through the control ring, which the
-  // writer drains first. Errors: frame_too_large, backpressure (policy),
+  // written into a pooled buffer and sent from there without a copy; a tell,
+  // ask or reply above node_config::fragment_size is sent from there as
+  // fragments interleaved with the link's other frames (PROTOCOL.md §6.3).
+  // Frames with frame_flags::control_lane go through the control ring, which
+  // the writer drains first. Errors: message_too_large (a tell, ask or reply
+  // above max_message_size), frame_too_large (any other frame above
+  // max_frame_size), backpressure (policy),
   // node_down (connection closed), invalid_argument (write_payload threw:
   // the exception's what() is in the context; the space it claimed is
   // skipped, and frames behind it flow on).
@@ -125,6 +136,12 @@ class connection : public std::enable_shared_from_this<connection> {
   // load in the common case.
   void consumed(const wire::frame_header& h) noexcept {
     if (h.kind != wire::frame_kind::tell && h.kind != wire::frame_kind::ask) return;
+    if ((h.flags & wire::frame_flags::fragmented) != 0) {
+      // A large message: its share of the large window comes back at once.
+      large_released_.fetch_add(h.payload_length + wire::large_message_overhead, std::memory_order_seq_cst);
+      request_grant();
+      return;
+    }
     const std::uint64_t n = wire::frame_size(h.payload_length);
     const std::uint64_t after = credit_released_.fetch_add(n, std::memory_order_seq_cst) + n;
     frames_released_.fetch_add(1, std::memory_order_relaxed);
@@ -143,9 +160,11 @@ class connection : public std::enable_shared_from_this<connection> {
     const std::uint64_t frames = delivered_frames_.load(std::memory_order_acquire);
     const std::uint64_t bytes_back = credit_released_.load(std::memory_order_relaxed);
     const std::uint64_t frames_back = frames_released_.load(std::memory_order_relaxed);
+    const std::uint64_t large = delivered_large_.load(std::memory_order_acquire);
+    const std::uint64_t large_back = large_released_.load(std::memory_order_relaxed);
     const std::uint64_t b = bytes > bytes_back ? bytes - bytes_back : 0;
     const std::uint64_t f = frames > frames_back ? frames - frames_back : 0;
-    return b + f * frame_overhead;
+    return b + f * frame_overhead + (large > large_back ? large - large_back : 0);
   }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }
@@ -162,6 +181,9 @@ class connection : public std::enable_shared_from_this<connection> {
     std::chrono::milliseconds backpressure_timeout;
     std::uint64_t flow_window_bytes;  // resolved: never 0
     std::uint64_t flow_window_asks;
+    std::size_t fragment_size;  // resolved: at most max_frame_size - 16
+    std::size_t max_message_size;
+    std::uint64_t flow_window_large_bytes;  // resolved: never 0
   };
 
   connection(const settings& s, std::shared_ptr<buffer_pool> pool);
@@ -179,6 +201,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // that owns the padded payload (constructed in place in the ring).
   static constexpr std::uint8_t tag_inline = 0;
   static constexpr std::uint8_t tag_external = 1;
+  // An external record whose payload goes out as fragments: its header has
+  // frame_flags::fragmented and payload_length = the message's length.
+  static constexpr std::uint8_t tag_large = 2;
   static constexpr std::size_t external_record_size = 64;
   static_assert(wire::frame_header::size + sizeof(pooled_buffer) <= external_record_size);
 
@@ -202,6 +227,10 @@ class connection : public std::enable_shared_from_this<connection> {
     std::atomic<std::uint64_t> credits_received{0};
     std::atomic<std::uint64_t> send_window_bytes{0};
     std::atomic<std::uint64_t> send_window_asks{0};
+    std::atomic<std::uint64_t> send_window_large_bytes{0};
+    std::atomic<std::uint64_t> large_messages_sent{0};
+    std::atomic<std::uint64_t> large_messages_received{0};
+    std::atomic<std::uint64_t> large_messages_lost{0};
   };
 
   // Consumer (io thread): discards the committed records still in the rings,
@@ -260,6 +289,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // Written by the io thread only (a load and a store, no read-modify-write).
   std::atomic<std::uint64_t> delivered_bytes_{0};
   std::atomic<std::uint64_t> delivered_frames_{0};
+  // The same for fragmented tells and asks, in large-window bytes
+  // (message_length + large_message_overhead each).
+  std::atomic<std::uint64_t> large_released_{0};
+  std::atomic<std::uint64_t> delivered_large_{0};
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);
@@ -290,7 +323,14 @@ result<void> connection::send(const wire::frame_header& h, std::size_t payload_s
 template <class F>
 result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0, std::size_t payload_size,
                                  F&& write_payload) {
-  if (payload_size > settings_.max_frame_size)
+  const bool message = h0.kind == wire::frame_kind::tell || h0.kind == wire::frame_kind::ask ||
+                       h0.kind == wire::frame_kind::reply;
+  const bool fragmented = message && payload_size > settings_.fragment_size;
+  if (fragmented && payload_size > settings_.max_message_size)
+    return herald::error(errc::message_too_large, "message of " + std::to_string(payload_size) +
+                                                      " bytes exceeds max_message_size " +
+                                                      std::to_string(settings_.max_message_size));
+  if (!fragmented && payload_size > settings_.max_frame_size)
     return herald::error(errc::frame_too_large, "payload of " + std::to_string(payload_size) +
                                                     " bytes exceeds max_frame_size " +
                                                     std::to_string(settings_.max_frame_size));
@@ -299,7 +339,8 @@ result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0
   const std::size_t total = wire::frame_size(payload_size);
   const std::size_t padding = total - wire::frame_header::size - payload_size;
   ring_buffer::reservation r;
-  if (total <= settings_.large_payload_threshold + wire::frame_header::size && total <= ring.max_record()) {
+  if (!fragmented && total <= settings_.large_payload_threshold + wire::frame_header::size &&
+      total <= ring.max_record()) {
     if (auto ok = claim(ring, total, r); !ok) return ok;
     wire::encode_header(h, r.data);
     std::byte* payload = r.data + wire::frame_header::size;
@@ -314,17 +355,20 @@ result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0
     if (padding != 0) std::memset(payload + payload_size, 0, padding);
     ring.commit(r, tag_inline);
   } else {
-    pooled_buffer buf = pool_->acquire(total - wire::frame_header::size);
+    // A fragmented message's buffer holds the message alone: each fragment
+    // is padded by the writer.
+    pooled_buffer buf = pool_->acquire(fragmented ? payload_size : total - wire::frame_header::size);
     try {
       write_payload(std::span<std::byte>(buf.data(), payload_size));
     } catch (...) {
       return encode_error(std::current_exception());  // nothing claimed yet; buf goes back to the pool
     }
-    if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
+    if (fragmented) h.flags |= wire::frame_flags::fragmented;
+    else if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
     if (auto ok = claim(ring, external_record_size, r); !ok) return ok;
     wire::encode_header(h, r.data);
     ::new (static_cast<void*>(r.data + wire::frame_header::size)) pooled_buffer(std::move(buf));
-    ring.commit(r, tag_external);
+    ring.commit(r, fragmented ? tag_large : tag_external);
   }
   wake_if_idle();
   return {};

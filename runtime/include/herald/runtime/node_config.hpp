@@ -72,7 +72,7 @@ struct node_config {
   bool admin_client = false;
   // The protocol version announced in the handshake. Leave it: a different
   // value exists to test version refusal.
-  std::uint16_t protocol_version = 3;
+  std::uint16_t protocol_version = 4;
   secret_source secret;
   inproc_network* inproc = nullptr;
   tls_config tls;
@@ -95,6 +95,20 @@ struct node_config {
   // (connection_stats::credit_violations).
   std::size_t flow_window_bytes = 0;
   std::size_t flow_window_asks = 1024;
+  // Large messages (wire/PROTOCOL.md §6.3). A tell, ask or reply whose
+  // payload is above fragment_size travels as fragments of that size,
+  // interleaved with the link's other frames (small ones never wait behind a
+  // whole large message), and is delivered whole. max_message_size bounds
+  // one message, sent or received: a send above it fails at once with
+  // message_too_large and nothing is sent; a peer announcing more is a
+  // protocol error (the link closes). Up to 1 GiB. flow_window_large_bytes is
+  // the window of fragmented tells and asks this node grants each peer (each
+  // takes message_length + 4096 bytes of it until its handler is done); 0
+  // picks max_message_size + 4096, one largest message at a time. A cluster
+  // uses one fragment_size no larger than max_frame_size - 16.
+  std::size_t fragment_size = 64u << 10;
+  std::size_t max_message_size = 64u << 20;
+  std::size_t flow_window_large_bytes = 0;
 
   backpressure_policy backpressure = backpressure_policy::block;
   std::chrono::milliseconds backpressure_timeout{1000};

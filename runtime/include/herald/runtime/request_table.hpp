@@ -44,6 +44,13 @@ class request_table {
   // taken (a reply after its deadline): the caller counts it as late.
   bool complete(std::uint64_t id, result<inbound_frame> r);
 
+  // Whether `id` is registered and not taken yet (a reply for it would
+  // complete it). A snapshot: a deadline may take it right after.
+  bool waiting(std::uint64_t id) const noexcept {
+    const std::uint64_t index = id & ((std::uint64_t{1} << slot_bits) - 1);
+    return id != 0 && index < capacity_ && slots_[index].id.load(std::memory_order_acquire) == id;
+  }
+
   // Takes a request back without running its handler (its frame could not be
   // sent). False when someone else took it first.
   bool cancel(std::uint64_t id);

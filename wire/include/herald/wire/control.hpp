@@ -47,6 +47,7 @@ struct close_notice {
 struct credit_grant {
   std::uint64_t max_bytes = 0;
   std::uint64_t max_asks = 0;
+  std::uint64_t max_large_bytes = 0;  // fragmented messages (PROTOCOL.md §6.3)
 
   friend bool operator==(const credit_grant&, const credit_grant&) = default;
 };

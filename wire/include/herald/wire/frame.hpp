@@ -22,6 +22,7 @@ enum class frame_kind : std::uint8_t {
   membership = 9,
   close = 10,
   credit = 11,  // flow control: the receiver extends the sender's data window
+  fragment = 12,  // a later part of a fragmented message (PROTOCOL.md §6.3)
 };
 
 // Kinds 0x80-0xFF are optional: a receiver that does not know one skips the
@@ -33,7 +34,11 @@ inline constexpr std::uint8_t first_optional_kind = 0x80;
 namespace frame_flags {
 inline constexpr std::uint8_t control_lane = 0x01;   // heartbeat/gossip priority
 inline constexpr std::uint8_t flatbuffer = 0x02;     // payload is a FlatBuffers buffer
-inline constexpr std::uint8_t known = control_lane | flatbuffer;
+// The first fragment of a message sent in fragments (tell, ask, reply only):
+// the payload starts with fragment_prefix_size bytes, u64 message_length and
+// u64 message_id, then the message's first bytes (PROTOCOL.md §6.3).
+inline constexpr std::uint8_t fragmented = 0x04;
+inline constexpr std::uint8_t known = control_lane | flatbuffer | fragmented;
 inline constexpr std::uint8_t ignorable = 0xF0;
 }  // namespace frame_flags
 
@@ -63,6 +68,12 @@ struct frame_header {
   std::uint64_t type_id = 0;
   std::uint64_t request_id = 0;
 };
+
+// The prefix of a first fragment's payload: message_length, message_id.
+inline constexpr std::size_t fragment_prefix_size = 16;
+// What one fragmented tell or ask takes of the large window besides its
+// message_length (PROTOCOL.md §6.3): the receiver's bookkeeping per message.
+inline constexpr std::uint64_t large_message_overhead = 4096;
 
 // Bytes a frame with this payload length occupies on the wire, padding included.
 constexpr std::size_t frame_size(std::uint64_t payload_length) noexcept {

@@ -21,6 +21,10 @@ struct decode_limits {
 // bound of FlatBuffers and the frame size representable with its padding.
 inline constexpr std::uint32_t max_frame_size_cap = 1u << 30;
 
+// Largest configurable message size of a fragmented message (PROTOCOL.md
+// §6.3): the message_length of a first fragment a receiver may admit.
+inline constexpr std::uint64_t max_message_size_cap = std::uint64_t{1} << 30;
+
 // The smallest well-formed FlatBuffers buffer: root offset, vtable, table.
 inline constexpr std::uint32_t min_flatbuffer_size = 12;
 

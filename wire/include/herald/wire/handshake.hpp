@@ -13,7 +13,7 @@
 namespace herald::wire {
 
 // The protocol version this build speaks (PROTOCOL.md, "Versions").
-inline constexpr std::uint16_t protocol_version = 3;
+inline constexpr std::uint16_t protocol_version = 4;
 
 // Bounds a handshake must respect; a decoder rejects anything beyond them.
 inline constexpr std::size_t max_node_name = 255;
