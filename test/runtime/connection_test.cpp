@@ -412,14 +412,23 @@ TEST_P(Connection, LimitsAreEnforcedBeforeAnythingIsAllocated) {
   auto p = up_pair(GetParam(), [](node_config& c) {
     c.max_inflight_asks = 4;
     c.max_frame_size = 1u << 16;
+    c.max_message_size = 1u << 20;
   });
   ASSERT_TRUE(p->a_to_b);
   p->sink_b.on_frame_hook = [](const std::shared_ptr<connection>&, inbound_frame) {};
-  auto too_big = p->a_to_b->send(tell_header(), (1u << 16) + 1, [](std::span<std::byte>) {
-    ADD_FAILURE() << "the payload writer of an oversized frame must not run";
+  auto too_big = p->a_to_b->send(tell_header(), (1u << 20) + 1, [](std::span<std::byte>) {
+    ADD_FAILURE() << "the payload writer of an oversized message must not run";
   });
   ASSERT_FALSE(too_big);
-  EXPECT_EQ(too_big.error().code(), errc::frame_too_large);
+  EXPECT_EQ(too_big.error().code(), errc::message_too_large);
+  wire::frame_header gossip;
+  gossip.kind = wire::frame_kind::gossip;
+  gossip.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  auto big_control = p->a_to_b->send(gossip, (1u << 16) + 1, [](std::span<std::byte>) {
+    ADD_FAILURE() << "the payload writer of an oversized frame must not run";
+  });
+  ASSERT_FALSE(big_control);
+  EXPECT_EQ(big_control.error().code(), errc::frame_too_large) << "frames that are not messages are never fragmented";
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(p->a_to_b->request(ask_header(), 0, [](std::span<std::byte>) {}, connection::clock::now() + 60s,
                                    [](result<inbound_frame>) {}));

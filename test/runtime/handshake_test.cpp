@@ -36,7 +36,7 @@ TEST_P(Handshake, WrongSecretIsRefusedWithAClearErrorOnBothSides) {
 }
 
 TEST_P(Handshake, ProtocolVersionMismatchIsRefusedOnBothSides) {
-  auto p = connect_pair(GetParam(), [](node_config& c) { c.protocol_version = 2; });
+  auto p = connect_pair(GetParam(), [](node_config& c) { c.protocol_version = 3; });
   ASSERT_TRUE(p->a && p->b);
   expect_refused_on_both_sides(*p, "version_mismatch");
   EXPECT_TRUE(p->log_b.wait_for("speaks protocol version 2, this node 3")) << p->log_b.all();

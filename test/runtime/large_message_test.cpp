@@ -1,0 +1,437 @@
+// Large messages (wire/PROTOCOL.md §6.3): a tell, ask or reply above the
+// fragment size travels as fragments interleaved with the link's other
+// traffic, is delivered whole and in order for its target, takes the large
+// window until it is handled, and a peer that breaks the fragment rules
+// loses its link without making the node allocate what it announced.
+#include "herald/runtime/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "herald/wire/control.hpp"
+#include "runtime/node_harness.hpp"
+#include "runtime/raw_peer.hpp"
+
+namespace herald::runtime::test {
+namespace {
+
+// Byte i of message `seed`: every message distinct, every offset checked.
+std::byte pattern(std::uint64_t seed, std::size_t i) {
+  return static_cast<std::byte>((i * 131 + seed * 7 + (i >> 12)) & 0xFF);
+}
+
+result<void> send_message(connection& c, std::uint64_t target, std::uint64_t seq, std::size_t size,
+                          wire::frame_kind kind = wire::frame_kind::tell) {
+  wire::frame_header h = tell_header(target);
+  h.kind = kind;
+  return c.send(h, size, [&](std::span<std::byte> out) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = pattern(seq, i);
+    if (out.size() >= 8) std::memcpy(out.data(), &seq, sizeof seq);
+  });
+}
+
+// The sequence number of a message sent by send_message, after checking
+// every byte of it.
+std::uint64_t check_message(const inbound_frame& f, std::size_t size) {
+  const auto b = f.bytes();
+  EXPECT_EQ(b.size(), size);
+  if (b.size() != size || size < 8) return ~std::uint64_t{0};
+  const auto seq = read_pod<std::uint64_t>(b);
+  std::size_t bad = 0;
+  for (std::size_t i = 8; i < size; ++i)
+    if (b[i] != pattern(seq, i)) ++bad;
+  EXPECT_EQ(bad, 0u) << "message " << seq << " arrived with " << bad << " wrong bytes";
+  return seq;
+}
+
+// Both nodes use one fragment size (a cluster does): 4 KiB fragments make a
+// 1 MiB message 256 of them.
+void small_fragments(node_config& c) {
+  c.fragment_size = 4u << 10;
+  c.ring_capacity = 1u << 20;
+}
+
+class LargeMessages : public ::testing::TestWithParam<transport_kind> {};
+
+TEST_P(LargeMessages, AMessageLargerThanAFragmentArrivesWholeInOrderForItsTargetAndHoldsUpNoOtherTarget) {
+  auto p = up_pair(GetParam(), small_fragments, small_fragments);
+  ASSERT_TRUE(p->a_to_b);
+  constexpr std::size_t large = 4u << 20;
+  // Target 1: small, large, small. Target 2: smalls sent after the large one.
+  ASSERT_TRUE(send_message(*p->a_to_b, 1, 0, 64));
+  ASSERT_TRUE(send_message(*p->a_to_b, 1, 1, large));
+  ASSERT_TRUE(send_message(*p->a_to_b, 1, 2, 64));
+  for (std::uint64_t s = 100; s < 110; ++s) ASSERT_TRUE(send_message(*p->a_to_b, 2, s, 64));
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 13; }, 20s)) << p->log_b.all();
+  std::vector<std::uint64_t> one, two;
+  std::size_t large_at = 0, first_two_at = SIZE_MAX;
+  p->sink_b.locked([&] {
+    for (std::size_t i = 0; i < p->sink_b.frames.size(); ++i) {
+      const auto& f = p->sink_b.frames[i];
+      const bool is_large = f.bytes().size() == large;
+      const auto seq = check_message(f, is_large ? large : 64);
+      if (is_large) large_at = i;
+      if (f.header.target == 1) one.push_back(seq);
+      if (f.header.target == 2) {
+        two.push_back(seq);
+        first_two_at = std::min(first_two_at, i);
+      }
+    }
+    return 0;
+  });
+  EXPECT_EQ(one, (std::vector<std::uint64_t>{0, 1, 2})) << "one target sees the link's order";
+  EXPECT_EQ(two.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(two.begin(), two.end()));
+  EXPECT_LT(first_two_at, large_at) << "another target's tells, sent after the large message, do not wait for it";
+  const auto sa = p->a_to_b->stats();
+  const auto sb = p->b_to_a->stats();
+  EXPECT_EQ(sa.large_messages_sent, 1u);
+  EXPECT_EQ(sb.large_messages_received, 1u);
+  EXPECT_GE(sa.frames_sent, 1024u) << "sent as 4 KiB fragments";
+  EXPECT_EQ(p->b->admission().frame_errors, 0u);
+}
+
+TEST_P(LargeMessages, ALargeReplyCompletesItsAsk) {
+  auto p = up_pair(GetParam(), small_fragments, small_fragments);
+  ASSERT_TRUE(p->a_to_b);
+  constexpr std::size_t reply_size = 1u << 20;
+  p->sink_b.on_frame_hook = [&](const std::shared_ptr<connection>& from, inbound_frame f) {
+    wire::frame_header h;
+    h.kind = wire::frame_kind::reply;
+    h.type_id = 1;
+    h.request_id = f.header.request_id;
+    const auto seq = read_pod<std::uint64_t>(f.bytes());
+    (void)from->send(h, reply_size, [&](std::span<std::byte> out) {
+      for (std::size_t i = 0; i < out.size(); ++i) out[i] = pattern(seq, i);
+      std::memcpy(out.data(), &seq, sizeof seq);
+    });
+  };
+  std::mutex m;
+  std::vector<std::uint64_t> answered;
+  for (std::uint64_t seq = 1; seq <= 4; ++seq) {
+    wire::frame_header h = tell_header(1);
+    h.kind = wire::frame_kind::ask;
+    auto id = p->a_to_b->request(
+        h, 64,
+        [&](std::span<std::byte> out) {
+          std::memset(out.data(), 0, out.size());
+          std::memcpy(out.data(), &seq, sizeof seq);
+        },
+        std::chrono::steady_clock::now() + 20s, [&](result<inbound_frame> r) {
+          ASSERT_TRUE(r) << r.error().message();
+          const auto got = check_message(*r, reply_size);
+          std::lock_guard lock(m);
+          answered.push_back(got);
+        });
+    ASSERT_TRUE(id);
+  }
+  ASSERT_TRUE(p->sink_a.wait([&] {
+    std::lock_guard lock(m);
+    return answered.size() == 4;
+  }, 20s));
+  std::sort(answered.begin(), answered.end());
+  EXPECT_EQ(answered, (std::vector<std::uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(p->b_to_a->stats().large_messages_sent, 4u);
+  EXPECT_EQ(p->a_to_b->stats().late_replies, 0u);
+  EXPECT_EQ(p->a_to_b->stats().asks_pending, 0u);
+}
+
+TEST_P(LargeMessages, ADeliberateCloseFinishesTheLargeMessagesItStarted) {
+  auto p = up_pair(GetParam(), small_fragments, small_fragments);
+  ASSERT_TRUE(p->a_to_b);
+  constexpr std::size_t large = 1u << 20;
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    ASSERT_TRUE(send_message(*p->a_to_b, 1, 2 * s, large));
+    ASSERT_TRUE(send_message(*p->a_to_b, 1, 2 * s + 1, 64));
+  }
+  p->a_to_b->close(herald::error(errc::node_down, "test closes"));
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 6; }, 20s)) << p->log_a.all();
+  std::vector<std::uint64_t> seqs;
+  p->sink_b.locked([&] {
+    for (const auto& f : p->sink_b.frames) seqs.push_back(check_message(f, f.bytes().size() == large ? large : 64));
+    return 0;
+  });
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(p->a->frames_dropped_unsent(), 0u);
+  EXPECT_EQ(p->a_to_b->stats().large_messages_lost, 0u);
+}
+
+// b keeps every message until the test consumes it (its handler is busy).
+class keeping_sink final : public recording_sink {
+ public:
+  keeping_sink() {
+    on_frame_hook = [this](const std::shared_ptr<connection>& from, inbound_frame f) {
+      std::lock_guard lock(m_);
+      held_.emplace_back(from, std::move(f));
+    };
+  }
+  bool holds_credit() const noexcept override { return true; }
+  std::vector<std::uint64_t> consume(std::size_t size) {
+    std::vector<std::uint64_t> seqs;
+    std::lock_guard lock(m_);
+    for (auto& [from, f] : held_) {
+      seqs.push_back(check_message(f, size));
+      from->consumed(f.header);
+    }
+    held_.clear();
+    return seqs;
+  }
+  std::size_t held() {
+    std::lock_guard lock(m_);
+    return held_.size();
+  }
+  void drop_all() {
+    std::lock_guard lock(m_);
+    held_.clear();
+  }
+
+ private:
+  std::mutex m_;
+  std::deque<std::pair<std::shared_ptr<connection>, inbound_frame>> held_;
+};
+
+TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) {
+  inproc_network net;
+  keeping_sink sink_b;
+  recording_sink sink_a;
+  log_capture log_a, log_b;
+  constexpr std::size_t large = 1u << 20;
+  auto cb = base_config("b", GetParam(), &net);
+  small_fragments(cb);
+  cb.log = log_b.hook();
+  cb.max_message_size = large;
+  cb.flow_window_large_bytes = 2 * (large + wire::large_message_overhead);
+  auto ca = base_config("a", GetParam(), &net);
+  small_fragments(ca);
+  ca.log = log_a.hook();
+  ca.ring_capacity = 4096;  // room for a few records: the window stops the writer, the ring the caller
+  ca.backpressure = backpressure_policy::fail;
+  auto b = node::start(cb, sink_b);
+  ASSERT_TRUE(b);
+  auto a = node::start(ca, sink_a);
+  ASSERT_TRUE(a);
+  (*a)->connect((*b)->listen_addresses().front());
+  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
+  auto conn = (*a)->connection_to((*b)->id());
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(sink_a.wait([&] { return conn->stats().send_window_large_bytes != 0; }));
+  std::uint64_t accepted = 0;
+  for (int i = 0; i < 8; ++i)
+    if (send_message(*conn, 1, accepted, large)) ++accepted;
+  ASSERT_GE(accepted, 3u) << "the ring holds the messages the window does not admit yet";
+  // Two messages fit the window; the rest wait in a's ring.
+  ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() == 2; }, 10s));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(sink_b.held(), 2u) << "no third message before the first two are handled";
+  EXPECT_GT(conn->stats().credit_stalls, 0u);
+  EXPECT_LT(conn->stats().send_window_large_bytes, large + wire::large_message_overhead);
+  std::vector<std::uint64_t> got;
+  while (got.size() < accepted) {
+    ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() != 0; }, 10s)) << got.size() << " of " << accepted;
+    auto part = sink_b.consume(large);
+    got.insert(got.end(), part.begin(), part.end());
+  }
+  std::vector<std::uint64_t> want(accepted);
+  for (std::uint64_t i = 0; i < accepted; ++i) want[i] = i;
+  EXPECT_EQ(got, want) << "every accepted message, once, in order";
+  EXPECT_EQ((*b)->admission().frame_errors, 0u);
+  conn.reset();
+  sink_b.drop_all();
+  (*a)->shutdown();
+  (*b)->shutdown();
+}
+
+TEST_P(LargeMessages, AMessageAboveMaxMessageSizeIsRefusedAtTheSender) {
+  auto p = up_pair(GetParam(), [](node_config& c) { c.max_message_size = 1u << 20; });
+  ASSERT_TRUE(p->a_to_b);
+  const auto before = p->a_to_b->stats();
+  auto r = send_message(*p->a_to_b, 1, 0, (1u << 20) + 1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::message_too_large) << r.error().message();
+  EXPECT_TRUE(send_message(*p->a_to_b, 1, 1, 1u << 20)) << "exactly max_message_size is allowed";
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 1; }, 10s));
+  EXPECT_EQ(p->a_to_b->stats().large_messages_sent, before.large_messages_sent + 1);
+  // A control frame above max_frame_size is still frame_too_large.
+  wire::frame_header g;
+  g.kind = wire::frame_kind::gossip;
+  g.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
+  auto big = p->a_to_b->send(g, (16u << 20) + 1, [](std::span<std::byte>) {});
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code(), errc::frame_too_large);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, LargeMessages,
+                         ::testing::Values(transport_kind::inproc, transport_kind::tcp, transport_kind::unix_socket),
+                         [](const auto& info) { return to_string(info.param); });
+
+// ---- a peer written from the spec ----------------------------------------
+
+struct raw_node {
+  recording_sink sink;
+  log_capture log;
+  std::unique_ptr<node> n;
+  std::unique_ptr<raw_peer> peer;
+
+  ~raw_node() {
+    peer.reset();
+    sink.clear_frames();
+    if (n) n->shutdown();
+  }
+};
+
+std::unique_ptr<raw_node> raw_peer_of_node(std::function<void(node_config&)> tweak = {}) {
+  auto l = std::make_unique<raw_node>();
+  auto c = base_config("b", transport_kind::tcp, nullptr);
+  c.log = l->log.hook();
+  c.max_message_size = 1u << 20;
+  if (tweak) tweak(c);
+  auto n = node::start(c, l->sink);
+  EXPECT_TRUE(n);
+  if (!n) return l;
+  l->n = std::move(*n);
+  l->peer = std::make_unique<raw_peer>(l->n->listen_addresses().front());
+  wire::hello mine;
+  mine.node_id = 4242;
+  mine.incarnation = 1;
+  mine.node_name = "raw";
+  EXPECT_TRUE(raw_dial_handshake(*l->peer, "test-secret", mine));
+  EXPECT_TRUE(l->peer->read_until(wire::frame_kind::credit)) << "the node grants its windows";
+  return l;
+}
+
+// A frame as PROTOCOL.md §1 and §6.3 lay it out.
+std::vector<std::byte> raw_frame(wire::frame_kind kind, std::uint8_t flags, std::uint64_t target,
+                                 std::uint64_t request_id, std::span<const std::byte> payload) {
+  wire::frame_header h;
+  h.kind = kind;
+  h.flags = flags;
+  h.target = target;
+  h.type_id = kind == wire::frame_kind::fragment ? 0 : 1;
+  h.request_id = request_id;
+  h.payload_length = static_cast<std::uint32_t>(payload.size());
+  std::vector<std::byte> out(wire::frame_size(payload.size()), std::byte{0});
+  wire::encode_header(h, out.data());
+  if (!payload.empty()) std::memcpy(out.data() + wire::frame_header::size, payload.data(), payload.size());
+  return out;
+}
+
+std::vector<std::byte> first_fragment(std::uint64_t target, std::uint64_t length, std::uint64_t id,
+                                      std::span<const std::byte> bytes) {
+  std::vector<std::byte> payload(16 + bytes.size());
+  std::memcpy(payload.data(), &length, 8);
+  std::memcpy(payload.data() + 8, &id, 8);
+  if (!bytes.empty()) std::memcpy(payload.data() + 16, bytes.data(), bytes.size());
+  return raw_frame(wire::frame_kind::tell, wire::frame_flags::fragmented, target, 0, payload);
+}
+
+std::vector<std::byte> message_bytes(std::uint64_t seq, std::size_t size) {
+  std::vector<std::byte> m(size);
+  for (std::size_t i = 0; i < size; ++i) m[i] = pattern(seq, i);
+  std::memcpy(m.data(), &seq, sizeof seq);
+  return m;
+}
+
+TEST(LargeMessagePeer, FragmentsFromAnotherImplementationAreReassembledAroundOtherTraffic) {
+  auto l = raw_peer_of_node();
+  ASSERT_TRUE(l->peer);
+  const auto big = message_bytes(7, 3000);
+  const auto other = message_bytes(8, 64);
+  const auto after = message_bytes(9, 64);
+  const std::span<const std::byte> all(big);
+  ASSERT_TRUE(l->peer->send(first_fragment(9, big.size(), 5, all.subspan(0, 1000))));
+  ASSERT_TRUE(l->peer->send(raw_frame(wire::frame_kind::tell, 0, 10, 0, other)));   // another target
+  ASSERT_TRUE(l->peer->send(raw_frame(wire::frame_kind::tell, 0, 9, 0, after)));    // the same target
+  ASSERT_TRUE(l->peer->send(raw_frame(wire::frame_kind::fragment, 0, 0, 5, all.subspan(1000, 999))));
+  ASSERT_TRUE(l->peer->send(raw_frame(wire::frame_kind::fragment, 0, 0, 5, all.subspan(1999))));
+  ASSERT_TRUE(l->sink.wait([&] { return l->sink.frames.size() == 3; })) << l->log.all();
+  l->sink.locked([&] {
+    EXPECT_EQ(l->sink.frames[0].header.target, 10u) << "the other target's tell does not wait";
+    EXPECT_EQ(check_message(l->sink.frames[1], 3000), 7u) << "then the large message, whole";
+    EXPECT_EQ(l->sink.frames[1].header.target, 9u);
+    EXPECT_EQ(check_message(l->sink.frames[2], 64), 9u) << "then the tell that followed it to its target";
+    return 0;
+  });
+  EXPECT_EQ(l->n->admission().frame_errors, 0u);
+}
+
+TEST(LargeMessagePeer, AMessageAboveMaxMessageSizeIsRefusedBeforeAnythingIsAllocated) {
+  auto l = raw_peer_of_node();
+  ASSERT_TRUE(l->peer);
+  const auto before = l->n->pool_stats().bytes_allocated;
+  const auto bytes = message_bytes(1, 64);
+  ASSERT_TRUE(l->peer->send(first_fragment(9, std::uint64_t{1} << 30, 1, bytes)));
+  EXPECT_TRUE(l->peer->closed_by_peer(5s)) << "a message above max_message_size closes the link";
+  EXPECT_TRUE(l->log.wait_for("above max_message_size")) << l->log.all();
+  EXPECT_LT(l->n->pool_stats().bytes_allocated - before, 1u << 20) << "nothing allocated for the announced GiB";
+  EXPECT_GE(l->n->admission().frame_errors, 1u);
+  EXPECT_TRUE(l->sink.frames.empty());
+}
+
+TEST(LargeMessagePeer, ABrokenFragmentSequenceClosesTheLink) {
+  const auto bytes = message_bytes(1, 100);
+  const std::span<const std::byte> all(bytes);
+  struct broken {
+    const char* what;
+    std::vector<std::vector<std::byte>> frames;
+    const char* logged;
+  };
+  const broken cases[] = {
+      {"a fragment of no message", {raw_frame(wire::frame_kind::fragment, 0, 0, 77, all)}, "not in progress"},
+      {"a fragment past the end",
+       {first_fragment(9, 150, 3, all.subspan(0, 60)), raw_frame(wire::frame_kind::fragment, 0, 0, 3, all)},
+       "past the end"},
+      {"a first fragment longer than its message", {first_fragment(9, 50, 3, all)}, "longer than its message"},
+      {"a message id reused while in progress",
+       {first_fragment(9, 150, 3, all.subspan(0, 10)), first_fragment(9, 150, 3, all.subspan(0, 10))},
+       "already in progress"},
+  };
+  for (const auto& c : cases) {
+    auto l = raw_peer_of_node();
+    ASSERT_TRUE(l->peer) << c.what;
+    for (const auto& f : c.frames) (void)l->peer->send(f);
+    EXPECT_TRUE(l->peer->closed_by_peer(5s)) << c.what;
+    EXPECT_TRUE(l->log.wait_for(c.logged)) << c.what << "\n" << l->log.all();
+    EXPECT_GE(l->n->admission().frame_errors, 1u) << c.what;
+  }
+}
+
+TEST(LargeMessagePeer, AFirstFragmentBeyondTheLargeWindowIsAViolation) {
+  auto l = raw_peer_of_node([](node_config& c) {
+    c.max_message_size = 64u << 10;
+    c.flow_window_large_bytes = 2 * ((64u << 10) + wire::large_message_overhead);
+  });
+  ASSERT_TRUE(l->peer);
+  // Three messages started, none finished: the third is beyond the window.
+  const auto bytes = message_bytes(1, 100);
+  for (std::uint64_t id = 1; id <= 3; ++id) (void)l->peer->send(first_fragment(9, 64u << 10, id, bytes));
+  EXPECT_TRUE(l->peer->closed_by_peer(5s));
+  EXPECT_TRUE(l->log.wait_for("large-message window")) << l->log.all();
+  EXPECT_GE(l->n->admission().frame_errors, 1u);
+}
+
+TEST(LargeMessagePeer, ALinkLostMidMessageLosesItAndDeliversWhatWaitedBehindIt) {
+  auto l = raw_peer_of_node();
+  ASSERT_TRUE(l->peer);
+  const auto bytes = message_bytes(1, 100);
+  const auto small = message_bytes(2, 64);
+  ASSERT_TRUE(l->peer->send(first_fragment(9, 1000, 1, bytes)));
+  ASSERT_TRUE(l->peer->send(raw_frame(wire::frame_kind::tell, 0, 9, 0, small)));
+  ASSERT_TRUE(l->sink.wait([&] { return !l->sink.ups.empty(); }));
+  auto conn = l->sink.locked([&] { return l->sink.ups.front(); });
+  ASSERT_TRUE(l->sink.wait([&] { return conn->stats().frames_received >= 2; }));
+  EXPECT_TRUE(l->sink.frames.empty()) << "the tell waits behind the unfinished message to its target";
+  l->peer.reset();  // the link is lost
+  ASSERT_TRUE(l->sink.wait([&] { return !l->sink.downs.empty(); }));
+  EXPECT_EQ(conn->stats().large_messages_lost, 1u);
+  ASSERT_EQ(l->sink.frames.size(), 1u) << "the whole tell behind the lost message is delivered";
+  EXPECT_EQ(check_message(l->sink.frames[0], 64), 2u);
+}
+
+}  // namespace
+}  // namespace herald::runtime::test
