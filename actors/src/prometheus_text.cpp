@@ -136,6 +136,16 @@ std::string prometheus_text(network& net) {
            [](const cs& s) { return s.send_window_bytes; });
   per_link("herald_link_send_window_asks", "gauge", "Asks the peer's window still admits.",
            [](const cs& s) { return s.send_window_asks; });
+  per_link("herald_link_send_window_large_bytes", "gauge",
+           "Bytes of large messages (message length + 4096 each) the peer's large window still admits.",
+           [](const cs& s) { return s.send_window_large_bytes; });
+  per_link("herald_link_large_messages_sent_total", "counter", "Messages sent on the link as fragments.",
+           [](const cs& s) { return s.large_messages_sent; });
+  per_link("herald_link_large_messages_received_total", "counter",
+           "Fragmented messages received whole on the link.", [](const cs& s) { return s.large_messages_received; });
+  per_link("herald_link_large_messages_lost_total", "counter",
+           "Fragmented messages started on the link and lost with it, either direction.",
+           [](const cs& s) { return s.large_messages_lost; });
   w.family("herald_link_frames_per_writev", "gauge", "Frames per vectored write on the link, since it opened.");
   for (const auto& l : links) w.sample("herald_link_frames_per_writev", l.labels, l.s.frames_per_writev());
   w.family("herald_link_ask_duration_seconds", "histogram", "Time from sending an ask on the link to its reply.");

@@ -617,6 +617,13 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
       off += take;
       if (asm_left_ != 0) break;
       assembling_ = false;
+      if (asm_header_.kind == wire::frame_kind::fragment || (asm_header_.flags & wire::frame_flags::fragmented) != 0) {
+        // A fragment larger than the read buffer (another implementation's
+        // fragment size): on to the message it belongs to.
+        const pooled_buffer part = std::move(asm_buf_);
+        on_frame(me, asm_header_, std::span<const std::byte>(part.data(), asm_header_.payload_length));
+        continue;
+      }
       counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
                                       std::memory_order_relaxed);
       deliver(me, inbound_frame(asm_header_, std::move(asm_buf_)));
@@ -642,7 +649,9 @@ void connection_impl::on_read(const std::shared_ptr<connection>& me, std::error_
       // a buffer of its own (the decoder bounded its size).
       asm_header_ = wire::peek_header(read_buf_.get() + off);
       // The window is checked before anything is allocated for the frame.
-      if (state_ != state::handshaking && is_windowed(asm_header_.kind) && !take_window(asm_header_)) return;
+      if (state_ != state::handshaking && is_windowed(asm_header_.kind) &&
+          (asm_header_.flags & wire::frame_flags::fragmented) == 0 && !take_window(asm_header_))
+        return;
       asm_buf_ = pool_->acquire(asm_header_.payload_length);
       asm_have_ = 0;
       asm_left_ = needed - wire::frame_header::size;

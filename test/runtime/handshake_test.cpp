@@ -39,7 +39,7 @@ TEST_P(Handshake, ProtocolVersionMismatchIsRefusedOnBothSides) {
   auto p = connect_pair(GetParam(), [](node_config& c) { c.protocol_version = 3; });
   ASSERT_TRUE(p->a && p->b);
   expect_refused_on_both_sides(*p, "version_mismatch");
-  EXPECT_TRUE(p->log_b.wait_for("speaks protocol version 2, this node 3")) << p->log_b.all();
+  EXPECT_TRUE(p->log_b.wait_for("speaks protocol version 3, this node 4")) << p->log_b.all();
 }
 
 TEST_P(Handshake, SchemaMismatchIsRefusedOnBothSides) {
