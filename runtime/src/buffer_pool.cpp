@@ -37,7 +37,11 @@ void buffer_pool::give_back(std::byte* data, std::uint8_t cls) noexcept {
   outstanding_.fetch_sub(1, std::memory_order_relaxed);
   auto& c = classes_[cls];
   const std::size_t class_bytes = std::size_t{1} << (cls + min_shift);
-  const std::size_t keep = std::max<std::size_t>(4, retained_bytes_ / class_bytes);
+  // Small classes keep a few buffers whatever the budget; a class above
+  // 1 MiB keeps one (the next large message of that size reuses it), so
+  // that idle large buffers cost at most one per class.
+  const std::size_t floor = class_bytes <= (std::size_t{1} << 20) ? 4 : 1;
+  const std::size_t keep = std::max<std::size_t>(floor, retained_bytes_ / class_bytes);
   if (c.idle_count.load(std::memory_order_relaxed) < keep && c.idle.enqueue(data)) {
     c.idle_count.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -76,7 +76,7 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
                    node.config().max_inflight_asks, node.config().backpressure, node.config().backpressure_timeout,
                    resolved_flow_window(node.config()), node.config().flow_window_asks,
                    resolved_fragment_size(node.config()), node.config().max_message_size,
-                   resolved_large_window(node.config())},
+                   resolved_large_window(node.config()), node.config().fragment_window_bytes},
           node.pool()),
       node_(node),
       ctx_(s->context()),
@@ -423,15 +423,17 @@ void connection_impl::write_batch() {
       const wire::credit_grant g{credit_released_.load(std::memory_order_acquire) + settings_.flow_window_bytes,
                                  replies_written_ + replies_abandoned_.load(std::memory_order_acquire) +
                                      settings_.flow_window_asks,
-                                 large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes};
+                                 large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes,
+                                 recv_frag_ + settings_.fragment_window_bytes};
       granted_bytes_ = std::max(granted_bytes_, g.max_bytes);
       granted_asks_ = std::max(granted_asks_, g.max_asks);
       granted_large_ = std::max(granted_large_, g.max_large_bytes);
+      granted_frag_ = std::max(granted_frag_, g.max_fragment_bytes);
       const std::uint64_t due = granted_bytes_ - settings_.flow_window_bytes / 2;
       grant_due_at_.store(due, std::memory_order_seq_cst);
       if (credit_released_.load(std::memory_order_seq_cst) >= due) request_grant();  // released meanwhile
       flatbuffers::FlatBufferBuilder b(64);
-      wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_, granted_large_});
+      wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_, granted_large_, granted_frag_});
       wire::frame_header h;
       h.kind = wire::frame_kind::credit;
       h.flags = wire::frame_flags::control_lane | wire::frame_flags::flatbuffer;
@@ -538,6 +540,11 @@ void connection_impl::add_fragments() {
     for (auto& m : large_out_) {
       if (m->sent == m->header.payload_length) continue;
       if (iov_count_ + 3 > max_iov || batch_fragments_ == frag_heads_.size()) return;
+      const std::size_t chunk = std::min<std::size_t>(settings_.fragment_size, m->header.payload_length - m->sent);
+      if (!peer_closed_ && sent_frag_ + wire::frame_size(chunk) > send_limit_frag_) {
+        frag_paced_ = true;  // on_credit runs the writer again
+        return;
+      }
       const std::size_t before = m->sent;
       emit_fragment(*m);
       ++batch_frames_;
@@ -575,6 +582,7 @@ void connection_impl::emit_fragment(outgoing_large& m) {
   const std::size_t padding = size - wire::frame_header::size - fh.payload_length;
   if (padding != 0) iov_[iov_count_++] = asio::const_buffer(zero_padding.data(), padding);
   m.sent += chunk;
+  sent_frag_ += size;
   batch_bytes_ += size;
   ++batch_fragments_;  // batch_frames_ is the caller's
 }
@@ -736,6 +744,7 @@ void connection_impl::fragment_error(errc code, const std::string& what) {
 
 void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
                                         std::span<const std::byte> payload) {
+  recv_frag_ += wire::frame_size(h.payload_length);
   // The decoder checked the kind and that the prefix and a byte are there.
   const std::uint64_t length = wire::detail::load_le<std::uint64_t>(payload.data());
   const std::uint64_t id = wire::detail::load_le<std::uint64_t>(payload.data() + 8);
@@ -777,10 +786,14 @@ void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, c
   const bool whole = m.have == length;
   large_in_.emplace(id, std::move(m));
   if (whole) complete_large(me, id);
+  if (state_ != state::closed &&
+      recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2)
+    maybe_grant();
 }
 
 void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
                                   std::span<const std::byte> payload) {
+  recv_frag_ += wire::frame_size(h.payload_length);
   const auto it = large_in_.find(h.request_id);
   if (it == large_in_.end())
     return fragment_error(errc::bad_header, "a fragment of message " + std::to_string(h.request_id) +
@@ -791,6 +804,9 @@ void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const w
   if (m.payload) std::memcpy(m.payload.data() + m.have, payload.data(), payload.size());
   m.have += payload.size();
   if (m.have == m.header.payload_length) complete_large(me, h.request_id);
+  if (state_ != state::closed &&
+      recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2)
+    maybe_grant();  // the pacing window moves as fragments are read
 }
 
 void connection_impl::complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id) {
@@ -884,11 +900,13 @@ void connection_impl::on_credit(std::span<const std::byte> payload) {
   send_limit_bytes_ = std::max(send_limit_bytes_, c->max_bytes);
   send_limit_asks_ = std::max(send_limit_asks_, c->max_asks);
   send_limit_large_ = std::max(send_limit_large_, c->max_large_bytes);
+  send_limit_frag_ = std::max(send_limit_frag_, c->max_fragment_bytes);
   counters_.send_window_large_bytes.store(send_limit_large_ - sent_large_, std::memory_order_relaxed);
   counters_.send_window_bytes.store(send_limit_bytes_ - sent_bytes_, std::memory_order_relaxed);
   counters_.send_window_asks.store(send_limit_asks_ - sent_asks_, std::memory_order_relaxed);
-  if (credit_blocked_) {
+  if (credit_blocked_ || frag_paced_) {
     credit_blocked_ = false;
+    frag_paced_ = false;
     write_batch();
   }
 }
@@ -901,7 +919,8 @@ void connection_impl::maybe_grant(bool force) {
       replies_written_ + replies_abandoned_.load(std::memory_order_acquire) + settings_.flow_window_asks;
   const std::uint64_t want_large = large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes;
   // Large messages are few: any of their window that came back is granted.
-  const bool due = force || want_large > granted_large_ || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
+  const bool due = force || want_large > granted_large_ ||
+                   recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2 || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
                    want_asks - granted_asks_ >= std::max<std::uint64_t>(1, settings_.flow_window_asks / 2);
   if (!due) return;
   grant_due_at_.store(~std::uint64_t{0}, std::memory_order_relaxed);  // one is on its way (invariant 4)

@@ -252,6 +252,15 @@ class connection_impl final : public connection {
   std::uint64_t sent_large_ = 0;
   std::uint64_t granted_large_ = 0;
   std::uint64_t recv_large_ = 0;
+  // Fragment pacing (PROTOCOL.md §6.3): frame bytes of fragments sent and
+  // the peer's limit; fragment bytes read here and the limit granted. A
+  // message's first fragment is not held for it (it keeps the ring's order).
+  std::uint64_t send_limit_frag_ = 0;
+  std::uint64_t sent_frag_ = 0;
+  std::uint64_t granted_frag_ = 0;
+  std::uint64_t recv_frag_ = 0;
+  // A fragment is due now that the pacing window would not admit.
+  bool frag_paced_ = false;
 
   // Large messages, sending side (io thread). Invariants:
   //  1. A message is in large_out_ from the batch that carries its first
@@ -270,7 +279,7 @@ class connection_impl final : public connection {
   std::uint64_t next_message_id_ = 1;
   // Fragments of messages started before this batch, at most this many
   // bytes per batch: what a small frame behind them waits for at most.
-  static constexpr std::size_t max_batch_fragment_bytes = 256u << 10;
+  static constexpr std::size_t max_batch_fragment_bytes = 128u << 10;
   std::array<std::array<std::byte, wire::frame_header::size + wire::fragment_prefix_size>, max_iov / 2> frag_heads_{};
   std::uint64_t batch_fragments_ = 0;
 

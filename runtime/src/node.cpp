@@ -812,6 +812,8 @@ result<std::unique_ptr<node>> node::start(node_config cfg, frame_sink& sink) {
     return herald::error(errc::invalid_argument, "fragment_size below 1 KiB");
   if (cfg.max_frame_size <= wire::fragment_prefix_size + 1024)
     return herald::error(errc::invalid_argument, "max_frame_size must leave room for a fragment of 1 KiB");
+  if (cfg.fragment_window_bytes < 2 * wire::frame_size(resolved_fragment_size(cfg) + wire::fragment_prefix_size))
+    return herald::error(errc::invalid_argument, "fragment_window_bytes must admit two fragments");
   if (resolved_large_window(cfg) < cfg.max_message_size + wire::large_message_overhead)
     return herald::error(errc::invalid_argument,
                          "flow_window_large_bytes must admit the largest message (max_message_size + 4096 bytes)");

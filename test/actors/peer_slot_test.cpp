@@ -18,7 +18,7 @@ class fake_connection final : public runtime::connection {
  public:
   fake_connection()
       : connection(settings{4096, 4096, 1024, 1u << 20, 16, runtime::backpressure_policy::fail, std::chrono::milliseconds(0),
-                            1u << 22, 1024, 64u << 10, 64u << 20, (64u << 20) + 4096},
+                            1u << 22, 1024, 64u << 10, 64u << 20, (64u << 20) + 4096, 1u << 20},
                    std::make_shared<runtime::buffer_pool>(0)) {}
   void close(herald::error) override { data_ring_->close(); }
 

@@ -45,7 +45,7 @@ void build_heartbeat(flatbuffers::FlatBufferBuilder& b, const heartbeat& h) {
 void build_credit(flatbuffers::FlatBufferBuilder& b, const credit_grant& c) {
   b.Clear();
   b.ForceDefaults(true);  // a credit of 0 still has its fields (and the 12-byte minimum)
-  b.Finish(fb::CreateCredit(b, c.max_bytes, c.max_asks, c.max_large_bytes));
+  b.Finish(fb::CreateCredit(b, c.max_bytes, c.max_asks, c.max_large_bytes, c.max_fragment_bytes));
 }
 
 result<error_reply> decode_error_reply(std::span<const std::byte> in) {
@@ -73,7 +73,8 @@ result<heartbeat> decode_heartbeat(std::span<const std::byte> in) {
 result<credit_grant> decode_credit(std::span<const std::byte> in) {
   auto root = verify_root<fb::Credit>(in, control_limits);
   if (!root) return std::move(root).error();
-  return credit_grant{(*root)->max_bytes(), (*root)->max_asks(), (*root)->max_large_bytes()};
+  return credit_grant{(*root)->max_bytes(), (*root)->max_asks(), (*root)->max_large_bytes(),
+                      (*root)->max_fragment_bytes()};
 }
 
 }  // namespace herald::wire

@@ -59,7 +59,8 @@ class buffer_pool {
   };
 
   // Each class keeps at most max(4, retained_bytes_per_class / class size)
-  // idle buffers; more are freed on return.
+  // idle buffers (max(1, ...) for classes above 1 MiB); more are freed on
+  // return.
   explicit buffer_pool(std::size_t retained_bytes_per_class = 8u << 20);
   buffer_pool(const buffer_pool&) = delete;
   buffer_pool& operator=(const buffer_pool&) = delete;

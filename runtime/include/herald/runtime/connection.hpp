@@ -184,6 +184,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t fragment_size;  // resolved: at most max_frame_size - 16
     std::size_t max_message_size;
     std::uint64_t flow_window_large_bytes;  // resolved: never 0
+    std::uint64_t fragment_window_bytes;
   };
 
   connection(const settings& s, std::shared_ptr<buffer_pool> pool);

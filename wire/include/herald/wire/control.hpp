@@ -47,7 +47,8 @@ struct close_notice {
 struct credit_grant {
   std::uint64_t max_bytes = 0;
   std::uint64_t max_asks = 0;
-  std::uint64_t max_large_bytes = 0;  // fragmented messages (PROTOCOL.md §6.3)
+  std::uint64_t max_large_bytes = 0;     // fragmented messages (PROTOCOL.md §6.3)
+  std::uint64_t max_fragment_bytes = 0;  // fragment frames on the wire (pacing, §6.3)
 
   friend bool operator==(const credit_grant&, const credit_grant&) = default;
 };
