@@ -3,6 +3,7 @@
 //   cmake --build build --target herald_fuzz_seeds && build/bin/herald_fuzz_seeds fuzz/corpus
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -165,6 +166,29 @@ int main(int argc, char** argv) {
   h.kind = frame_kind::close;
   append_frame(stream, h, cls);
   write("frame_decoder", "conversation", stream);
+
+  // A large message in three fragments around a whole tell (PROTOCOL.md §6.3).
+  bytes fragments = splits;
+  const bytes message(40, std::byte{0x6B});
+  bytes first(16);
+  const std::uint64_t length = message.size(), message_id = 3;
+  std::memcpy(first.data(), &length, 8);
+  std::memcpy(first.data() + 8, &message_id, 8);
+  first.insert(first.end(), message.begin(), message.begin() + 10);
+  h = frame_header{};
+  h.kind = frame_kind::tell;
+  h.flags = frame_flags::fragmented;
+  h.target = 9;
+  h.type_id = 0x1234;
+  append_frame(fragments, h, first);
+  h.flags = 0;
+  append_frame(fragments, h, encoded(pod));
+  h = frame_header{};
+  h.kind = frame_kind::fragment;
+  h.request_id = message_id;
+  append_frame(fragments, h, bytes(message.begin() + 10, message.begin() + 25));
+  append_frame(fragments, h, bytes(message.begin() + 25, message.end()));
+  write("frame_decoder", "fragments", fragments);
 
   bytes oversized = splits;
   h = frame_header{};

@@ -38,6 +38,7 @@ void decode_payload(const frame_view& f) {
     case frame_kind::error_reply: (void)decode_error_reply(f.payload); break;
     case frame_kind::close: (void)decode_close(f.payload); break;
     case frame_kind::heartbeat: (void)decode_heartbeat(f.payload); break;
+    case frame_kind::credit: (void)decode_credit(f.payload); break;
     default: break;
   }
 }
