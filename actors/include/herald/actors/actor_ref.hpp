@@ -29,9 +29,9 @@ void count_ask_timeout(cell_base& target) noexcept;
 // A local ref keeps the actor's mailbox alive, not the actor: messages to a
 // stopped actor are dead letters, and asks to it fail with
 // errc::actor_stopped. A remote tell fails only when the transport refuses it
-// at once (errc::node_down, errc::backpressure, errc::frame_too_large); a
-// remote ask also fails with errc::node_down when the link is lost while it
-// waits. A ref must not be used after its actor_system is destroyed.
+// at once (errc::node_down, errc::backpressure, errc::message_too_large above
+// node_config::max_message_size); a remote ask also fails with
+// errc::node_down when the link is lost while it waits. A ref must not be used after its actor_system is destroyed.
 template <class T>
 class actor_ref {
  public:
