@@ -1,6 +1,7 @@
 #include "herald/actors/actor_system.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "network.hpp"
 #include "node_actor.hpp"
@@ -119,16 +120,29 @@ result<std::shared_ptr<const detail::remote_target>> actor_system::resolve_remot
   auto* net = core_->net();
   if (!net) return error(errc::invalid_argument, "the actor system has no network: call start_node() first");
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto node = net->wait_for_peer(address, deadline);
-  if (!node) return std::move(node).error();
-  auto slot = net->slot(*node);
-  actor_ref<detail::node_actor> remote_node(
-      std::make_shared<const detail::remote_target>(detail::remote_target{slot, detail::node_actor_id}));
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  auto reply = remote_node.ask(detail::resolve_request{name, wire_type}, std::max(left, std::chrono::milliseconds(1))).get();
-  if (!reply) return std::move(reply).error();
-  if (reply->code != 0) return error(static_cast<errc>(reply->code), reply->context);
-  return std::make_shared<const detail::remote_target>(detail::remote_target{std::move(slot), reply->actor_id});
+  for (;;) {
+    auto node = net->wait_for_peer(address, deadline);
+    if (!node) return std::move(node).error();
+    auto slot = net->slot(*node);
+    actor_ref<detail::node_actor> remote_node(
+        std::make_shared<const detail::remote_target>(detail::remote_target{slot, detail::node_actor_id}));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto reply =
+        remote_node.ask(detail::resolve_request{name, wire_type}, std::max(left, std::chrono::milliseconds(1))).get();
+    if (!reply) {
+      // The link the ask went out on was lost or replaced (two nodes that
+      // dial each other at once keep one of the two links): ask again over
+      // the link that is up now, while the timeout allows.
+      if (reply.error().code() == errc::node_down &&
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(10) < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      return std::move(reply).error();
+    }
+    if (reply->code != 0) return error(static_cast<errc>(reply->code), reply->context);
+    return std::make_shared<const detail::remote_target>(detail::remote_target{std::move(slot), reply->actor_id});
+  }
 }
 
 result<detail::ref_ptr<detail::cell_base>> actor_system::find(std::string_view name, std::type_index type) const {

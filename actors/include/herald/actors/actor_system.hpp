@@ -340,8 +340,9 @@ class actor_system {
 
   // A ref to the actor named `name` on the node listening at `address`
   // ("tcp://127.0.0.1:7000"), dialling it if needed. Blocks up to `timeout`;
-  // not for use inside a handler. Errors: timeout (no connection), not_found,
-  // type_mismatch, node_down.
+  // not for use inside a handler. A link lost or replaced while the lookup
+  // waits for its answer is retried over the next one within the timeout.
+  // Errors: timeout (no connection), not_found, type_mismatch, node_down.
   template <class T>
   result<actor_ref<T>> remote_lookup(const std::string& address, const std::string& name,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
