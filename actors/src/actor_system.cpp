@@ -97,7 +97,7 @@ result<std::vector<std::string>> actor_system::names_with_prefix(std::string_vie
   if (!net) return error(errc::invalid_argument, "no cluster registry: call start_node() first");
   std::vector<std::string> out;
   for (auto& [name, entry] : net->cluster().registry().snapshot()) {
-    if (name.compare(0, prefix.size(), prefix) == 0) out.push_back(std::move(name));
+    if (name_matches_prefix(name, prefix)) out.push_back(std::move(name));
   }
   std::sort(out.begin(), out.end());
   return out;

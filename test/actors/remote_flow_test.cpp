@@ -77,11 +77,7 @@ std::vector<std::byte> ask_batch(std::uint64_t& rid, std::size_t n) {
 // reconnects would add one window per link (949 links in 3 s, +830 MiB before
 // node_config::max_closed_link_backlog). The bound refuses new links while
 // the closed links' backlog is above it. 3 s here, 20 s under chaos.
-class AskFloodChaos : public ::testing::Test {};
-
-TEST_F(AskFloodChaos, APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAreStillAnswered) {
-  if (test::sanitized()) GTEST_SKIP() << "measures memory";
-  const auto length = test::chaos_enabled() ? 20s : 3s;
+void ask_flood(std::chrono::seconds length) {
   actor_system node{actor_system_config{.worker_threads = 2}};
   ASSERT_TRUE(node.start_node<pinger>(node_cfg("target")));
   const std::string at = node.listen_addresses().at(0);
@@ -138,6 +134,20 @@ TEST_F(AskFloodChaos, APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAr
   EXPECT_LT(peak, baseline + (64u << 20)) << "the node's memory stays bounded during the flood";
   EXPECT_EQ(refused, 0u) << "a legitimate client keeps getting answers";
   EXPECT_GT(answered, 0u);
+}
+
+class AskFloodChaos : public ::testing::Test {};
+
+TEST_F(AskFloodChaos, APeerThatNeverReadsItsRepliesCostsBoundedMemoryAndOthersAreStillAnswered) {
+  if (test::sanitized()) GTEST_SKIP() << "measures memory";
+  ask_flood(test::chaos_enabled() ? 20s : 3s);
+}
+
+// 10 minutes: ctest -L soak.
+TEST(AskFloodSoak, TenMinutes) {
+  HERALD_SOAK_ONLY();
+  if (test::sanitized()) GTEST_SKIP() << "measures memory";
+  ask_flood(600s);
 }
 
 }  // namespace

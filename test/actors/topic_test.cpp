@@ -341,6 +341,27 @@ TEST(Topic, TopicsAreNamesAndTypesAndAnActorSubscribesToMany) {
   EXPECT_EQ(rec.alarms["b"], 0u);
 }
 
+TEST(Topic, SubscriptionsAreNotNamesThatPrefixScansAndRouterGroupsSee) {
+  recorder rec;
+  cluster c(1);
+  actor_system& sys = *c.nodes[0];
+  auto a = sys.spawn<collector>(herald::name("a"), std::string("a"), &rec).value();
+  ASSERT_TRUE(sys.subscribe(topic<tick>("market"), a));
+  auto all = sys.names_with_prefix("");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, std::vector<std::string>{"a"}) << "the subscription is not one more name of the actor";
+  auto subs = sys.names_with_prefix("$topic/");
+  ASSERT_TRUE(subs);
+  ASSERT_EQ(subs->size(), 1u) << "asked for by their prefix, subscriptions are listed";
+  EXPECT_EQ(subs->front().rfind("$topic/market/", 0), 0u) << subs->front();
+  auto everyone = router<collector>::group(sys, "", routing::broadcast);
+  ASSERT_TRUE(everyone);
+  EXPECT_EQ(everyone->members().size(), 1u) << "a router over every name reaches the actor once";
+  ASSERT_TRUE(sys.subscribe(topic<alarm>("alarms"), a));
+  std::this_thread::sleep_for(100ms);  // the registry's event reaches the group
+  EXPECT_EQ(everyone->members().size(), 1u) << "a later subscription does not join the group";
+}
+
 TEST(Topic, ARefusedSendIsReportedAndCounted) {
   actor_system sys{actor_system_config{.worker_threads = 2}};
   ASSERT_TRUE(sys.start_node<holder>(node_cfg("solo")));

@@ -263,9 +263,20 @@ class actor_system {
   result<watch_id> watch_name(std::string name, std::function<void(const name_event&)> fn);
   void unwatch(watch_id id);
   // The names registered cluster-wide that start with `prefix`, sorted, from
-  // this node's copy of the registry (no network round trip).
+  // this node's copy of the registry (no network round trip). Topic
+  // subscriptions (names under the reserved "$topic/") are listed only for a
+  // prefix that starts with "$topic/" (see name_matches_prefix).
   // errc::invalid_argument before start_node().
   result<std::vector<std::string>> names_with_prefix(std::string_view prefix) const;
+  // Whether `name` belongs to the names under `prefix`: it starts with it,
+  // and is not a topic subscription unless the prefix asks for those. What
+  // names_with_prefix and router groups select by.
+  static bool name_matches_prefix(std::string_view name, std::string_view prefix) noexcept {
+    constexpr std::string_view subscriptions = "$topic/";
+    if (name.substr(0, prefix.size()) != prefix) return false;
+    return prefix.substr(0, subscriptions.size()) == subscriptions ||
+           name.substr(0, subscriptions.size()) != subscriptions;
+  }
 
   // Aliases: more names for a local actor, registered like its spawn name
   // (lookup() finds it under each, cluster-wide once start_node() has run)

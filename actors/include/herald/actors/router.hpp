@@ -77,14 +77,15 @@ class router {
 
   // A router over every actor of type T registered under a name starting
   // with `prefix` anywhere in the cluster (names of other types are
-  // ignored), now and as names are added and removed. Needs start_node();
+  // ignored, and so are topic subscriptions, which name actors that have a
+  // name of their own), now and as names are added and removed. Needs start_node();
   // the router stops following when its last copy goes.
   static result<router> group(actor_system& sys, std::string prefix, routing how) {
     router r;
     r.st_ = std::make_shared<state>(how);
     std::weak_ptr<state> weak = r.st_;
     auto id = sys.watch_names([weak, prefix, &sys](const actor_system::name_event& e) {
-      if (e.name.compare(0, prefix.size(), prefix) != 0) return;
+      if (!actor_system::name_matches_prefix(e.name, prefix)) return;
       auto st = weak.lock();
       if (!st) return;
       if (e.kind == registry::registry_event_kind::removed) {
