@@ -43,13 +43,70 @@ herald::error connection::encode_error(std::exception_ptr e) {
 }
 
 std::size_t connection::drop_unsent(ring_buffer& ring) {
-  const std::size_t frames = ring.for_each_committed([](const ring_buffer::record& rec) {
-    if (rec.tag == tag_external || rec.tag == tag_large)
-      std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size))->~pooled_buffer();
+  std::size_t bytes = 0;
+  const std::size_t frames = ring.for_each_committed([&](const ring_buffer::record& rec) {
+    if (rec.tag == tag_external || rec.tag == tag_large) {
+      auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
+      bytes += payload->size();
+      payload->~pooled_buffer();
+    }
     return true;
   });
   ring.release_to(ring.scan_position());
+  if (bytes != 0) release_pooled(bytes);
   return frames;
+}
+
+result<void> connection::reserve_pooled(std::size_t bytes) {
+  auto fits = [&](std::uint64_t now) { return now == 0 || now + bytes <= settings_.ring_capacity; };
+  std::uint64_t now = pooled_bytes_.load(std::memory_order_relaxed);
+  while (fits(now)) {
+    if (pooled_bytes_.compare_exchange_weak(now, now + bytes, std::memory_order_acq_rel)) return {};
+  }
+  counters_.backpressure_events.fetch_add(1, std::memory_order_relaxed);
+  auto refused = [&](const char* how) {
+    return herald::error(errc::backpressure, "large payloads queued to " + peer_.node_name + " fill the ring's " +
+                                                 std::to_string(settings_.ring_capacity) + " bytes" + how);
+  };
+  if (settings_.policy == backpressure_policy::fail || detail::on_io_thread()) return refused("");
+  const auto deadline = clock::now() + settings_.backpressure_timeout;
+  std::unique_lock lock(pooled_mutex_);
+  pooled_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  // Waits for the writer to release payloads (it notifies under the mutex
+  // after its seq_cst subtraction, which this side re-reads after
+  // announcing itself as a waiter: no release is missed), for the deadline,
+  // or for the connection to close (close() notifies).
+  for (;;) {
+    now = pooled_bytes_.load(std::memory_order_seq_cst);
+    if (!is_open()) {
+      pooled_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+      return herald::error(errc::node_down, "connection to " + peer_.node_name + " is closed");
+    }
+    if (fits(now)) {
+      if (pooled_bytes_.compare_exchange_weak(now, now + bytes, std::memory_order_acq_rel)) break;
+      continue;
+    }
+    if (pooled_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
+        !fits(pooled_bytes_.load(std::memory_order_seq_cst))) {
+      pooled_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+      return refused((" after " + std::to_string(settings_.backpressure_timeout.count()) + " ms").c_str());
+    }
+  }
+  pooled_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  return {};
+}
+
+void connection::wake_pooled_waiters() noexcept {
+  std::lock_guard lock(pooled_mutex_);
+  pooled_cv_.notify_all();
+}
+
+void connection::release_pooled(std::size_t bytes) noexcept {
+  pooled_bytes_.fetch_sub(bytes, std::memory_order_seq_cst);
+  if (pooled_waiters_.load(std::memory_order_seq_cst) != 0) {
+    std::lock_guard lock(pooled_mutex_);
+    pooled_cv_.notify_all();
+  }
 }
 
 std::size_t connection::drop_unsent() {
@@ -88,6 +145,7 @@ connection_stats connection::stats() const noexcept {
   s.asks_pending = requests_->pending();
   s.ring_used = data_ring_->used();
   s.ring_capacity = data_ring_->capacity();
+  s.pooled_payload_bytes = pooled_bytes_.load(std::memory_order_relaxed);
   s.ask_latency = counters_.ask_latency.read();
   return s;
 }

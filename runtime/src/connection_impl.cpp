@@ -98,8 +98,15 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
 
 connection_impl::~connection_impl() {
   // A batch cut short by close still owns its pooled payloads.
-  for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
+  std::size_t bytes = 0;
+  for (pooled_buffer* b : batch_external_) {
+    bytes += b->size();
+    b->~pooled_buffer();
+  }
   batch_external_.clear();
+  for (const auto& m : large_out_) bytes += m->payload.size();
+  large_out_.clear();
+  if (bytes != 0) release_pooled(bytes);
   if (hs_ring_) drop_unsent(*hs_ring_);
   // Records committed after do_close walked the rings (their claims raced
   // the close of a lost link).
@@ -134,6 +141,7 @@ void connection_impl::close(herald::error reason) {
     data_ring_->close();
     control_ring_->close();
     reply_ring_->close();
+    wake_pooled_waiters();
   }
   asio::post(ctx_, [s = self(), r = std::move(reason)]() mutable { s->begin_drain(std::move(r)); });
 }
@@ -211,6 +219,7 @@ void connection_impl::begin_drain(herald::error reason) {
   data_ring_->close();
   control_ring_->close();
   reply_ring_->close();
+  wake_pooled_waiters();
   drain_reason_ = std::move(reason);
   drain_timer_->expires_after(node_.config().drain_timeout);
   drain_timer_->async_wait([s = self()](std::error_code ec) {
@@ -304,6 +313,7 @@ void connection_impl::do_close(herald::error reason) {
   data_ring_->close();
   control_ring_->close();
   reply_ring_->close();
+  wake_pooled_waiters();
   stream_->close();
   handshake_timer_->cancel();
   sweep_timer_->cancel();
@@ -318,7 +328,10 @@ void connection_impl::do_close(herald::error reason) {
     const std::size_t dropped = (writing_ ? batch_frames_ - batch_fragments_ : 0) + drop_unsent() + unfinished;
     const std::size_t lost = unfinished + large_in_.size();
     if (lost != 0) counters_.large_messages_lost.fetch_add(lost, std::memory_order_relaxed);
+    std::size_t bytes = 0;
+    for (const auto& m : large_out_) bytes += m->payload.size();
     large_out_.clear();
+    if (bytes != 0) release_pooled(bytes);
     large_in_.clear();
     large_in_dropping_ = 0;
     if (dropped != 0) {
@@ -497,13 +510,22 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
     }
   }
   if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
-  for (pooled_buffer* b : batch_external_) b->~pooled_buffer();
+  std::size_t released = 0;
+  for (pooled_buffer* b : batch_external_) {
+    released += b->size();
+    b->~pooled_buffer();
+  }
   batch_external_.clear();
   if (!large_out_.empty()) {
     const std::size_t before = large_out_.size();
-    std::erase_if(large_out_, [](const auto& m) { return m->sent == m->header.payload_length; });
+    std::erase_if(large_out_, [&](const auto& m) {
+      if (m->sent != m->header.payload_length) return false;
+      released += m->payload.size();
+      return true;
+    });
     counters_.large_messages_sent.fetch_add(before - large_out_.size(), std::memory_order_relaxed);
   }
+  if (released != 0) release_pooled(released);
   if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
   control_ring_->release_to(batch_control_end_);
   reply_ring_->release_to(batch_reply_end_);

@@ -101,7 +101,12 @@ TEST_P(LargeMessages, AMessageLargerThanAFragmentArrivesWholeInOrderForItsTarget
 }
 
 TEST_P(LargeMessages, ALargeReplyCompletesItsAsk) {
-  auto p = up_pair(GetParam(), small_fragments, small_fragments);
+  // b answers on its io thread, which never waits: its ring's capacity (the
+  // bound on pooled payloads queued) holds the four replies.
+  auto p = up_pair(GetParam(), small_fragments, [](node_config& c) {
+    small_fragments(c);
+    c.ring_capacity = 8u << 20;
+  });
   ASSERT_TRUE(p->a_to_b);
   constexpr std::size_t reply_size = 1u << 20;
   p->sink_b.on_frame_hook = [&](const std::shared_ptr<connection>& from, inbound_frame f) {
@@ -213,7 +218,7 @@ TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) 
   auto ca = base_config("a", GetParam(), &net);
   small_fragments(ca);
   ca.log = log_a.hook();
-  ca.ring_capacity = 4096;  // room for a few records: the window stops the writer, the ring the caller
+  ca.ring_capacity = 8u << 20;  // room for the messages the window does not admit yet
   ca.backpressure = backpressure_policy::fail;
   auto b = node::start(cb, sink_b);
   ASSERT_TRUE(b);
@@ -244,6 +249,69 @@ TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) 
   for (std::uint64_t i = 0; i < accepted; ++i) want[i] = i;
   EXPECT_EQ(got, want) << "every accepted message, once, in order";
   EXPECT_EQ((*b)->admission().frame_errors, 0u);
+  conn.reset();
+  sink_b.drop_all();
+  (*a)->shutdown();
+  (*b)->shutdown();
+}
+
+// Payloads above the large-payload threshold wait in pooled buffers, not in
+// the ring: their bytes are bounded like the ring's, whether they go whole
+// or in fragments, and the sender meets backpressure at the bound.
+TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
+  inproc_network net;
+  keeping_sink sink_b;
+  recording_sink sink_a;
+  constexpr std::size_t ring = 1u << 20;
+  auto cb = base_config("b", GetParam(), &net);
+  cb.max_frame_size = 256u << 10;
+  cb.flow_window_bytes = 1u << 20;
+  cb.max_message_size = 1u << 20;
+  auto ca = base_config("a", GetParam(), &net);
+  ca.max_frame_size = 256u << 10;
+  ca.max_message_size = 1u << 20;
+  ca.ring_capacity = ring;
+  ca.large_payload_threshold = 1024;
+  ca.backpressure = backpressure_policy::fail;
+  auto b = node::start(cb, sink_b);
+  ASSERT_TRUE(b);
+  auto a = node::start(ca, sink_a);
+  ASSERT_TRUE(a);
+  (*a)->connect((*b)->listen_addresses().front());
+  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
+  auto conn = (*a)->connection_to((*b)->id());
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(sink_a.wait([&] { return conn->stats().send_window_large_bytes != 0; }));
+  for (const std::size_t size : {std::size_t{32} << 10, std::size_t{512} << 10}) {
+    SCOPED_TRACE(size == (32u << 10) ? "whole pooled payloads" : "fragmented messages");
+    std::uint64_t accepted = 0;
+    herald::error refusal;
+    std::size_t peak = 0;
+    for (int i = 0; i < 1000; ++i) {
+      auto r = send_message(*conn, 1, accepted, size);
+      peak = std::max(peak, conn->stats().pooled_payload_bytes);
+      if (!r) {
+        refusal = r.error();
+        break;
+      }
+      ++accepted;
+    }
+    EXPECT_EQ(refusal.code(), errc::backpressure) << refusal.message();
+    EXPECT_LE(peak, ring) << "queued pooled payloads stay within the ring's capacity";
+    EXPECT_LT(accepted, 1000u);
+    // The receiver handles everything: every accepted message arrives once, in order.
+    std::vector<std::uint64_t> got;
+    while (got.size() < accepted) {
+      ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() != 0; }, 10s)) << got.size() << " of " << accepted;
+      auto part = sink_b.consume(size);
+      got.insert(got.end(), part.begin(), part.end());
+    }
+    std::vector<std::uint64_t> want(accepted);
+    for (std::uint64_t i = 0; i < accepted; ++i) want[i] = i;
+    EXPECT_EQ(got, want);
+    ASSERT_TRUE(sink_a.wait([&] { return conn->stats().pooled_payload_bytes == 0; }))
+        << "every written payload is released";
+  }
   conn.reset();
   sink_b.drop_all();
   (*a)->shutdown();

@@ -2,11 +2,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
 #include <string>
@@ -50,6 +52,10 @@ struct connection_stats {
   std::size_t asks_pending = 0;
   std::size_t ring_used = 0;  // bytes of the data ring not yet written
   std::size_t ring_capacity = 0;  // bytes of the data ring
+  // Payloads above the large-payload threshold wait in pooled buffers, not
+  // in the ring: their bytes, bounded by ring_capacity (one payload larger
+  // than that is admitted alone).
+  std::size_t pooled_payload_bytes = 0;
   // Time from sending an ask to its reply (or error reply), for the asks
   // answered on this link.
   latency_histogram::snapshot ask_latency;
@@ -238,7 +244,16 @@ class connection : public std::enable_shared_from_this<connection> {
   // freeing their pooled payloads, and returns how many frames that was.
   // Records committed later stay for a later call (the destructor's).
   std::size_t drop_unsent();
-  static std::size_t drop_unsent(ring_buffer& ring);
+  std::size_t drop_unsent(ring_buffer& ring);
+
+  // Pooled payloads queued on this link (their bytes in pooled_bytes_):
+  // a send reserves its payload's bytes before it allocates them, and the
+  // writer releases them once the payload is written or discarded. Any
+  // thread.
+  result<void> reserve_pooled(std::size_t bytes);
+  void release_pooled(std::size_t bytes) noexcept;
+  // Wakes the senders waiting in reserve_pooled (the connection closed).
+  void wake_pooled_waiters() noexcept;
 
   // The rings and request table a connection starts with: the smallest
   // there are, so that a peer that never authenticates costs next to nothing.
@@ -272,6 +287,13 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<ring_buffer> reply_ring_;
   std::unique_ptr<ring_buffer> data_ring_;
   std::atomic<bool> writer_idle_{true};
+  // Invariant: pooled_bytes_ is the sum of the sizes of the pooled payloads
+  // reserved and not yet released; a reservation that would take it past
+  // ring_capacity waits (policy) unless it is 0.
+  std::atomic<std::uint64_t> pooled_bytes_{0};
+  std::atomic<std::uint32_t> pooled_waiters_{0};
+  std::mutex pooled_mutex_;
+  std::condition_variable pooled_cv_;
   std::unique_ptr<request_table> requests_;
   counters counters_;
   peer_info peer_;
@@ -358,15 +380,21 @@ result<void> connection::send_on(ring_buffer& ring, const wire::frame_header& h0
   } else {
     // A fragmented message's buffer holds the message alone: each fragment
     // is padded by the writer.
-    pooled_buffer buf = pool_->acquire(fragmented ? payload_size : total - wire::frame_header::size);
+    const std::size_t bytes = fragmented ? payload_size : total - wire::frame_header::size;
+    if (auto ok = reserve_pooled(bytes); !ok) return ok;
+    pooled_buffer buf = pool_->acquire(bytes);
     try {
       write_payload(std::span<std::byte>(buf.data(), payload_size));
     } catch (...) {
+      release_pooled(bytes);
       return encode_error(std::current_exception());  // nothing claimed yet; buf goes back to the pool
     }
     if (fragmented) h.flags |= wire::frame_flags::fragmented;
     else if (padding != 0) std::memset(buf.data() + payload_size, 0, padding);
-    if (auto ok = claim(ring, external_record_size, r); !ok) return ok;
+    if (auto ok = claim(ring, external_record_size, r); !ok) {
+      release_pooled(bytes);
+      return ok;
+    }
     wire::encode_header(h, r.data);
     ::new (static_cast<void*>(r.data + wire::frame_header::size)) pooled_buffer(std::move(buf));
     ring.commit(r, fragmented ? tag_large : tag_external);
