@@ -39,7 +39,8 @@ inline std::string listen_address(const std::string& transport, const std::strin
 }
 
 // Default transport settings (4 MiB ring, 1 io thread, blocking backpressure,
-// 64 KiB large-payload threshold); every node of a run uses the same secret.
+// 64 KiB large-payload threshold, 64 KiB fragments); every node of a run uses
+// the same secret.
 inline runtime::node_config node_settings(const peer_options& o, const std::string& name, bool listen,
                                           runtime::inproc_network* inproc = nullptr) {
   runtime::node_config c;
@@ -47,6 +48,9 @@ inline runtime::node_config node_settings(const peer_options& o, const std::stri
   c.secret.value = "herald-bench";
   c.inproc = inproc;
   if (listen) c.listen = {listen_address(o.transport, name)};
+  // A --size above the default largest message (64 MiB) raises it to fit the
+  // encoded message (its length prefix included).
+  if (o.size + 4096 > c.max_message_size) c.max_message_size = o.size + 4096;
   return c;
 }
 
