@@ -306,13 +306,19 @@ class node::impl final : public node_context {
         auto it = pending_by_source_.find(source);
         return it == pending_by_source_.end() ? 0 : it->second;
       };
-      const std::uint64_t backlog = closed_link_backlog_locked();
+      std::uint64_t large_backlog = 0;
+      const std::uint64_t backlog = closed_link_backlog_locked(large_backlog);
       if (pending_.size() + by_node_.size() >= max_connections) {
         refused.emplace(rejection::connection_cap, "connection limit (" + std::to_string(max_connections) + ") reached");
       } else if (cfg_.max_closed_link_backlog != 0 && backlog > cfg_.max_closed_link_backlog) {
         refused.emplace(rejection::closed_link_backlog,
                         std::to_string(backlog) + " bytes of messages from closed links wait for their actors "
                                                   "(node_config::max_closed_link_backlog)");
+      } else if (cfg_.max_closed_link_backlog != 0 && large_backlog > resolved_large_window(cfg_)) {
+        refused.emplace(rejection::closed_link_backlog,
+                        std::to_string(large_backlog) + " bytes of large messages from closed links wait for their "
+                                                        "actors (more than one large window, "
+                                                        "node_config::flow_window_large_bytes)");
       } else if (accepted && pending_accepted_ >= cfg_.max_pending_handshakes) {
         refused.emplace(rejection::pending_cap, std::to_string(pending_accepted_) +
                                                     " connections are handshaking (node_config::max_pending_handshakes)");
@@ -341,15 +347,19 @@ class node::impl final : public node_context {
     conn->start();
   }
 
-  // Under mutex_: what the closed links in closed_backlog_ still hold;
-  // drops those that hold nothing or are gone.
-  std::uint64_t closed_link_backlog_locked() {
+  // Under mutex_: what the closed links in closed_backlog_ still hold (the
+  // large messages' share in `large`); drops those that hold nothing or are
+  // gone.
+  std::uint64_t closed_link_backlog_locked(std::uint64_t& large) {
     std::uint64_t total = 0;
+    large = 0;
     std::erase_if(closed_backlog_, [&](const std::weak_ptr<connection_impl>& w) {
       auto c = w.lock();
       const std::uint64_t held = c ? c->held_backlog() : 0;
+      const std::uint64_t held_large = c ? c->held_large_backlog() : 0;
       total += held;
-      return held == 0;
+      large += held_large;
+      return held == 0 && held_large == 0;
     });
     return total;
   }
@@ -649,7 +659,7 @@ class node::impl final : public node_context {
       std::lock_guard lock(mutex_);
       forget_pending(conn);
       draining_.erase(conn);
-      if (conn->held_backlog() != 0) closed_backlog_.push_back(conn);
+      if (conn->held_backlog() != 0 || conn->held_large_backlog() != 0) closed_backlog_.push_back(conn);
       if (was_established) {
         auto it = by_node_.find(peer);
         if (it != by_node_.end() && it->second == conn) {

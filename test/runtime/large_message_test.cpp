@@ -318,6 +318,40 @@ TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
   (*b)->shutdown();
 }
 
+// A link closes while b's handler still holds a 20 MiB message from it: the
+// closed links' backlog of large messages counts against one large window,
+// not against max_closed_link_backlog (16 MiB), so the next link is let in.
+TEST_P(LargeMessages, AClosedLinkWhoseLargeMessageWaitsForItsHandlerDoesNotShutTheDoor) {
+  inproc_network net;
+  keeping_sink sink_b;
+  recording_sink sink_a;
+  constexpr std::size_t large = 20u << 20;
+  auto cb = base_config("b", GetParam(), &net);
+  auto ca = base_config("a", GetParam(), &net);
+  ca.reconnect_min = ca.reconnect_max = 50ms;
+  auto b = node::start(cb, sink_b);
+  ASSERT_TRUE(b);
+  auto a = node::start(ca, sink_a);
+  ASSERT_TRUE(a);
+  (*a)->connect((*b)->listen_addresses().front());
+  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
+  auto conn = (*a)->connection_to((*b)->id());
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(send_message(*conn, 1, 0, large));
+  ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() == 1; }, 10s));
+  conn->close(herald::error(errc::node_down, "test closes"));
+  ASSERT_TRUE(sink_b.wait([&] { return !sink_b.downs.empty(); }, 10s));
+  (*a)->connect((*b)->listen_addresses().front());
+  EXPECT_TRUE(sink_b.wait([&] { return sink_b.ups.size() == 2; }, 10s))
+      << "the next link is admitted while the large message waits for its handler";
+  EXPECT_EQ((*b)->admission().closed_link_backlog, 0u);
+  EXPECT_EQ(sink_b.consume(large), (std::vector<std::uint64_t>{0}));
+  conn.reset();
+  sink_b.drop_all();
+  (*a)->shutdown();
+  (*b)->shutdown();
+}
+
 TEST_P(LargeMessages, AMessageAboveMaxMessageSizeIsRefusedAtTheSender) {
   auto p = up_pair(GetParam(), [](node_config& c) { c.max_message_size = 1u << 20; });
   ASSERT_TRUE(p->a_to_b);

@@ -166,11 +166,17 @@ class connection : public std::enable_shared_from_this<connection> {
     const std::uint64_t frames = delivered_frames_.load(std::memory_order_acquire);
     const std::uint64_t bytes_back = credit_released_.load(std::memory_order_relaxed);
     const std::uint64_t frames_back = frames_released_.load(std::memory_order_relaxed);
-    const std::uint64_t large = delivered_large_.load(std::memory_order_acquire);
-    const std::uint64_t large_back = large_released_.load(std::memory_order_relaxed);
     const std::uint64_t b = bytes > bytes_back ? bytes - bytes_back : 0;
     const std::uint64_t f = frames > frames_back ? frames - frames_back : 0;
-    return b + f * frame_overhead + (large > large_back ? large - large_back : 0);
+    return b + f * frame_overhead;
+  }
+  // The same for large messages (PROTOCOL.md §6.3), in large-window bytes:
+  // bounded by the large window while the link is open; the node bounds
+  // it over closed links by one large window.
+  std::uint64_t held_large_backlog() const noexcept {
+    const std::uint64_t large = delivered_large_.load(std::memory_order_acquire);
+    const std::uint64_t large_back = large_released_.load(std::memory_order_relaxed);
+    return large > large_back ? large - large_back : 0;
   }
   // Valid once the handshake is done (always, for a connection the sink sees).
   const peer_info& peer() const noexcept { return peer_; }

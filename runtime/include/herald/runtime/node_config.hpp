@@ -138,7 +138,10 @@ struct node_config {
   // and reconnects would add a window per link. While the closed links'
   // backlog is above this bound, new connections (accepted and dialled) are
   // refused at once and counted (node::admission().closed_link_backlog); the
-  // backlog's messages are still delivered. 0: no bound.
+  // backlog's messages are still delivered. Large messages (above
+  // fragment_size) count apart, against one large window
+  // (flow_window_large_bytes): a link replaced while its large message waits
+  // for its handler does not shut the node's door. 0: no bound.
   std::size_t max_closed_link_backlog = 16u << 20;
   // Bound on a deliberate close (link replaced, member down, close frame from
   // the peer, shutdown): draining the rings and exchanging close frames.
