@@ -124,7 +124,9 @@ TEST(Router, ConsistentHashKeepsAKeyOnOneMemberAndMovesOnlyTheKeysOfOneThatStops
   for (const auto& [key, was] : owner) {
     const auto now = who(key);
     EXPECT_NE(now, "w0");
-    if (was != "w0") EXPECT_EQ(now, was) << key << " stays where it was";
+    if (was != "w0") {
+      EXPECT_EQ(now, was) << key << " stays where it was";
+    }
   }
   EXPECT_EQ(r.tell(job{}).error().code(), errc::invalid_argument) << "a message without routing_key() is refused";
 }

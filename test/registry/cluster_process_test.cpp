@@ -337,7 +337,7 @@ TEST_F(ClusterProcessChaos, AStoppedAndContinuedProcessMakesNoHealthyNodeGoDown)
               << ms(node(1).when("down", paused, stopped_at) - stopped_at) << " ms, up again after "
               << ms(node(1).when("alive", paused, continued_at) - continued_at) << " ms\n";
   }
-  for (const std::string& kind : {"down", "suspect"}) {
+  for (const char* kind : {"down", "suspect"}) {
     const auto bad = false_events(kind, paused, t0);
     EXPECT_TRUE(bad.empty()) << bad.size() << " " << kind << " events about healthy nodes, first: "
                              << (bad.empty() ? "" : bad.front());
