@@ -204,92 +204,123 @@ class keeping_sink final : public recording_sink {
   std::deque<std::pair<std::shared_ptr<connection>, inbound_frame>> held_;
 };
 
-TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) {
+// a (recording) dials b (keeping); both tweaked; up, with b's windows granted.
+struct kept_pair {
   inproc_network net;
-  keeping_sink sink_b;
   recording_sink sink_a;
-  log_capture log_a, log_b;
-  constexpr std::size_t large = 1u << 20;
-  auto cb = base_config("b", GetParam(), &net);
-  small_fragments(cb);
-  cb.log = log_b.hook();
-  cb.max_message_size = large;
-  cb.flow_window_large_bytes = 2 * (large + wire::large_message_overhead);
-  auto ca = base_config("a", GetParam(), &net);
-  small_fragments(ca);
-  ca.log = log_a.hook();
-  ca.ring_capacity = 8u << 20;  // room for the messages the window does not admit yet
-  ca.backpressure = backpressure_policy::fail;
-  auto b = node::start(cb, sink_b);
-  ASSERT_TRUE(b);
-  auto a = node::start(ca, sink_a);
-  ASSERT_TRUE(a);
-  (*a)->connect((*b)->listen_addresses().front());
-  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
-  auto conn = (*a)->connection_to((*b)->id());
-  ASSERT_TRUE(conn);
-  ASSERT_TRUE(sink_a.wait([&] { return conn->stats().send_window_large_bytes != 0; }));
-  std::uint64_t accepted = 0;
-  for (int i = 0; i < 8; ++i)
-    if (send_message(*conn, 1, accepted, large)) ++accepted;
-  ASSERT_GE(accepted, 3u) << "the ring holds the messages the window does not admit yet";
-  // Two messages fit the window; the rest wait in a's ring.
-  ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() == 2; }, 10s));
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(sink_b.held(), 2u) << "no third message before the first two are handled";
-  EXPECT_GT(conn->stats().credit_stalls, 0u);
-  EXPECT_LT(conn->stats().send_window_large_bytes, large + wire::large_message_overhead);
+  keeping_sink sink_b;
+  std::unique_ptr<node> a, b;
+  std::shared_ptr<connection> conn;  // a to b
+
+  ~kept_pair() {
+    conn.reset();
+    sink_b.drop_all();
+    if (a) a->shutdown();
+    if (b) b->shutdown();
+  }
+};
+
+std::unique_ptr<kept_pair> start_kept_pair(transport_kind k, const std::function<void(node_config&)>& tweak_a,
+                                           const std::function<void(node_config&)>& tweak_b) {
+  auto p = std::make_unique<kept_pair>();
+  auto ca = base_config("a", k, &p->net);
+  auto cb = base_config("b", k, &p->net);
+  tweak_a(ca);
+  tweak_b(cb);
+  auto b = node::start(cb, p->sink_b);
+  EXPECT_TRUE(b) << (b ? "" : b.error().message());
+  if (!b) return p;
+  p->b = std::move(*b);
+  auto a = node::start(ca, p->sink_a);
+  EXPECT_TRUE(a) << (a ? "" : a.error().message());
+  if (!a) return p;
+  p->a = std::move(*a);
+  p->a->connect(p->b->listen_addresses().front());
+  EXPECT_TRUE(p->sink_a.wait([&] { return !p->sink_a.ups.empty(); }));
+  p->conn = p->a->connection_to(p->b->id());
+  EXPECT_TRUE(p->conn && p->sink_a.wait([&] { return p->conn->stats().send_window_large_bytes != 0; }))
+      << "b grants its windows once the link is up";
+  return p;
+}
+
+// Has b handle messages until `count` have come, returning their sequence
+// numbers in handling order.
+std::vector<std::uint64_t> handle_all(keeping_sink& sink, std::uint64_t count, std::size_t size) {
   std::vector<std::uint64_t> got;
-  while (got.size() < accepted) {
-    ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() != 0; }, 10s)) << got.size() << " of " << accepted;
-    auto part = sink_b.consume(large);
+  while (got.size() < count) {
+    if (!sink.wait([&] { return sink.held() != 0; }, 10s)) {
+      ADD_FAILURE() << "only " << got.size() << " of " << count << " messages came";
+      break;
+    }
+    auto part = sink.consume(size);
     got.insert(got.end(), part.begin(), part.end());
   }
-  std::vector<std::uint64_t> want(accepted);
-  for (std::uint64_t i = 0; i < accepted; ++i) want[i] = i;
-  EXPECT_EQ(got, want) << "every accepted message, once, in order";
-  EXPECT_EQ((*b)->admission().frame_errors, 0u);
-  conn.reset();
-  sink_b.drop_all();
-  (*a)->shutdown();
-  (*b)->shutdown();
+  return got;
+}
+
+std::vector<std::uint64_t> first_n(std::uint64_t n) {
+  std::vector<std::uint64_t> v(n);
+  for (std::uint64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) {
+  constexpr std::size_t large = 1u << 20;
+  auto p = start_kept_pair(
+      GetParam(),
+      [](node_config& c) {
+        small_fragments(c);
+        c.ring_capacity = 8u << 20;  // room for the messages the window does not admit yet
+        c.backpressure = backpressure_policy::fail;
+      },
+      [](node_config& c) {
+        small_fragments(c);
+        c.max_message_size = large;
+        c.flow_window_large_bytes = 2 * (large + wire::large_message_overhead);
+      });
+  ASSERT_TRUE(p->conn);
+  std::uint64_t accepted = 0;
+  for (int i = 0; i < 8; ++i)
+    if (send_message(*p->conn, 1, accepted, large)) ++accepted;
+  ASSERT_GE(accepted, 3u) << "the ring holds the messages the window does not admit yet";
+  // Two messages fit the window; the rest wait in a's ring.
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.held() == 2; }, 10s));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(p->sink_b.held(), 2u) << "no third message before the first two are handled";
+  EXPECT_GT(p->conn->stats().credit_stalls, 0u);
+  EXPECT_LT(p->conn->stats().send_window_large_bytes, large + wire::large_message_overhead);
+  EXPECT_EQ(handle_all(p->sink_b, accepted, large), first_n(accepted)) << "every accepted message, once, in order";
+  EXPECT_EQ(p->b->admission().frame_errors, 0u);
 }
 
 // Payloads above the large-payload threshold wait in pooled buffers, not in
 // the ring: their bytes are bounded like the ring's, whether they go whole
 // or in fragments, and the sender meets backpressure at the bound.
 TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
-  inproc_network net;
-  keeping_sink sink_b;
-  recording_sink sink_a;
   constexpr std::size_t ring = 1u << 20;
-  auto cb = base_config("b", GetParam(), &net);
-  cb.max_frame_size = 256u << 10;
-  cb.flow_window_bytes = 1u << 20;
-  cb.max_message_size = 1u << 20;
-  auto ca = base_config("a", GetParam(), &net);
-  ca.max_frame_size = 256u << 10;
-  ca.max_message_size = 1u << 20;
-  ca.ring_capacity = ring;
-  ca.large_payload_threshold = 1024;
-  ca.backpressure = backpressure_policy::fail;
-  auto b = node::start(cb, sink_b);
-  ASSERT_TRUE(b);
-  auto a = node::start(ca, sink_a);
-  ASSERT_TRUE(a);
-  (*a)->connect((*b)->listen_addresses().front());
-  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
-  auto conn = (*a)->connection_to((*b)->id());
-  ASSERT_TRUE(conn);
-  ASSERT_TRUE(sink_a.wait([&] { return conn->stats().send_window_large_bytes != 0; }));
+  auto p = start_kept_pair(
+      GetParam(),
+      [](node_config& c) {
+        c.max_frame_size = 256u << 10;
+        c.max_message_size = 1u << 20;
+        c.ring_capacity = ring;
+        c.large_payload_threshold = 1024;
+        c.backpressure = backpressure_policy::fail;
+      },
+      [](node_config& c) {
+        c.max_frame_size = 256u << 10;
+        c.flow_window_bytes = 1u << 20;
+        c.max_message_size = 1u << 20;
+      });
+  ASSERT_TRUE(p->conn);
   for (const std::size_t size : {std::size_t{32} << 10, std::size_t{512} << 10}) {
     SCOPED_TRACE(size == (32u << 10) ? "whole pooled payloads" : "fragmented messages");
     std::uint64_t accepted = 0;
     herald::error refusal;
     std::size_t peak = 0;
     for (int i = 0; i < 1000; ++i) {
-      auto r = send_message(*conn, 1, accepted, size);
-      peak = std::max(peak, conn->stats().pooled_payload_bytes);
+      auto r = send_message(*p->conn, 1, accepted, size);
+      peak = std::max(peak, p->conn->stats().pooled_payload_bytes);
       if (!r) {
         refusal = r.error();
         break;
@@ -300,56 +331,29 @@ TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
     EXPECT_LE(peak, ring) << "queued pooled payloads stay within the ring's capacity";
     EXPECT_LT(accepted, 1000u);
     // The receiver handles everything: every accepted message arrives once, in order.
-    std::vector<std::uint64_t> got;
-    while (got.size() < accepted) {
-      ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() != 0; }, 10s)) << got.size() << " of " << accepted;
-      auto part = sink_b.consume(size);
-      got.insert(got.end(), part.begin(), part.end());
-    }
-    std::vector<std::uint64_t> want(accepted);
-    for (std::uint64_t i = 0; i < accepted; ++i) want[i] = i;
-    EXPECT_EQ(got, want);
-    ASSERT_TRUE(sink_a.wait([&] { return conn->stats().pooled_payload_bytes == 0; }))
+    EXPECT_EQ(handle_all(p->sink_b, accepted, size), first_n(accepted));
+    ASSERT_TRUE(p->sink_a.wait([&] { return p->conn->stats().pooled_payload_bytes == 0; }))
         << "every written payload is released";
   }
-  conn.reset();
-  sink_b.drop_all();
-  (*a)->shutdown();
-  (*b)->shutdown();
 }
 
 // A link closes while b's handler still holds a 20 MiB message from it: the
 // closed links' backlog of large messages counts against one large window,
 // not against max_closed_link_backlog (16 MiB), so the next link is let in.
 TEST_P(LargeMessages, AClosedLinkWhoseLargeMessageWaitsForItsHandlerDoesNotShutTheDoor) {
-  inproc_network net;
-  keeping_sink sink_b;
-  recording_sink sink_a;
   constexpr std::size_t large = 20u << 20;
-  auto cb = base_config("b", GetParam(), &net);
-  auto ca = base_config("a", GetParam(), &net);
-  ca.reconnect_min = ca.reconnect_max = 50ms;
-  auto b = node::start(cb, sink_b);
-  ASSERT_TRUE(b);
-  auto a = node::start(ca, sink_a);
-  ASSERT_TRUE(a);
-  (*a)->connect((*b)->listen_addresses().front());
-  ASSERT_TRUE(sink_a.wait([&] { return !sink_a.ups.empty(); }));
-  auto conn = (*a)->connection_to((*b)->id());
-  ASSERT_TRUE(conn);
-  ASSERT_TRUE(send_message(*conn, 1, 0, large));
-  ASSERT_TRUE(sink_b.wait([&] { return sink_b.held() == 1; }, 10s));
-  conn->close(herald::error(errc::node_down, "test closes"));
-  ASSERT_TRUE(sink_b.wait([&] { return !sink_b.downs.empty(); }, 10s));
-  (*a)->connect((*b)->listen_addresses().front());
-  EXPECT_TRUE(sink_b.wait([&] { return sink_b.ups.size() == 2; }, 10s))
+  auto p = start_kept_pair(
+      GetParam(), [](node_config& c) { c.reconnect_min = c.reconnect_max = 50ms; }, [](node_config&) {});
+  ASSERT_TRUE(p->conn);
+  ASSERT_TRUE(send_message(*p->conn, 1, 0, large));
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.held() == 1; }, 10s));
+  p->conn->close(herald::error(errc::node_down, "test closes"));
+  ASSERT_TRUE(p->sink_b.wait([&] { return !p->sink_b.downs.empty(); }, 10s));
+  p->a->connect(p->b->listen_addresses().front());
+  EXPECT_TRUE(p->sink_b.wait([&] { return p->sink_b.ups.size() == 2; }, 10s))
       << "the next link is admitted while the large message waits for its handler";
-  EXPECT_EQ((*b)->admission().closed_link_backlog, 0u);
-  EXPECT_EQ(sink_b.consume(large), (std::vector<std::uint64_t>{0}));
-  conn.reset();
-  sink_b.drop_all();
-  (*a)->shutdown();
-  (*b)->shutdown();
+  EXPECT_EQ(p->b->admission().closed_link_backlog, 0u);
+  EXPECT_EQ(p->sink_b.consume(large), (std::vector<std::uint64_t>{0}));
 }
 
 TEST_P(LargeMessages, AMessageAboveMaxMessageSizeIsRefusedAtTheSender) {
