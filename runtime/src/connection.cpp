@@ -53,7 +53,7 @@ std::size_t connection::drop_unsent(ring_buffer& ring) {
     return true;
   });
   ring.release_to(ring.scan_position());
-  if (bytes != 0) release_pooled(bytes);
+  release_pooled(bytes);
   return frames;
 }
 
@@ -102,6 +102,7 @@ void connection::wake_pooled_waiters() noexcept {
 }
 
 void connection::release_pooled(std::size_t bytes) noexcept {
+  if (bytes == 0) return;
   pooled_bytes_.fetch_sub(bytes, std::memory_order_seq_cst);
   if (pooled_waiters_.load(std::memory_order_seq_cst) != 0) {
     std::lock_guard lock(pooled_mutex_);

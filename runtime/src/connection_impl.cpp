@@ -21,8 +21,8 @@ std::string hex64(std::uint64_t v) {
 }
 
 bool is_frame_error(errc c) {
-  return c == errc::limit_exceeded || c == errc::message_too_large || c == errc::frame_too_large || c == errc::frame_too_small ||
-         c == errc::unknown_frame_kind || c == errc::bad_flags || c == errc::bad_header || c == errc::truncated ||
+  return c == errc::limit_exceeded || c == errc::message_too_large || c == errc::frame_too_large ||
+         c == errc::frame_too_small || c == errc::unknown_frame_kind || c == errc::bad_flags || c == errc::bad_header || c == errc::truncated ||
          c == errc::verification_failed || c == errc::decode_failed;
 }
 
@@ -98,15 +98,7 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
 
 connection_impl::~connection_impl() {
   // A batch cut short by close still owns its pooled payloads.
-  std::size_t bytes = 0;
-  for (pooled_buffer* b : batch_external_) {
-    bytes += b->size();
-    b->~pooled_buffer();
-  }
-  batch_external_.clear();
-  for (const auto& m : large_out_) bytes += m->payload.size();
-  large_out_.clear();
-  if (bytes != 0) release_pooled(bytes);
+  release_pooled(free_batch_external() + drop_large_out());
   if (hs_ring_) drop_unsent(*hs_ring_);
   // Records committed after do_close walked the rings (their claims raced
   // the close of a lost link).
@@ -328,10 +320,7 @@ void connection_impl::do_close(herald::error reason) {
     const std::size_t dropped = (writing_ ? batch_frames_ - batch_fragments_ : 0) + drop_unsent() + unfinished;
     const std::size_t lost = unfinished + large_in_.size();
     if (lost != 0) counters_.large_messages_lost.fetch_add(lost, std::memory_order_relaxed);
-    std::size_t bytes = 0;
-    for (const auto& m : large_out_) bytes += m->payload.size();
-    large_out_.clear();
-    if (bytes != 0) release_pooled(bytes);
+    release_pooled(drop_large_out());
     large_in_.clear();
     large_in_dropping_ = 0;
     if (dropped != 0) {
@@ -510,12 +499,7 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
     }
   }
   if (iov_first_ < iov_count_) return write_more();  // partial write: send the rest first
-  std::size_t released = 0;
-  for (pooled_buffer* b : batch_external_) {
-    released += b->size();
-    b->~pooled_buffer();
-  }
-  batch_external_.clear();
+  std::size_t released = free_batch_external();
   if (!large_out_.empty()) {
     const std::size_t before = large_out_.size();
     std::erase_if(large_out_, [&](const auto& m) {
@@ -525,7 +509,7 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
     });
     counters_.large_messages_sent.fetch_add(before - large_out_.size(), std::memory_order_relaxed);
   }
-  if (released != 0) release_pooled(released);
+  release_pooled(released);
   if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
   control_ring_->release_to(batch_control_end_);
   reply_ring_->release_to(batch_reply_end_);
@@ -542,6 +526,27 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
     maybe_grant();
   }
   write_batch();
+}
+
+std::size_t connection_impl::free_batch_external() noexcept {
+  std::size_t bytes = 0;
+  for (pooled_buffer* b : batch_external_) {
+    bytes += b->size();
+    b->~pooled_buffer();
+  }
+  batch_external_.clear();
+  return bytes;
+}
+
+std::size_t connection_impl::drop_large_out() noexcept {
+  std::size_t bytes = 0;
+  for (const auto& m : large_out_) bytes += m->payload.size();
+  large_out_.clear();
+  return bytes;
+}
+
+std::size_t connection_impl::next_chunk(const outgoing_large& m) const noexcept {
+  return std::min<std::size_t>(settings_.fragment_size, m.header.payload_length - m.sent);
 }
 
 void connection_impl::start_large(const ring_buffer::record& rec) {
@@ -562,8 +567,7 @@ void connection_impl::add_fragments() {
     for (auto& m : large_out_) {
       if (m->sent == m->header.payload_length) continue;
       if (iov_count_ + 3 > max_iov || batch_fragments_ == frag_heads_.size()) return;
-      const std::size_t chunk = std::min<std::size_t>(settings_.fragment_size, m->header.payload_length - m->sent);
-      if (!peer_closed_ && sent_frag_ + wire::frame_size(chunk) > send_limit_frag_) {
+      if (!peer_closed_ && sent_frag_ + wire::frame_size(next_chunk(*m)) > send_limit_frag_) {
         frag_paced_ = true;  // on_credit runs the writer again
         return;
       }
@@ -583,7 +587,7 @@ void connection_impl::emit_fragment(outgoing_large& m) {
   assert(batch_fragments_ < frag_heads_.size());
   std::byte* head = frag_heads_[batch_fragments_].data();
   const bool first = m.sent == 0;
-  const std::size_t chunk = std::min<std::size_t>(settings_.fragment_size, m.header.payload_length - m.sent);
+  const std::size_t chunk = next_chunk(m);
   wire::frame_header fh;
   std::size_t head_size = wire::frame_header::size;
   if (first) {
@@ -729,7 +733,9 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     case wire::frame_kind::handshake_ack:
       return do_close(herald::error(errc::handshake_failed, "handshake frame after the handshake"));
     case wire::frame_kind::credit: return on_credit(payload);
-    case wire::frame_kind::fragment: return on_fragment(me, h, payload);
+    case wire::frame_kind::fragment:
+      on_fragment(me, h, payload);
+      return fragment_read(h);
     case wire::frame_kind::close: {
       // The peer sends nothing after its close frame; drain ours, answer
       // with our own close frame, then close (see begin_drain). Its close
@@ -748,7 +754,10 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
     }
     default: break;
   }
-  if ((h.flags & wire::frame_flags::fragmented) != 0) return on_first_fragment(me, h, payload);
+  if ((h.flags & wire::frame_flags::fragmented) != 0) {
+    on_first_fragment(me, h, payload);
+    return fragment_read(h);
+  }
   if (is_windowed(h.kind) && !take_window(h)) return;
   if (is_windowed(h.kind) && !held_for_.empty()) {
     if (auto it = held_for_.find(h.target); it != held_for_.end()) {
@@ -760,13 +769,17 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
   deliver(me, inbound_frame(h, payload, *pool_));
 }
 
+void connection_impl::fragment_read(const wire::frame_header& h) {
+  recv_frag_ += wire::frame_size(h.payload_length);
+  maybe_grant();  // the pacing window moves as fragments are read (due at half a window)
+}
+
 void connection_impl::fragment_error(errc code, const std::string& what) {
   do_close(decoder_.record(herald::error(code, what + " (from " + who() + ")")));
 }
 
 void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
                                         std::span<const std::byte> payload) {
-  recv_frag_ += wire::frame_size(h.payload_length);
   // The decoder checked the kind and that the prefix and a byte are there.
   const std::uint64_t length = wire::detail::load_le<std::uint64_t>(payload.data());
   const std::uint64_t id = wire::detail::load_le<std::uint64_t>(payload.data() + 8);
@@ -808,14 +821,10 @@ void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, c
   const bool whole = m.have == length;
   large_in_.emplace(id, std::move(m));
   if (whole) complete_large(me, id);
-  if (state_ != state::closed &&
-      recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2)
-    maybe_grant();
 }
 
 void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
                                   std::span<const std::byte> payload) {
-  recv_frag_ += wire::frame_size(h.payload_length);
   const auto it = large_in_.find(h.request_id);
   if (it == large_in_.end())
     return fragment_error(errc::bad_header, "a fragment of message " + std::to_string(h.request_id) +
@@ -826,9 +835,6 @@ void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const w
   if (m.payload) std::memcpy(m.payload.data() + m.have, payload.data(), payload.size());
   m.have += payload.size();
   if (m.have == m.header.payload_length) complete_large(me, h.request_id);
-  if (state_ != state::closed &&
-      recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2)
-    maybe_grant();  // the pacing window moves as fragments are read
 }
 
 void connection_impl::complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id) {
@@ -941,8 +947,10 @@ void connection_impl::maybe_grant(bool force) {
       replies_written_ + replies_abandoned_.load(std::memory_order_acquire) + settings_.flow_window_asks;
   const std::uint64_t want_large = large_released_.load(std::memory_order_acquire) + settings_.flow_window_large_bytes;
   // Large messages are few: any of their window that came back is granted.
+  const std::uint64_t want_frag = recv_frag_ + settings_.fragment_window_bytes;
   const bool due = force || want_large > granted_large_ ||
-                   recv_frag_ + settings_.fragment_window_bytes - granted_frag_ >= settings_.fragment_window_bytes / 2 || want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
+                   want_frag - granted_frag_ >= settings_.fragment_window_bytes / 2 ||
+                   want_bytes - granted_bytes_ >= settings_.flow_window_bytes / 2 ||
                    want_asks - granted_asks_ >= std::max<std::uint64_t>(1, settings_.flow_window_asks / 2);
   if (!due) return;
   grant_due_at_.store(~std::uint64_t{0}, std::memory_order_relaxed);  // one is on its way (invariant 4)

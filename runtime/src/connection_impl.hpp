@@ -121,6 +121,12 @@ class connection_impl final : public connection {
   void start_large(const ring_buffer::record& rec);
   void add_fragments();
   void emit_fragment(outgoing_large& m);
+  // Bytes of m's next fragment.
+  std::size_t next_chunk(const outgoing_large& m) const noexcept;
+  // Destroy the batch's pooled payloads, or every message of large_out_;
+  // return their bytes, for release_pooled.
+  std::size_t free_batch_external() noexcept;
+  std::size_t drop_large_out() noexcept;
   // Receiving: a first fragment (a tell, ask or reply with the fragmented
   // flag), a later one, and the message they complete. Tells and asks to a
   // target with a large message in progress wait in held_for_ behind it, so
@@ -130,6 +136,9 @@ class connection_impl final : public connection {
   void on_fragment(const std::shared_ptr<connection>& me, const wire::frame_header& h,
                    std::span<const std::byte> payload);
   void complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id);
+  // Counts a fragment read against the pacing window and grants when half
+  // of it has been read since the last grant.
+  void fragment_read(const wire::frame_header& h);
   // Delivers the front of held_for_[target] up to the next message still in
   // progress.
   void deliver_held(const std::shared_ptr<connection>& me, std::uint64_t target);
