@@ -121,16 +121,6 @@ TEST_P(HostilePeer, ManyHostilePeersAtOnceLeaveTheNodeServing) {
   expect_still_serving();
 }
 
-// Plays a peer node by hand: reads the node's hello, answers with its own
-// hello and a proof of the shared secret, so the node accepts it.
-bool raw_handshake(raw_peer& peer, const std::string& secret) {
-  wire::hello mine;
-  mine.node_id = 4242;
-  mine.incarnation = 1;
-  mine.node_name = "raw";
-  return raw_dial_handshake(peer, secret, mine).has_value();
-}
-
 TEST_P(HostilePeer, FramesDribbledOneByteAtATimeAreReassembled) {
   raw_peer peer(address_);
   ASSERT_TRUE(peer.connected());

@@ -405,11 +405,7 @@ std::unique_ptr<raw_node> raw_peer_of_node(std::function<void(node_config&)> twe
   if (!n) return l;
   l->n = std::move(*n);
   l->peer = std::make_unique<raw_peer>(l->n->listen_addresses().front());
-  wire::hello mine;
-  mine.node_id = 4242;
-  mine.incarnation = 1;
-  mine.node_name = "raw";
-  EXPECT_TRUE(raw_dial_handshake(*l->peer, "test-secret", mine));
+  EXPECT_TRUE(raw_handshake(*l->peer, "test-secret"));
   EXPECT_TRUE(l->peer->read_until(wire::frame_kind::credit)) << "the node grants its windows";
   return l;
 }

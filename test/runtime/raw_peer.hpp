@@ -195,6 +195,16 @@ inline std::optional<std::vector<std::byte>> raw_dial_handshake(raw_peer& peer, 
   return theirs->payload;
 }
 
+// raw_dial_handshake as node 4242 ("raw"): the node accepts it when
+// `secret` is the cluster's.
+inline bool raw_handshake(raw_peer& peer, const std::string& secret) {
+  wire::hello mine;
+  mine.node_id = 4242;
+  mine.incarnation = 1;
+  mine.node_name = "raw";
+  return raw_dial_handshake(peer, secret, mine).has_value();
+}
+
 // Reads until the node's close frame: its notice, or nullopt if the node
 // hung up without one.
 inline std::optional<wire::close_notice> read_close(raw_peer& peer,
