@@ -15,6 +15,7 @@
 
 #include "herald/wire/control.hpp"
 #include "runtime/node_harness.hpp"
+#include "runtime/raw_node.hpp"
 #include "runtime/raw_peer.hpp"
 
 namespace herald::runtime::test {
@@ -66,46 +67,23 @@ class holding_sink final : public recording_sink {
 };
 
 // a's sink records, b's holds the window; b grants a 64 KiB window.
-struct held_pair {
-  inproc_network net;
-  recording_sink sink_a;
-  holding_sink sink_b;
-  log_capture log_a, log_b;
-  std::unique_ptr<node> a, b;
-  std::shared_ptr<connection> a_to_b;
-
-  ~held_pair() {
-    a_to_b.reset();
-    sink_b.drop_all();
-    if (a) a->shutdown();
-    if (b) b->shutdown();
-  }
-};
+using held_pair = basic_node_pair<recording_sink, holding_sink>;
 
 constexpr std::size_t window = 64u << 10;
 
 std::unique_ptr<held_pair> start_held_pair(transport_kind k) {
-  auto p = std::make_unique<held_pair>();
-  auto ca = base_config("a", k, &p->net);
-  auto cb = base_config("b", k, &p->net);
-  ca.log = p->log_a.hook();
-  cb.log = p->log_b.hook();
-  ca.ring_capacity = 256u << 10;
-  ca.backpressure = backpressure_policy::fail;
-  cb.max_frame_size = 16u << 10;
-  cb.flow_window_bytes = window;
-  ca.drain_timeout = cb.drain_timeout = 500ms;  // teardown leaves frames held
-  auto b = node::start(cb, p->sink_b);
-  EXPECT_TRUE(b) << (b ? "" : b.error().message());
-  if (!b) return p;
-  p->b = std::move(*b);
-  auto a = node::start(ca, p->sink_a);
-  EXPECT_TRUE(a) << (a ? "" : a.error().message());
-  if (!a) return p;
-  p->a = std::move(*a);
-  p->a->connect(p->b->listen_addresses().front());
-  EXPECT_TRUE(p->sink_a.wait([&] { return !p->sink_a.ups.empty(); }));
-  p->a_to_b = p->a->connection_to(p->b->id());
+  auto p = up_pair<recording_sink, holding_sink>(
+      k,
+      [](node_config& c) {
+        c.ring_capacity = 256u << 10;
+        c.backpressure = backpressure_policy::fail;
+        c.drain_timeout = 500ms;  // teardown leaves frames held
+      },
+      [](node_config& c) {
+        c.max_frame_size = 16u << 10;
+        c.flow_window_bytes = window;
+        c.drain_timeout = 500ms;
+      });
   EXPECT_TRUE(p->sink_a.wait([&] { return p->a_to_b && p->a_to_b->stats().credits_received != 0; }))
       << "b grants a window once the link is up";
   return p;
@@ -248,43 +226,15 @@ INSTANTIATE_TEST_SUITE_P(Transports, FlowControl,
                          [](const auto& info) { return to_string(info.param); });
 
 // A raw peer that reads the node's first grant.
-struct raw_link {
-  holding_sink sink;
-  log_capture log;
-  std::unique_ptr<node> n;
-  std::unique_ptr<raw_peer> peer;
-  wire::credit_grant grant;
-
-  ~raw_link() {
-    sink.drop_all();
-    peer.reset();
-    if (n) n->shutdown();
-  }
-};
+using raw_link = raw_dialled_node<holding_sink>;
 
 std::unique_ptr<raw_link> raw_link_to_node(std::function<void(node_config&)> tweak = {}) {
-  auto l = std::make_unique<raw_link>();
-  auto c = base_config("b", transport_kind::tcp, nullptr);
-  c.log = l->log.hook();
-  c.max_frame_size = 16u << 10;
-  c.flow_window_bytes = window;
-  c.flow_window_asks = 8;
-  if (tweak) tweak(c);
-  auto n = node::start(c, l->sink);
-  EXPECT_TRUE(n);
-  if (!n) return l;
-  l->n = std::move(*n);
-  l->peer = std::make_unique<raw_peer>(l->n->listen_addresses().front());
-  EXPECT_TRUE(raw_handshake(*l->peer, "test-secret"));
-  auto f = l->peer->read_until(wire::frame_kind::credit);
-  EXPECT_TRUE(f) << "the node grants a window after its proof";
-  if (!f) return l;
-  alignas(8) std::byte aligned[256];
-  std::memcpy(aligned, f->payload.data(), std::min(f->payload.size(), sizeof aligned));
-  auto g = wire::decode_credit(std::span<const std::byte>(aligned, f->payload.size()));
-  EXPECT_TRUE(g);
-  if (g) l->grant = *g;
-  return l;
+  return raw_dial_node<holding_sink>([&](node_config& c) {
+    c.max_frame_size = 16u << 10;
+    c.flow_window_bytes = window;
+    c.flow_window_asks = 8;
+    if (tweak) tweak(c);
+  });
 }
 
 std::vector<std::byte> data_frame(wire::frame_kind kind, std::uint64_t request_id, std::size_t payload) {

@@ -19,6 +19,7 @@
 
 #include "herald/wire/control.hpp"
 #include "runtime/node_harness.hpp"
+#include "runtime/raw_node.hpp"
 #include "runtime/raw_peer.hpp"
 
 namespace herald::runtime::test {
@@ -205,40 +206,12 @@ class keeping_sink final : public recording_sink {
 };
 
 // a (recording) dials b (keeping); both tweaked; up, with b's windows granted.
-struct kept_pair {
-  inproc_network net;
-  recording_sink sink_a;
-  keeping_sink sink_b;
-  std::unique_ptr<node> a, b;
-  std::shared_ptr<connection> conn;  // a to b
-
-  ~kept_pair() {
-    conn.reset();
-    sink_b.drop_all();
-    if (a) a->shutdown();
-    if (b) b->shutdown();
-  }
-};
+using kept_pair = basic_node_pair<recording_sink, keeping_sink>;
 
 std::unique_ptr<kept_pair> start_kept_pair(transport_kind k, const std::function<void(node_config&)>& tweak_a,
                                            const std::function<void(node_config&)>& tweak_b) {
-  auto p = std::make_unique<kept_pair>();
-  auto ca = base_config("a", k, &p->net);
-  auto cb = base_config("b", k, &p->net);
-  tweak_a(ca);
-  tweak_b(cb);
-  auto b = node::start(cb, p->sink_b);
-  EXPECT_TRUE(b) << (b ? "" : b.error().message());
-  if (!b) return p;
-  p->b = std::move(*b);
-  auto a = node::start(ca, p->sink_a);
-  EXPECT_TRUE(a) << (a ? "" : a.error().message());
-  if (!a) return p;
-  p->a = std::move(*a);
-  p->a->connect(p->b->listen_addresses().front());
-  EXPECT_TRUE(p->sink_a.wait([&] { return !p->sink_a.ups.empty(); }));
-  p->conn = p->a->connection_to(p->b->id());
-  EXPECT_TRUE(p->conn && p->sink_a.wait([&] { return p->conn->stats().send_window_large_bytes != 0; }))
+  auto p = up_pair<recording_sink, keeping_sink>(k, tweak_a, tweak_b);
+  EXPECT_TRUE(p->a_to_b && p->sink_a.wait([&] { return p->a_to_b->stats().send_window_large_bytes != 0; }))
       << "b grants its windows once the link is up";
   return p;
 }
@@ -278,17 +251,17 @@ TEST_P(LargeMessages, TheLargeWindowHoldsFragmentedMessagesUntilTheyAreHandled) 
         c.max_message_size = large;
         c.flow_window_large_bytes = 2 * (large + wire::large_message_overhead);
       });
-  ASSERT_TRUE(p->conn);
+  ASSERT_TRUE(p->a_to_b);
   std::uint64_t accepted = 0;
   for (int i = 0; i < 8; ++i)
-    if (send_message(*p->conn, 1, accepted, large)) ++accepted;
+    if (send_message(*p->a_to_b, 1, accepted, large)) ++accepted;
   ASSERT_GE(accepted, 3u) << "the ring holds the messages the window does not admit yet";
   // Two messages fit the window; the rest wait in a's ring.
   ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.held() == 2; }, 10s));
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(p->sink_b.held(), 2u) << "no third message before the first two are handled";
-  EXPECT_GT(p->conn->stats().credit_stalls, 0u);
-  EXPECT_LT(p->conn->stats().send_window_large_bytes, large + wire::large_message_overhead);
+  EXPECT_GT(p->a_to_b->stats().credit_stalls, 0u);
+  EXPECT_LT(p->a_to_b->stats().send_window_large_bytes, large + wire::large_message_overhead);
   EXPECT_EQ(handle_all(p->sink_b, accepted, large), first_n(accepted)) << "every accepted message, once, in order";
   EXPECT_EQ(p->b->admission().frame_errors, 0u);
 }
@@ -312,15 +285,15 @@ TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
         c.flow_window_bytes = 1u << 20;
         c.max_message_size = 1u << 20;
       });
-  ASSERT_TRUE(p->conn);
+  ASSERT_TRUE(p->a_to_b);
   for (const std::size_t size : {std::size_t{32} << 10, std::size_t{512} << 10}) {
     SCOPED_TRACE(size == (32u << 10) ? "whole pooled payloads" : "fragmented messages");
     std::uint64_t accepted = 0;
     herald::error refusal;
     std::size_t peak = 0;
     for (int i = 0; i < 1000; ++i) {
-      auto r = send_message(*p->conn, 1, accepted, size);
-      peak = std::max(peak, p->conn->stats().pooled_payload_bytes);
+      auto r = send_message(*p->a_to_b, 1, accepted, size);
+      peak = std::max(peak, p->a_to_b->stats().pooled_payload_bytes);
       if (!r) {
         refusal = r.error();
         break;
@@ -332,7 +305,7 @@ TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
     EXPECT_LT(accepted, 1000u);
     // The receiver handles everything: every accepted message arrives once, in order.
     EXPECT_EQ(handle_all(p->sink_b, accepted, size), first_n(accepted));
-    ASSERT_TRUE(p->sink_a.wait([&] { return p->conn->stats().pooled_payload_bytes == 0; }))
+    ASSERT_TRUE(p->sink_a.wait([&] { return p->a_to_b->stats().pooled_payload_bytes == 0; }))
         << "every written payload is released";
   }
 }
@@ -344,10 +317,10 @@ TEST_P(LargeMessages, AClosedLinkWhoseLargeMessageWaitsForItsHandlerDoesNotShutT
   constexpr std::size_t large = 20u << 20;
   auto p = start_kept_pair(
       GetParam(), [](node_config& c) { c.reconnect_min = c.reconnect_max = 50ms; }, [](node_config&) {});
-  ASSERT_TRUE(p->conn);
-  ASSERT_TRUE(send_message(*p->conn, 1, 0, large));
+  ASSERT_TRUE(p->a_to_b);
+  ASSERT_TRUE(send_message(*p->a_to_b, 1, 0, large));
   ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.held() == 1; }, 10s));
-  p->conn->close(herald::error(errc::node_down, "test closes"));
+  p->a_to_b->close(herald::error(errc::node_down, "test closes"));
   ASSERT_TRUE(p->sink_b.wait([&] { return !p->sink_b.downs.empty(); }, 10s));
   p->a->connect(p->b->listen_addresses().front());
   EXPECT_TRUE(p->sink_b.wait([&] { return p->sink_b.ups.size() == 2; }, 10s))
@@ -381,33 +354,13 @@ INSTANTIATE_TEST_SUITE_P(Transports, LargeMessages,
 
 // ---- a peer written from the spec ----------------------------------------
 
-struct raw_node {
-  recording_sink sink;
-  log_capture log;
-  std::unique_ptr<node> n;
-  std::unique_ptr<raw_peer> peer;
-
-  ~raw_node() {
-    peer.reset();
-    sink.clear_frames();
-    if (n) n->shutdown();
-  }
-};
+using raw_node = raw_dialled_node<recording_sink>;
 
 std::unique_ptr<raw_node> raw_peer_of_node(std::function<void(node_config&)> tweak = {}) {
-  auto l = std::make_unique<raw_node>();
-  auto c = base_config("b", transport_kind::tcp, nullptr);
-  c.log = l->log.hook();
-  c.max_message_size = 1u << 20;
-  if (tweak) tweak(c);
-  auto n = node::start(c, l->sink);
-  EXPECT_TRUE(n);
-  if (!n) return l;
-  l->n = std::move(*n);
-  l->peer = std::make_unique<raw_peer>(l->n->listen_addresses().front());
-  EXPECT_TRUE(raw_handshake(*l->peer, "test-secret"));
-  EXPECT_TRUE(l->peer->read_until(wire::frame_kind::credit)) << "the node grants its windows";
-  return l;
+  return raw_dial_node<recording_sink>([&](node_config& c) {
+    c.max_message_size = 1u << 20;
+    if (tweak) tweak(c);
+  });
 }
 
 // A frame as PROTOCOL.md §1 and §6.3 lay it out.

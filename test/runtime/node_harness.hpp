@@ -157,28 +157,42 @@ inline node_config base_config(const std::string& name, transport_kind k, inproc
   return c;
 }
 
-// Two nodes, a dialling b, both sides up.
-struct node_pair {
+// Drops what a test sink keeps (its recorded frames, and what a sink that
+// holds frames for flow control keeps): they hold buffers of the node's pool.
+template <class Sink>
+void drop_frames(Sink& s) {
+  if constexpr (requires { s.drop_all(); }) s.drop_all();
+  s.clear_frames();
+}
+
+// Two nodes, a dialling b, both sides up; each side's sink a recording_sink
+// or a sink derived from it.
+template <class SinkA, class SinkB>
+struct basic_node_pair {
   inproc_network net;
-  recording_sink sink_a, sink_b;
+  SinkA sink_a;
+  SinkB sink_b;
   log_capture log_a, log_b;
   std::unique_ptr<node> a, b;
   std::shared_ptr<connection> a_to_b, b_to_a;
 
   // Declared after the sinks and destroyed first.
-  ~node_pair() {
+  ~basic_node_pair() {
     a_to_b.reset();
     b_to_a.reset();
-    sink_a.clear_frames();
-    sink_b.clear_frames();
+    drop_frames(sink_a);
+    drop_frames(sink_b);
     if (a) a->shutdown();
     if (b) b->shutdown();
   }
 };
+using node_pair = basic_node_pair<recording_sink, recording_sink>;
 
-inline std::unique_ptr<node_pair> connect_pair(transport_kind k, std::function<void(node_config&)> tweak_a = {},
-                                               std::function<void(node_config&)> tweak_b = {}) {
-  auto p = std::make_unique<node_pair>();
+template <class SinkA = recording_sink, class SinkB = recording_sink>
+std::unique_ptr<basic_node_pair<SinkA, SinkB>> connect_pair(transport_kind k,
+                                                            std::function<void(node_config&)> tweak_a = {},
+                                                            std::function<void(node_config&)> tweak_b = {}) {
+  auto p = std::make_unique<basic_node_pair<SinkA, SinkB>>();
   auto ca = base_config("a", k, &p->net);
   auto cb = base_config("b", k, &p->net);
   ca.log = p->log_a.hook();
@@ -198,9 +212,10 @@ inline std::unique_ptr<node_pair> connect_pair(transport_kind k, std::function<v
 }
 
 // connect_pair, then waits for both sides to be up.
-inline std::unique_ptr<node_pair> up_pair(transport_kind k, std::function<void(node_config&)> tweak_a = {},
-                                          std::function<void(node_config&)> tweak_b = {}) {
-  auto p = connect_pair(k, std::move(tweak_a), std::move(tweak_b));
+template <class SinkA = recording_sink, class SinkB = recording_sink>
+std::unique_ptr<basic_node_pair<SinkA, SinkB>> up_pair(transport_kind k, std::function<void(node_config&)> tweak_a = {},
+                                                       std::function<void(node_config&)> tweak_b = {}) {
+  auto p = connect_pair<SinkA, SinkB>(k, std::move(tweak_a), std::move(tweak_b));
   if (!p->a || !p->b) return p;
   EXPECT_TRUE(p->sink_a.wait([&] { return !p->sink_a.ups.empty(); })) << "a up\n" << p->log_a.all();
   EXPECT_TRUE(p->sink_b.wait([&] { return !p->sink_b.ups.empty(); })) << "b up\n" << p->log_b.all();
