@@ -310,6 +310,78 @@ TEST_P(LargeMessages, PooledPayloadsQueuedOnALinkAreBoundedByTheRingCapacity) {
   }
 }
 
+// Senders on many threads race for the link's pooled-payload budget while b
+// handles what comes: the budget is never overrun, each admitted message
+// arrives once, and each sender's messages in its order.
+void pooled_budget_under_contention() {
+  constexpr std::size_t ring = 1u << 20;
+  constexpr std::size_t size = 48u << 10;  // pooled, not fragmented
+  constexpr std::uint64_t per_thread = 300;
+  auto p = start_kept_pair(
+      transport_kind::inproc,
+      [](node_config& c) {
+        c.max_frame_size = 256u << 10;
+        c.ring_capacity = ring;
+        c.large_payload_threshold = 1024;
+        c.backpressure_timeout = 5ms;
+      },
+      [](node_config& c) {
+        c.max_frame_size = 256u << 10;
+        c.flow_window_bytes = 1u << 20;
+      });
+  ASSERT_TRUE(p->a_to_b);
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> peak{0};
+  std::thread sampler([&] {
+    while (!done.load()) {
+      const std::size_t now = p->a_to_b->stats().pooled_payload_bytes;
+      if (now > peak.load()) peak.store(now);
+    }
+  });
+  std::vector<std::uint64_t> got;
+  std::thread receiver([&] {
+    while (!done.load()) {
+      auto part = p->sink_b.consume(size);
+      got.insert(got.end(), part.begin(), part.end());
+      if (part.empty()) std::this_thread::yield();
+    }
+  });
+  std::atomic<std::uint64_t> accepted{0}, refused{0};
+  std::vector<std::thread> senders;
+  for (std::uint64_t t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      for (std::uint64_t i = 0; i < per_thread; ++i) {
+        if (send_message(*p->a_to_b, t + 1, t * 1'000'000 + i, size)) ++accepted;
+        else ++refused;
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  EXPECT_TRUE(p->sink_b.wait([&] { return p->a_to_b->stats().pooled_payload_bytes == 0; }, 20s));
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline && p->sink_b.held() != 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);
+  done = true;
+  sampler.join();
+  receiver.join();
+  auto rest = p->sink_b.consume(size);
+  got.insert(got.end(), rest.begin(), rest.end());
+  EXPECT_LE(peak.load(), ring) << "pooled payloads queued on the link never exceed the ring's capacity";
+  EXPECT_EQ(got.size(), accepted.load()) << "every admitted message arrives once";
+  std::vector<std::vector<std::uint64_t>> by_sender(4);
+  for (std::uint64_t seq : got) by_sender[seq / 1'000'000].push_back(seq % 1'000'000);
+  for (const auto& seqs : by_sender) EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "one sender's order";
+  EXPECT_GT(accepted.load(), 0u);
+}
+
+TEST(LargeMessageContention, ConcurrentSendersNeverOverrunThePooledPayloadBudget) { pooled_budget_under_contention(); }
+
+TEST(LargeMessageContention, ConcurrentSendersOnOneCoreNeverOverrunThePooledPayloadBudget) {
+  herald::test::pinned_to_one_core pin;
+  ASSERT_TRUE(pin.ok());
+  pooled_budget_under_contention();
+}
+
 // A link closes while b's handler still holds a 20 MiB message from it: the
 // closed links' backlog of large messages counts against one large window,
 // not against max_closed_link_backlog (16 MiB), so the next link is let in.
