@@ -63,15 +63,74 @@ void small_fragments(node_config& c) {
 
 class LargeMessages : public ::testing::TestWithParam<transport_kind> {};
 
+// Records every tell and ask and gives its window back at once, except those
+// for `gated_target`: their window stays taken until release(). Gated frames
+// exhaust a sender's byte window, so what it sends next waits in its ring
+// until release() and is then written in one walk of the ring.
+class gated_sink final : public recording_sink {
+ public:
+  static constexpr std::uint64_t gated_target = 3;
+
+  bool holds_credit() const noexcept override { return true; }
+  void on_frame(const std::shared_ptr<connection>& from, inbound_frame f) override {
+    if (f.header.target == gated_target) {
+      {
+        std::lock_guard lock(m_);
+        gated_.emplace_back(from, f.header);
+      }
+      gated_count.fetch_add(1);
+      notify();
+      return;
+    }
+    const wire::frame_header h = f.header;
+    recording_sink::on_frame(from, std::move(f));
+    from->consumed(h);
+  }
+  void release() {
+    std::vector<std::pair<std::shared_ptr<connection>, wire::frame_header>> gated;
+    {
+      std::lock_guard lock(m_);
+      gated.swap(gated_);
+    }
+    for (auto& [from, h] : gated) from->consumed(h);
+  }
+  void drop_all() {
+    std::lock_guard lock(m_);
+    gated_.clear();
+  }
+
+  std::atomic<std::size_t> gated_count{0};
+
+ private:
+  std::mutex m_;
+  std::vector<std::pair<std::shared_ptr<connection>, wire::frame_header>> gated_;
+};
+
 TEST_P(LargeMessages, AMessageLargerThanAFragmentArrivesWholeInOrderForItsTargetAndHoldsUpNoOtherTarget) {
-  auto p = up_pair(GetParam(), small_fragments, small_fragments);
+  constexpr std::size_t window = 64u << 10;
+  auto p = up_pair<recording_sink, gated_sink>(GetParam(), small_fragments, [](node_config& c) {
+    small_fragments(c);
+    c.max_frame_size = 16u << 10;
+    c.flow_window_bytes = window;
+  });
   ASSERT_TRUE(p->a_to_b);
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->a_to_b->stats().credits_received != 0; }));
+  // b holds tells for target 3 until a's byte window has less than a frame
+  // left: what a sends next waits in its ring, all of it committed before
+  // the window reopens, so the interleaving below does not depend on how
+  // the sending thread is scheduled against a's writer.
+  const std::size_t blockers = window / wire::frame_size(64);
+  for (std::uint64_t s = 0; s < blockers; ++s) ASSERT_TRUE(send_message(*p->a_to_b, gated_sink::gated_target, s, 64));
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.gated_count.load() == blockers; })) << p->log_b.all();
   constexpr std::size_t large = 4u << 20;
   // Target 1: small, large, small. Target 2: smalls sent after the large one.
   ASSERT_TRUE(send_message(*p->a_to_b, 1, 0, 64));
   ASSERT_TRUE(send_message(*p->a_to_b, 1, 1, large));
   ASSERT_TRUE(send_message(*p->a_to_b, 1, 2, 64));
   for (std::uint64_t s = 100; s < 110; ++s) ASSERT_TRUE(send_message(*p->a_to_b, 2, s, 64));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(p->sink_b.locked([&] { return p->sink_b.frames.empty(); })) << "a's byte window is spent";
+  p->sink_b.release();
   ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.frames.size() == 13; }, 20s)) << p->log_b.all();
   std::vector<std::uint64_t> one, two;
   std::size_t large_at = 0, first_two_at = SIZE_MAX;
