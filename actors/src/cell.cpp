@@ -252,6 +252,7 @@ void cell_base::add_monitor(ref_ptr<cell_base> watcher, down_fn deliver) {
 
 void cell_base::run(std::size_t budget) noexcept {
   current_cell_scope scope(this);
+  window_batch window;  // remote calls give their link's window back once per activation
   std::size_t taken = 0;
   const auto began = std::chrono::steady_clock::now();
   while (taken < budget) {

@@ -55,6 +55,40 @@ actor_ref<node_actor> node_actor_at(network& net, std::uint64_t node) {
 
 }  // namespace
 
+namespace {
+thread_local window_batch* window_batch_of_thread = nullptr;
+}
+
+window_batch::window_batch() noexcept : outer_(window_batch_of_thread) { window_batch_of_thread = this; }
+
+window_batch::~window_batch() {
+  flush();
+  window_batch_of_thread = outer_;
+}
+
+void window_batch::flush() noexcept {
+  if (!conn_) return;
+  conn_->consumed_frames(bytes_, frames_);
+  conn_.reset();
+  bytes_ = 0;
+  frames_ = 0;
+}
+
+void window_batch::give_back(std::shared_ptr<runtime::connection>&& from, const wire::frame_header& h) noexcept {
+  window_batch* b = window_batch_of_thread;
+  const bool small = (h.kind == wire::frame_kind::tell || h.kind == wire::frame_kind::ask) &&
+                     (h.flags & wire::frame_flags::fragmented) == 0;
+  if (b == nullptr || !small) return from->consumed(h);
+  if (b->conn_ != from) {
+    b->flush();
+    b->limit_ = from->consume_batch_bytes();
+    b->conn_ = std::move(from);
+  }
+  b->bytes_ += wire::frame_size(h.payload_length);
+  ++b->frames_;
+  if (b->bytes_ >= b->limit_) b->flush();
+}
+
 bool on_io_thread() noexcept { return runtime::detail::on_io_thread(); }
 
 void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, std::shared_ptr<runtime::connection> from) noexcept {

@@ -1,6 +1,7 @@
 // Flow control seen from the actors layer: a peer flooding a node with asks
 // and never reading the replies, over a real socket, costs the node bounded
-// memory, and the node keeps answering everyone else.
+// memory, and the node keeps answering everyone else; the window a worker
+// keeps back while it handles a link's calls never holds the link up.
 #include "herald/actors/remote.hpp"
 
 #include <gtest/gtest.h>
@@ -9,7 +10,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "herald/actors/detail/node_protocol.hpp"
@@ -148,6 +151,82 @@ TEST(AskFloodSoak, TenMinutes) {
   HERALD_SOAK_ONLY();
   if (test::sanitized()) GTEST_SKIP() << "measures memory";
   ask_flood(600s);
+}
+
+// A worker gives the link window of the calls it handled back once per
+// activation (detail::window_batch), keeping back at most a quarter of the
+// window: a grant is due at half a window, so what it keeps back never
+// withholds one. gate's handler for the last chunk of a window waits for
+// opener to hear from the same peer, whose tell needs the next grant.
+struct chunk {
+  std::string bytes;
+  auto fields() { return std::tie(bytes); }
+};
+struct gate_report {
+  std::uint64_t chunks = 0;
+  bool waited_out = false;
+};
+struct get_gate_report {};
+struct open_gate {
+  std::uint8_t unused = 0;
+};
+
+std::atomic<bool> gate_opened{false};
+std::atomic<std::uint64_t> gate_blocks_at{0};
+
+class gate : public actor<gate> {
+ public:
+  using messages = herald::messages<chunk, get_gate_report>;
+  void on(const chunk&) {
+    if (++rep_.chunks != gate_blocks_at.load()) return;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!gate_opened.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    rep_.waited_out = !gate_opened.load();
+  }
+  gate_report on(const get_gate_report&) const { return rep_; }
+
+ private:
+  gate_report rep_;
+};
+
+class opener : public actor<opener> {
+ public:
+  using messages = herald::messages<open_gate>;
+  void on(const open_gate&) { gate_opened = true; }
+};
+
+TEST(WindowBatch, AHandlerThatWaitsForTheSameLinksNextGrantIsNotHeldUpByTheWindowItsActivationKeptBack) {
+  constexpr std::size_t window = 16u << 10;
+  gate_opened = false;
+  auto cfg = [&](const std::string& name) {
+    auto c = node_cfg(name);
+    c.max_frame_size = 8u << 10;
+    c.flow_window_bytes = window;
+    return c;
+  };
+  actor_system b{actor_system_config{.worker_threads = 2}};
+  ASSERT_TRUE((b.start_node<gate, opener>(cfg("b"))));
+  ASSERT_TRUE(b.spawn<gate>(herald::name("gate")));
+  ASSERT_TRUE(b.spawn<opener>(herald::name("opener")));
+  actor_system a{actor_system_config{.worker_threads = 1}};
+  ASSERT_TRUE((a.start_node<gate, opener>(cfg("a"))));
+  const std::string at = b.listen_addresses().at(0);
+  auto g = a.remote_lookup<gate>(at, "gate");
+  auto o = a.remote_lookup<opener>(at, "opener");
+  ASSERT_TRUE(g && o);
+  // Chunks of a little over 1 KiB: the window admits `fit` of them; the
+  // handler of the last one that fits waits, with the next chunk and the
+  // opener's tell held back at the sender for want of window.
+  const chunk c{std::string(1000, 'x')};
+  const std::size_t fit = window / wire::frame_size(wire::codec<chunk>::encoded_size(c));
+  ASSERT_GE(fit, 8u);
+  gate_blocks_at = fit;
+  for (std::size_t i = 0; i <= fit; ++i) ASSERT_TRUE(g->tell(c));
+  ASSERT_TRUE(o->tell(open_gate{}));
+  auto r = g->ask(get_gate_report{}, 30s).get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->chunks, fit + 1) << "every chunk arrived";
+  EXPECT_FALSE(r->waited_out) << "the opener's tell got through while the gate's handler waited";
 }
 
 }  // namespace

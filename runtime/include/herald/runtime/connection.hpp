@@ -148,11 +148,20 @@ class connection : public std::enable_shared_from_this<connection> {
       request_grant();
       return;
     }
-    const std::uint64_t n = wire::frame_size(h.payload_length);
-    const std::uint64_t after = credit_released_.fetch_add(n, std::memory_order_seq_cst) + n;
-    frames_released_.fetch_add(1, std::memory_order_relaxed);
+    consumed_frames(wire::frame_size(h.payload_length), 1);
+  }
+  // consumed() for `frames` tell or ask frames that were not fragmented,
+  // `bytes` their wire size in total (what a worker gives back once for the
+  // frames of a link it handled in one activation).
+  void consumed_frames(std::uint64_t bytes, std::uint64_t frames) noexcept {
+    const std::uint64_t after = credit_released_.fetch_add(bytes, std::memory_order_seq_cst) + bytes;
+    frames_released_.fetch_add(frames, std::memory_order_relaxed);
     if (after >= grant_due_at_.load(std::memory_order_seq_cst)) request_grant();
   }
+  // Window a consumer may keep back before it gives it back with
+  // consumed_frames: a quarter of the window, so that what is kept back
+  // never delays a grant (one is due at half a window since the last).
+  std::uint64_t consume_batch_bytes() const noexcept { return settings_.flow_window_bytes / 4; }
 
   bool is_open() const noexcept { return !data_ring_->closed(); }
   // Memory the node still holds for this link's tell and ask frames: those

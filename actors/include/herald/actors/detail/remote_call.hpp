@@ -15,13 +15,39 @@ namespace herald::detail {
 
 class cell_base;
 
+// Gives back the link window of the remote calls destroyed on this thread
+// while it lives (a worker's activation: cell_base::run): once per run of
+// calls from one link, when the calls kept back reach a quarter of the
+// window (connection::consume_batch_bytes), and at its end, instead of once
+// per call. Without one on the thread a call gives its window back at once.
+class window_batch {
+ public:
+  window_batch() noexcept;
+  ~window_batch();
+  window_batch(const window_batch&) = delete;
+  window_batch& operator=(const window_batch&) = delete;
+
+  // The window of the call with header `h` that came on `from` (see
+  // connection::consumed): kept back when this thread has a window_batch.
+  static void give_back(std::shared_ptr<runtime::connection>&& from, const wire::frame_header& h) noexcept;
+
+ private:
+  void flush() noexcept;
+
+  std::shared_ptr<runtime::connection> conn_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t frames_ = 0;
+  std::uint64_t limit_ = 0;
+  window_batch* outer_;
+};
+
 // One tell or ask that came from another node, waiting in a mailbox: the
 // frame (its payload in a pooled buffer, still encoded) and the connection
 // to answer an ask on. Decoded by the receiving actor's worker.
 //
 // Flow control: the frame holds its share of the link's window until the
 // call is destroyed (handled, rejected or dropped), which gives it back
-// (connection::consumed). A coroutine handler moves the frame out; the
+// (connection::consumed, batched by window_batch). A coroutine handler moves the frame out; the
 // header stays, and the window comes back when the envelope goes.
 struct remote_call {
   runtime::inbound_frame frame;
@@ -32,7 +58,7 @@ struct remote_call {
   remote_call(remote_call&&) noexcept = default;
   remote_call& operator=(remote_call&&) = delete;
   ~remote_call() {
-    if (from) from->consumed(frame.header);
+    if (from) window_batch::give_back(std::move(from), frame.header);
   }
 
   bool is_ask() const noexcept { return frame.header.kind == wire::frame_kind::ask; }
