@@ -7,7 +7,9 @@
 
 namespace herald::detail {
 
-void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, std::shared_ptr<runtime::connection> from) noexcept;
+void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, runtime::connection* from) noexcept;
+void emplace_remote_call(envelope& e, const wire::frame_header& h, std::span<const std::byte> payload,
+                         runtime::buffer_pool& pool, runtime::connection* from) noexcept;
 
 namespace {
 // The actor the last frame read on this io thread went to. A stream of
@@ -227,24 +229,38 @@ cell_base* network::find_target(actor_id id, ref_ptr<cell_base>& hold) const {
 }
 
 void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) {
+  hand_to_actor(from, frame.header, [&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), from.get()); });
+}
+
+void network::on_frame_view(const std::shared_ptr<runtime::connection>& from, const wire::frame_header& header,
+                            std::span<const std::byte> payload, runtime::buffer_pool& pool) {
+  // A payload that needs a pooled buffer takes it here, where running out
+  // of memory can throw; a small one is copied once, into the mailbox node.
+  if (payload.size() > runtime::inbound_frame::inline_capacity)
+    return on_frame(from, runtime::inbound_frame(header, payload, pool));
+  hand_to_actor(from, header, [&](envelope& e) noexcept { emplace_remote_call(e, header, payload, pool, from.get()); });
+}
+
+template <class Build>
+void network::hand_to_actor(const std::shared_ptr<runtime::connection>& from, const wire::frame_header& header,
+                            Build&& build) {
   ref_ptr<cell_base> hold;
-  cell_base* cell = find_target(frame.header.target, hold);
+  cell_base* cell = find_target(header.target, hold);
   if (!cell) {
     frames_to_missing_actors_.fetch_add(1, std::memory_order_relaxed);
-    from->consumed(frame.header);
-    if (frame.header.kind == wire::frame_kind::ask) {
-      send_error_reply(*from, frame.header.request_id,
-                       error(errc::actor_stopped, "no actor " + std::to_string(frame.header.target) + " on node " +
+    from->consumed(header);
+    if (header.kind == wire::frame_kind::ask) {
+      send_error_reply(*from, header.request_id,
+                       error(errc::actor_stopped, "no actor " + std::to_string(header.target) + " on node " +
                                                       std::to_string(node_id())));
     }
     return;
   }
-  // The call holds `from` for a tell too: it gives the frame's share of the
-  // link's window back when it is destroyed (PROTOCOL.md §6.2). The envelope
-  // is built in its mailbox node: the frame is copied once, from here into
-  // the node.
+  // The call names `from` for a tell too: it gives the frame's share of the
+  // link's window back when it is destroyed (PROTOCOL.md §6.2), and the
+  // connection lives until then. The envelope is built in its mailbox node.
   if (!runtime::detail::on_io_thread()) {
-    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), from); });
+    cell->enqueue_built(build);
     return;
   }
   mailbox_node* n = nullptr;
@@ -252,10 +268,10 @@ void network::on_frame(const std::shared_ptr<runtime::connection>& from, runtime
     n = node_pool::acquire();
   } catch (...) {
     // Out of memory for a mailbox node: enqueue_built rejects the message.
-    cell->enqueue_built([&](envelope& e) noexcept { emplace_remote_call(e, std::move(frame), from); });
+    cell->enqueue_built(build);
     return;
   }
-  emplace_remote_call(n->env, std::move(frame), from);
+  build(n->env);
   frame_batch& b = batch_of_thread;
   b.add(cell, n);
   if (b.first != nullptr && !b.flush_armed) {

@@ -78,6 +78,8 @@ class network final : public runtime::frame_sink {
 
   // frame_sink
   void on_frame(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
+  void on_frame_view(const std::shared_ptr<runtime::connection>& from, const wire::frame_header& header,
+                     std::span<const std::byte> payload, runtime::buffer_pool& pool) override;
   // Frames hold their window until their remote_call is destroyed.
   bool holds_credit() const noexcept override { return true; }
   void on_control(const std::shared_ptr<runtime::connection>& from, runtime::inbound_frame frame) override;
@@ -91,6 +93,12 @@ class network final : public runtime::frame_sink {
   // cache of the last target (network.cpp), which keeps it alive; elsewhere
   // from the id table, kept alive by `hold`.
   cell_base* find_target(actor_id id, ref_ptr<cell_base>& hold) const;
+  // Queues the tell or ask of `header` for its actor: build(envelope&)
+  // constructs its call in the mailbox node. A frame for no actor is
+  // counted (an ask is answered with actor_stopped).
+  template <class Build>
+  void hand_to_actor(const std::shared_ptr<runtime::connection>& from, const wire::frame_header& header,
+                     Build&& build);
 
   system_core& core_;
   // Adds a closed link's final counters to its peer's totals. Call with mutex_ held.

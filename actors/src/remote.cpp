@@ -67,14 +67,14 @@ window_batch::~window_batch() {
 }
 
 void window_batch::flush() noexcept {
-  if (!conn_) return;
-  conn_->consumed_frames(bytes_, frames_);
-  conn_.reset();
+  if (conn_ == nullptr) return;
+  runtime::connection* c = std::exchange(conn_, nullptr);
+  c->consumed_frames(bytes_, frames_);  // may be c's last use
   bytes_ = 0;
   frames_ = 0;
 }
 
-void window_batch::give_back(std::shared_ptr<runtime::connection>&& from, const wire::frame_header& h) noexcept {
+void window_batch::give_back(runtime::connection* from, const wire::frame_header& h) noexcept {
   window_batch* b = window_batch_of_thread;
   const bool small = (h.kind == wire::frame_kind::tell || h.kind == wire::frame_kind::ask) &&
                      (h.flags & wire::frame_flags::fragmented) == 0;
@@ -82,7 +82,7 @@ void window_batch::give_back(std::shared_ptr<runtime::connection>&& from, const 
   if (b->conn_ != from) {
     b->flush();
     b->limit_ = from->consume_batch_bytes();
-    b->conn_ = std::move(from);
+    b->conn_ = from;
   }
   b->bytes_ += wire::frame_size(h.payload_length);
   ++b->frames_;
@@ -91,8 +91,15 @@ void window_batch::give_back(std::shared_ptr<runtime::connection>&& from, const 
 
 bool on_io_thread() noexcept { return runtime::detail::on_io_thread(); }
 
-void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, std::shared_ptr<runtime::connection> from) noexcept {
-  e.emplace_message<remote_call>(std::move(frame), std::move(from));
+void emplace_remote_call(envelope& e, runtime::inbound_frame&& frame, runtime::connection* from) noexcept {
+  e.emplace_message<remote_call>(std::move(frame), from);
+  e.ops = &remote_ops::ops;
+}
+
+void emplace_remote_call(envelope& e, const wire::frame_header& h, std::span<const std::byte> payload,
+                         runtime::buffer_pool& pool, runtime::connection* from) noexcept {
+  // A payload within the frame's inline capacity: nothing here allocates.
+  e.emplace_message<remote_call>(h, payload, pool, from);
   e.ops = &remote_ops::ops;
 }
 

@@ -363,6 +363,10 @@ void connection_impl::do_close(herald::error reason) {
   handshake_timer_.reset();
   sweep_timer_.reset();
   drain_timer_.reset();
+  // The 1 of an open link (connection::pins_): from here on the connection
+  // lives while a frame it handed up is not consumed, or a reference holds
+  // it. Last: this may destroy it.
+  unpin(1);
 }
 
 // ---- writer ----------------------------------------------------------------
@@ -766,6 +770,11 @@ void connection_impl::on_frame(const std::shared_ptr<connection>& me, const wire
       return;
     }
   }
+  if (is_windowed(h.kind)) {
+    // A tell or an ask: the sink builds its record of it in place.
+    if (state_ != state::established && state_ != state::draining) return;
+    return hand_up(me, h, [&] { node_.sink().on_frame_view(me, h, payload, *pool_); });
+  }
   deliver(me, inbound_frame(h, payload, *pool_));
 }
 
@@ -964,18 +973,7 @@ void connection_impl::deliver(const std::shared_ptr<connection>& me, inbound_fra
     case wire::frame_kind::tell:
     case wire::frame_kind::ask: {
       const wire::frame_header h = f.header;
-      // Counted before the layer above can consume it (held_backlog).
-      if ((h.flags & wire::frame_flags::fragmented) != 0) {
-        delivered_large_.store(delivered_large_.load(std::memory_order_relaxed) + h.payload_length +
-                                   wire::large_message_overhead,
-                               std::memory_order_release);
-      } else {
-        delivered_bytes_.store(delivered_bytes_.load(std::memory_order_relaxed) + wire::frame_size(h.payload_length),
-                               std::memory_order_release);
-        delivered_frames_.store(delivered_frames_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-      }
-      node_.sink().on_frame(me, std::move(f));
-      if (!node_.sink().holds_credit()) consumed(h);
+      hand_up(me, h, [&] { node_.sink().on_frame(me, std::move(f)); });
       break;
     }
     case wire::frame_kind::reply:

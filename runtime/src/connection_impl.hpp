@@ -100,6 +100,24 @@ class connection_impl final : public connection {
   void on_read(const std::shared_ptr<connection>& me, std::error_code ec, std::size_t n);
   void on_frame(const std::shared_ptr<connection>& me, const wire::frame_header& h, std::span<const std::byte> payload);
   void deliver(const std::shared_ptr<connection>& me, inbound_frame f);
+  // Hands a tell or ask of header h to the sink (`to_sink` calls it):
+  // pinned and counted as delivered first (held_backlog), its window given
+  // back at once unless the sink holds credit.
+  template <class F>
+  void hand_up(const std::shared_ptr<connection>& me, const wire::frame_header& h, F&& to_sink) {
+    pin(me);  // connection::pins_, invariant 1
+    if ((h.flags & wire::frame_flags::fragmented) != 0) {
+      delivered_large_.store(delivered_large_.load(std::memory_order_relaxed) + h.payload_length +
+                                 wire::large_message_overhead,
+                             std::memory_order_release);
+    } else {
+      delivered_bytes_.store(delivered_bytes_.load(std::memory_order_relaxed) + wire::frame_size(h.payload_length),
+                             std::memory_order_release);
+      delivered_frames_.store(delivered_frames_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    to_sink();
+    if (!node_.sink().holds_credit()) consumed(h);
+  }
   void on_hello(std::span<const std::byte> payload);
   void on_proof(std::span<const std::byte> payload);
   void on_close_frame(std::span<const std::byte> payload);

@@ -221,6 +221,63 @@ TEST_P(FlowControl, ADeliberateCloseDrainsFramesHeldForWindow) {
   EXPECT_EQ(p->sink_b.received(), accepted);
 }
 
+// A sink that keeps each tell's header and a plain pointer to its
+// connection, as the actors layer does, and gives the window back when the
+// test says.
+class pointer_sink final : public recording_sink {
+ public:
+  pointer_sink() {
+    on_frame_hook = [this](const std::shared_ptr<connection>& from, inbound_frame f) {
+      std::lock_guard lock(m_);
+      held_.emplace_back(from.get(), f.header);
+    };
+  }
+  bool holds_credit() const noexcept override { return true; }
+  std::size_t held() {
+    std::lock_guard lock(m_);
+    return held_.size();
+  }
+  // Gives back the oldest held frame's window; false when none is held.
+  bool consume_one() {
+    std::pair<connection*, wire::frame_header> f;
+    {
+      std::lock_guard lock(m_);
+      if (held_.empty()) return false;
+      f = held_.front();
+      held_.pop_front();
+    }
+    f.first->consumed(f.second);
+    return true;
+  }
+
+ private:
+  std::mutex m_;
+  std::deque<std::pair<connection*, wire::frame_header>> held_;
+};
+
+TEST_P(FlowControl, AClosedConnectionLivesUntilTheLastFrameItHandedUpIsConsumedThoughNothingReferencesIt) {
+  auto p = up_pair<recording_sink, pointer_sink>(GetParam());
+  ASSERT_TRUE(p->a_to_b);
+  constexpr std::size_t n = 10;
+  for (std::uint64_t s = 0; s < n; ++s) ASSERT_TRUE(send_seq(*p->a_to_b, s));
+  ASSERT_TRUE(p->sink_b.wait([&] { return p->sink_b.held() == n; }));
+  const std::weak_ptr<connection> link = p->b_to_a;
+  p->b_to_a->close(herald::error(errc::node_down, "closed by the test"));
+  ASSERT_TRUE(p->sink_b.wait([&] { return !p->sink_b.downs.empty(); })) << "b's side of the link closes";
+  // Every reference the test and the sinks had goes.
+  p->a_to_b.reset();
+  p->b_to_a.reset();
+  p->sink_a.locked([&] { p->sink_a.ups.clear(); return 0; });
+  p->sink_b.locked([&] { p->sink_b.ups.clear(); return 0; });
+  std::this_thread::sleep_for(20ms);  // handlers posted by the close run
+  EXPECT_FALSE(link.expired()) << "the closed connection lives while frames it handed up are held";
+  for (std::size_t i = 0; i + 1 < n; ++i) ASSERT_TRUE(p->sink_b.consume_one());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(link.expired()) << "one frame is still held";
+  ASSERT_TRUE(p->sink_b.consume_one());
+  EXPECT_TRUE(p->sink_b.wait([&] { return link.expired(); }, 5s)) << "the last consumed() lets it go";
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, FlowControl,
                          ::testing::Values(transport_kind::inproc, transport_kind::tcp, transport_kind::unix_socket),
                          [](const auto& info) { return to_string(info.param); });

@@ -139,14 +139,16 @@ class connection : public std::enable_shared_from_this<connection> {
   // ask frame of header `h` (see frame_sink::holds_credit). Gives its bytes
   // back to the peer's window; grants go out in batches, when half a window
   // has come back since the last grant. Any thread; two atomic adds and a
-  // load in the common case.
+  // load in the common case. The connection stays valid for the caller
+  // until then without a reference: after the last frame's consumed() it
+  // may be gone unless the caller holds one.
   void consumed(const wire::frame_header& h) noexcept {
     if (h.kind != wire::frame_kind::tell && h.kind != wire::frame_kind::ask) return;
     if ((h.flags & wire::frame_flags::fragmented) != 0) {
       // A large message: its share of the large window comes back at once.
       large_released_.fetch_add(h.payload_length + wire::large_message_overhead, std::memory_order_seq_cst);
       request_grant();
-      return;
+      return unpin(1);
     }
     consumed_frames(wire::frame_size(h.payload_length), 1);
   }
@@ -157,6 +159,7 @@ class connection : public std::enable_shared_from_this<connection> {
     const std::uint64_t after = credit_released_.fetch_add(bytes, std::memory_order_seq_cst) + bytes;
     frames_released_.fetch_add(frames, std::memory_order_relaxed);
     if (after >= grant_due_at_.load(std::memory_order_seq_cst)) request_grant();
+    unpin(frames);
   }
   // Window a consumer may keep back before it gives it back with
   // consumed_frames: a quarter of the window, so that what is kept back
@@ -323,14 +326,44 @@ class connection : public std::enable_shared_from_this<connection> {
   // thread: see connection_impl's flow-control invariant 4.
   std::atomic<std::uint64_t> grant_due_at_{~std::uint64_t{0}};
   std::atomic<std::uint64_t> replies_abandoned_{0};
+  std::atomic<std::uint64_t> large_released_{0};
   // Tell and ask frames handed to the layer above, and their wire bytes.
-  // Written by the io thread only (a load and a store, no read-modify-write).
-  std::atomic<std::uint64_t> delivered_bytes_{0};
+  // Written by the io thread only (a load and a store, no read-modify-write),
+  // on a cache line of their own: consumers write the counters above.
+  alignas(64) std::atomic<std::uint64_t> delivered_bytes_{0};
   std::atomic<std::uint64_t> delivered_frames_{0};
   // The same for fragmented tells and asks, in large-window bytes
   // (message_length + large_message_overhead each).
-  std::atomic<std::uint64_t> large_released_{0};
   std::atomic<std::uint64_t> delivered_large_{0};
+  // The connection outlives every tell and ask it handed up: the layer
+  // above refers to it by a plain pointer until it calls consumed(), so no
+  // reference count moves per message. pins_ counts the frames handed up
+  // and not consumed, plus 1 until the connection is closed; while it is
+  // above 0 the connection holds itself (self_pin_), and the thread that
+  // takes it to 0 drops that reference as its last use of the connection.
+  // Invariants:
+  //  1. pins_ rises only on the io thread, before the frame it counts is
+  //     handed up, and only while the 1 of an open link is there: it never
+  //     rises from 0.
+  //  2. self_pin_ is set on the io thread while pins_ >= 1 and moved out
+  //     only by the thread that takes pins_ to 0 (an acq_rel RMW orders the
+  //     two).
+  //  3. consumed() and consumed_frames() end with unpin(): nothing of the
+  //     connection is touched after it.
+  std::atomic<std::uint64_t> pins_{1};
+  std::shared_ptr<connection> self_pin_;
+
+  // A tell or ask is handed up (io thread). The first one makes the
+  // connection hold itself.
+  void pin(const std::shared_ptr<connection>& me) noexcept {
+    if (!self_pin_) [[unlikely]] self_pin_ = me;
+    pins_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void unpin(std::uint64_t n) noexcept {
+    if (pins_.fetch_sub(n, std::memory_order_acq_rel) == n) {
+      auto last = std::move(self_pin_);  // may destroy *this: nothing after
+    }
+  }
 
  private:
   result<void> claim(ring_buffer& ring, std::size_t size, ring_buffer::reservation& r);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "herald/error.hpp"
@@ -40,11 +41,25 @@ class frame_sink {
   // io thread never blocks, so on a full ring it fails with backpressure.
   virtual void on_frame(const std::shared_ptr<connection>& from, inbound_frame frame) = 0;
 
+  // The same tell or ask, still in the connection's read buffer: `payload`
+  // is valid only during the call, and a sink that keeps the frame copies
+  // it (a payload above inbound_frame::inline_capacity into a buffer of
+  // `pool`). A sink overrides it to build its own record of the frame in
+  // place, with one copy of the payload; the default builds the
+  // inbound_frame and calls on_frame. Frames that waited (behind a large
+  // message) and reassembled large messages come through on_frame.
+  virtual void on_frame_view(const std::shared_ptr<connection>& from, const wire::frame_header& header,
+                             std::span<const std::byte> payload, buffer_pool& pool) {
+    on_frame(from, inbound_frame(header, payload, pool));
+  }
+
   // Flow control: false (the default) lets the connection give back the
   // window a tell or ask took as soon as on_frame returns. A sink that
   // returns true bounds the node's memory by the window: it calls
   // from->consumed(frame.header) exactly once per tell and ask frame, when it
   // is done with the frame (the handler ran, or the frame was dropped).
+  // Until that call `from` stays valid through a plain pointer: the sink
+  // need not keep a reference to the connection per frame.
   virtual bool holds_credit() const noexcept { return false; }
 
   // A heartbeat, gossip or membership frame.

@@ -29,12 +29,12 @@ class window_batch {
 
   // The window of the call with header `h` that came on `from` (see
   // connection::consumed): kept back when this thread has a window_batch.
-  static void give_back(std::shared_ptr<runtime::connection>&& from, const wire::frame_header& h) noexcept;
+  static void give_back(runtime::connection* from, const wire::frame_header& h) noexcept;
 
  private:
   void flush() noexcept;
 
-  std::shared_ptr<runtime::connection> conn_;
+  runtime::connection* conn_ = nullptr;
   std::uint64_t bytes_ = 0;
   std::uint64_t frames_ = 0;
   std::uint64_t limit_ = 0;
@@ -51,14 +51,20 @@ class window_batch {
 // header stays, and the window comes back when the envelope goes.
 struct remote_call {
   runtime::inbound_frame frame;
-  std::shared_ptr<runtime::connection> from;
+  // Valid until the call gives the frame's window back: the connection
+  // outlives the frames it handed up (connection::consumed), so the call
+  // holds no reference to it.
+  runtime::connection* from;
 
-  remote_call(runtime::inbound_frame f, std::shared_ptr<runtime::connection> c) noexcept
-      : frame(std::move(f)), from(std::move(c)) {}
-  remote_call(remote_call&&) noexcept = default;
+  remote_call(runtime::inbound_frame f, runtime::connection* c) noexcept : frame(std::move(f)), from(c) {}
+  // The frame copied from the connection's read buffer, in place.
+  remote_call(const wire::frame_header& h, std::span<const std::byte> payload, runtime::buffer_pool& pool,
+              runtime::connection* c)
+      : frame(h, payload, pool), from(c) {}
+  remote_call(remote_call&& o) noexcept : frame(std::move(o.frame)), from(std::exchange(o.from, nullptr)) {}
   remote_call& operator=(remote_call&&) = delete;
   ~remote_call() {
-    if (from) window_batch::give_back(std::move(from), frame.header);
+    if (from) window_batch::give_back(from, frame.header);
   }
 
   bool is_ask() const noexcept { return frame.header.kind == wire::frame_kind::ask; }

@@ -68,7 +68,7 @@ void remote_invoke(cell_base& c, remote_call& call) {
     // The handler may suspend: its reply goes out whenever it finishes.
     auto state = ask_state_ptr<R>::adopt(new ask_state<R>());
     auto* raw = state.get();
-    raw->on_ready([raw, conn = call.from, rid, cell = ref_ptr<cell_base>(&c)] {
+    raw->on_ready([raw, conn = call.from->shared_from_this(), rid, cell = ref_ptr<cell_base>(&c)] {
       send_reply<R>(*cell, *conn, rid, raw->take());
     });
     run_task(c, self, std::move(owner), m, std::move(state));
