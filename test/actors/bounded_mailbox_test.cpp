@@ -86,8 +86,8 @@ actor_ref<sink> spawn_held(actor_system& sys, gate& g, spawn_options opts) {
 }
 
 TEST(BoundedMailbox, AFullMailboxRefusesTellsAndAsksWithMailboxFullAndCountsThem) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = spawn_held(sys, g, spawn_options{.name = "bounded", .mailbox = mailbox_limit{.capacity = 4}});
   // The running message no longer counts: four more fit.
   for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(s.tell(item{0, i})) << i;
@@ -119,8 +119,8 @@ TEST(BoundedMailbox, AFullMailboxRefusesTellsAndAsksWithMailboxFullAndCountsThem
 // Every admitted tell arrives, in its sender's order; every refusal is
 // counted.
 void race_for_places(std::size_t senders, std::size_t per_sender, std::size_t capacity) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = sys.spawn<sink>(spawn_options{.mailbox = mailbox_limit{.capacity = capacity}}, &g, 200ns).value();
   std::atomic<std::uint64_t> admitted{0}, refused{0};
   std::vector<std::thread> threads;
@@ -171,8 +171,8 @@ TEST(BoundedMailbox, ConcurrentSendersOnOneCoreNeverOvershootTheCapacity) {
 // counted. A lost wake-up would leave a sender waiting out its deadline and
 // failing.
 void blocked_senders_all_get_in(std::size_t senders, std::size_t per_sender) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = sys.spawn<sink>(
                   spawn_options{.mailbox = mailbox_limit{.capacity = 8, .on_full = when_full::block, .block_timeout = 30s}},
                   &g, 2us)
@@ -208,8 +208,8 @@ TEST(BoundedMailbox, BlockedSendersOnOneCoreAreWokenWhenRoomFrees) {
 }
 
 TEST(BoundedMailbox, ABlockedSenderGivesUpAtItsTimeoutWithMailboxFull) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = spawn_held(
       sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 150ms}});
   ASSERT_TRUE(s.tell(item{0, 0}));
@@ -238,8 +238,8 @@ class relay : public actor<relay> {
 };
 
 TEST(BoundedMailbox, InsideAHandlerABlockingSendFailsAtOnceInsteadOfWaiting) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = spawn_held(
       sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1, .on_full = when_full::block, .block_timeout = 60s}});
   ASSERT_TRUE(s.tell(item{0, 0}));
@@ -254,13 +254,13 @@ TEST(BoundedMailbox, InsideAHandlerABlockingSendFailsAtOnceInsteadOfWaiting) {
 }
 
 TEST(BoundedMailbox, TheSystemDefaultAppliesToActorsSpawnedWithoutOne) {
+  gate g;  // outlives the actors that wait on it
+  gate g2;
   actor_system sys{actor_system_config{.worker_threads = 2, .mailbox = mailbox_limit{.capacity = 2}}};
-  gate g;
   auto bounded = spawn_held(sys, g, {});
   ASSERT_TRUE(bounded.tell(item{0, 0}));
   ASSERT_TRUE(bounded.tell(item{0, 1}));
   EXPECT_EQ(bounded.tell(item{0, 2}).error().code(), errc::mailbox_full);
-  gate g2;
   auto unbounded = spawn_held(sys, g2, spawn_options{.mailbox = mailbox_limit{}});
   for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(unbounded.tell(item{0, i}));
   g.open = true;
@@ -270,8 +270,8 @@ TEST(BoundedMailbox, TheSystemDefaultAppliesToActorsSpawnedWithoutOne) {
 // Stop and down notifications are system messages: a full mailbox takes
 // them anyway, so a stop request is never refused.
 TEST(BoundedMailbox, AFullMailboxStillTakesAStopAndItsQueuedMailDrains) {
+  gate g;  // outlives the actors that wait on it
   actor_system sys{actor_system_config{.worker_threads = 2}};
-  gate g;
   auto s = spawn_held(sys, g, spawn_options{.mailbox = mailbox_limit{.capacity = 1}});
   ASSERT_TRUE(s.tell(item{0, 0}));
   ASSERT_FALSE(s.tell(item{0, 1}));

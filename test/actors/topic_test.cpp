@@ -363,10 +363,10 @@ TEST(Topic, SubscriptionsAreNotNamesThatPrefixScansAndRouterGroupsSee) {
 }
 
 TEST(Topic, ARefusedSendIsReportedAndCounted) {
+  std::atomic<bool> held{false}, open{false};  // outlive the actor that waits on them
   actor_system sys{actor_system_config{.worker_threads = 2}};
   ASSERT_TRUE(sys.start_node<holder>(node_cfg("solo")));
   const topic<tick> ticks("ticks");
-  std::atomic<bool> held{false}, open{false};
   auto h = sys.spawn<holder>(spawn_options{.mailbox = mailbox_limit{.capacity = 1}}).value();
   ASSERT_TRUE(h.tell(hold{&held, &open}));
   ASSERT_TRUE(eventually([&] { return held.load(); })) << "the hold is running";

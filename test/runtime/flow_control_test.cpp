@@ -55,8 +55,11 @@ class holding_sink final : public recording_sink {
     std::lock_guard lock(m_);
     return received_;
   }
+  // Gives back the window of every held frame unhandled (a sink calls
+  // consumed once per frame: a frame never consumed keeps its connection).
   void drop_all() {
     std::lock_guard lock(m_);
+    for (auto& [from, f] : held_) from->consumed(f.header);
     held_.clear();
   }
 

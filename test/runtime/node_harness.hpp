@@ -184,6 +184,10 @@ struct basic_node_pair {
     drop_frames(sink_b);
     if (a) a->shutdown();
     if (b) b->shutdown();
+    // What arrived while the links drained: a frame never consumed would
+    // keep its connection (frame_sink::holds_credit).
+    drop_frames(sink_a);
+    drop_frames(sink_b);
   }
 };
 using node_pair = basic_node_pair<recording_sink, recording_sink>;

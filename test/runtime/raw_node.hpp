@@ -26,6 +26,7 @@ struct raw_dialled_node {
     if constexpr (requires { sink.drop_all(); }) sink.drop_all();
     sink.clear_frames();
     if (n) n->shutdown();
+    if constexpr (requires { sink.drop_all(); }) sink.drop_all();  // what came meanwhile
   }
 };
 

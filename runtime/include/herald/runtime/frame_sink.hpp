@@ -59,7 +59,8 @@ class frame_sink {
   // from->consumed(frame.header) exactly once per tell and ask frame, when it
   // is done with the frame (the handler ran, or the frame was dropped).
   // Until that call `from` stays valid through a plain pointer: the sink
-  // need not keep a reference to the connection per frame.
+  // need not keep a reference to the connection per frame. A frame never
+  // consumed keeps its connection, closed or not, alive.
   virtual bool holds_credit() const noexcept { return false; }
 
   // A heartbeat, gossip or membership frame.
