@@ -138,8 +138,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Flow control, receiving side: the layer above is done with the tell or
   // ask frame of header `h` (see frame_sink::holds_credit). Gives its bytes
   // back to the peer's window; grants go out in batches, when half a window
-  // has come back since the last grant. Any thread; two atomic adds and a
-  // load in the common case. The connection stays valid for the caller
+  // has come back since the last grant. Any thread; three atomic adds and
+  // a load in the common case (consumed_frames batches them). The
+  // connection stays valid for the caller
   // until then without a reference: after the last frame's consumed() it
   // may be gone unless the caller holds one.
   void consumed(const wire::frame_header& h) noexcept {

@@ -47,8 +47,9 @@ class window_batch {
 //
 // Flow control: the frame holds its share of the link's window until the
 // call is destroyed (handled, rejected or dropped), which gives it back
-// (connection::consumed, batched by window_batch). A coroutine handler moves the frame out; the
-// header stays, and the window comes back when the envelope goes.
+// (connection::consumed, batched by window_batch). A coroutine handler
+// moves the frame out; the header stays, and the window comes back when the
+// envelope goes.
 struct remote_call {
   runtime::inbound_frame frame;
   // Valid until the call gives the frame's window back: the connection
