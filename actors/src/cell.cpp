@@ -204,12 +204,20 @@ error cell_base::refuse(envelope& e) noexcept {
   return why;
 }
 
-void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count) noexcept {
+void cell_base::enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count, bool run_here) noexcept {
   pushed_.fetch_add(count, std::memory_order_relaxed);
   mailbox_.push_chain(first, last);
   // As in push_node(): one fence for the whole chain.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!scheduled_.load(std::memory_order_relaxed) && !scheduled_.exchange(true, std::memory_order_acq_rel)) {
+    if (run_here && opts_.non_blocking) {
+      // Owner now, as a worker would be: the chain just pushed, and no more
+      // (what arrives meanwhile goes to a worker), so the io thread's other
+      // links wait at most that long.
+      sys_.count_io_thread_activation();
+      run(count);
+      return;
+    }
     schedule();
   }
 }
@@ -266,7 +274,7 @@ void cell_base::run(std::size_t budget) noexcept {
     node_pool::release(n);
   }
   account(taken, began);
-  if (taken == budget) {
+  if (taken == budget && !mailbox_.drained()) {
     // Still owner; more mail may wait. Back of the queue, for fairness.
     sys_.scheduler().yield(this);
     return;
@@ -298,6 +306,8 @@ void cell_base::account(std::size_t taken, std::chrono::steady_clock::time_point
 
 bool cell_base::should_spin() noexcept {
   if (!sys_.scheduler().spinning_pays()) return false;
+  // Not on an io thread (a non_blocking actor run there): its links wait.
+  if (!sys_.scheduler().on_worker_thread()) return false;
   // The actor this one just woke waits in this worker's hand-off slot: its
   // answer cannot come before this activation ends.
   if (sys_.scheduler().handoff_pending()) return false;

@@ -42,13 +42,15 @@ struct frame_batch {
   bool flush_armed = false;
 
   ~frame_batch() { flush(); }
-  void flush() noexcept {
+  // at_rest: the io thread is between reads (not inside a read's frames),
+  // where a non_blocking actor may run on it.
+  void flush(bool at_rest = false) noexcept {
     if (first == nullptr) return;
     auto target = std::move(cell);
     mailbox_node* f = std::exchange(first, nullptr);
     mailbox_node* l = std::exchange(last, nullptr);
     const std::size_t c = std::exchange(count, 0);
-    target->enqueue_chain(f, l, c);
+    target->enqueue_chain(f, l, c, at_rest);
   }
   void add(cell_base* target, mailbox_node* n) noexcept {
     if (first != nullptr && cell.get() != target) flush();
@@ -72,7 +74,7 @@ void flush_batch_of_thread(void*) noexcept {
   if (!runtime::detail::on_io_thread()) return;
   frame_batch& b = batch_of_thread;
   b.flush_armed = false;
-  b.flush();
+  b.flush(/*at_rest=*/true);
 }
 
 // The counters of a link that system_metrics sums over every link, open and

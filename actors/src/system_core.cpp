@@ -337,6 +337,7 @@ system_metrics system_core::metrics() const {
   m.quorum_late_replies = quorum_late_.load(std::memory_order_relaxed);
   m.mailbox_full = mailbox_full_.load(std::memory_order_relaxed);
   m.mailbox_waits = mailbox_waits_.load(std::memory_order_relaxed);
+  m.io_thread_activations = io_activations_.load(std::memory_order_relaxed);
   m.escalations = escalations_.load(std::memory_order_relaxed);
   m.asks_timed_out = ask_timeouts_.load(std::memory_order_relaxed);
   m.activations = scheduler_.snapshot().activations;

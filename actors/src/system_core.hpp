@@ -94,6 +94,7 @@ class system_core {
   void count_mailbox_full() noexcept { mailbox_full_.fetch_add(1, std::memory_order_relaxed); }
   void count_mailbox_wait() noexcept { mailbox_waits_.fetch_add(1, std::memory_order_relaxed); }
   void count_ask_timeout() noexcept { ask_timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  void count_io_thread_activation() noexcept { io_activations_.fetch_add(1, std::memory_order_relaxed); }
 
   void shutdown();
   // Blocks until every actor but the node actor has stopped, or until
@@ -153,6 +154,7 @@ class system_core {
   std::atomic<std::uint64_t> quorum_late_{0};
   std::atomic<std::uint64_t> mailbox_full_{0};
   std::atomic<std::uint64_t> mailbox_waits_{0};
+  std::atomic<std::uint64_t> io_activations_{0};
   std::atomic<std::uint64_t> escalations_{0};
   std::atomic<std::uint64_t> ask_timeouts_{0};
   spawnable_types spawnables_;

@@ -112,7 +112,10 @@ class server_node {
       std::fprintf(stderr, "%s: server: start_node: %s\n", impl, ok.error().message().c_str());
       std::exit(1);
     }
-    if (!sys_.spawn<echo>(herald::name("echo"), &served_)) std::exit(1);
+    // The echo handler only copies its request into the reply: non_blocking,
+    // so a request that finds it idle is answered on the io thread that read
+    // it (spawn_options::non_blocking).
+    if (!sys_.spawn<echo>(spawn_options{.name = "echo", .non_blocking = true}, &served_)) std::exit(1);
   }
   ~server_node() { unlink_address(address()); }
   std::string address() const { return sys_.listen_addresses().at(0); }

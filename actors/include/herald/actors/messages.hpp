@@ -93,6 +93,15 @@ struct spawn_options {
   supervision policy{};
   // The actor's mailbox bound; unset: actor_system_config::mailbox.
   std::optional<mailbox_limit> mailbox{};
+  // The actor's handlers are short and never block (no sleeping, no blocking
+  // I/O, no get() on a future): a message from another node that finds the
+  // actor idle may then be handled on the io thread that read it, without a
+  // hand-off to a worker, and an ask's reply is written by that same thread.
+  // Order and one-at-a-time execution are as for any actor. A handler that
+  // blocks anyway stalls every link of that io thread while it runs (a get()
+  // there fails at once instead of blocking). See docs/actors.md
+  // "Non-blocking actors".
+  bool non_blocking = false;
 };
 
 }  // namespace herald

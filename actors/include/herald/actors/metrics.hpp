@@ -17,6 +17,9 @@ struct system_metrics {
   std::uint64_t escalations = 0;
   std::uint64_t asks_timed_out = 0;
   std::uint64_t activations = 0;      // times a worker picked up an actor with mail
+  // Activations of non_blocking actors run on the io thread that read their
+  // messages (spawn_options::non_blocking), not counted in activations.
+  std::uint64_t io_thread_activations = 0;
   std::uint64_t quorum_late_replies = 0;  // replies that came after their quorum ask had decided (dropped)
   // Bounded mailboxes (actor_system_config::mailbox, spawn_options::mailbox):
   // local sends refused with errc::mailbox_full, and sends that waited for
@@ -115,6 +118,7 @@ inline constexpr metric_field system_metric_fields[] = {
     {"escalations", "herald_escalations_total", "", metric_kind::counter, &system_metrics::escalations, "Failures escalated past the root."},
     {"asks_timed_out", "herald_asks_timed_out_total", "", metric_kind::counter, &system_metrics::asks_timed_out, "Local asks that hit their deadline."},
     {"activations", "herald_activations_total", "", metric_kind::counter, &system_metrics::activations, "Times a worker picked up an actor with mail."},
+    {"io_thread_activations", "herald_io_thread_activations_total", "", metric_kind::counter, &system_metrics::io_thread_activations, "Activations of non_blocking actors run on the io thread that read their messages."},
     {"quorum_late_replies", "herald_quorum_late_replies_total", "", metric_kind::counter, &system_metrics::quorum_late_replies, "Replies that came after their quorum ask had decided (dropped)."},
     {"mailbox_full", "herald_mailbox_full_total", "", metric_kind::counter, &system_metrics::mailbox_full, "Local sends refused because the target's bounded mailbox was full."},
     {"mailbox_waits", "herald_mailbox_waits_total", "", metric_kind::counter, &system_metrics::mailbox_waits, "Local sends that waited for room in a bounded mailbox (when_full::block)."},

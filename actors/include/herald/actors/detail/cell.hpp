@@ -54,7 +54,9 @@ class cell_base : public runtime::schedulable {
   // As enqueue() for a chain of nodes from node_pool, their envelopes filled
   // and linked first..last through next: one push, one fence, at most one
   // schedule for all of them, in chain order.
-  void enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count) noexcept;
+  // run_here: the caller is an io thread between reads; a non_blocking
+  // actor that was idle then runs on it instead of through the scheduler.
+  void enqueue_chain(mailbox_node* first, mailbox_node* last, std::size_t count, bool run_here = false) noexcept;
   // As enqueue(), with the envelope built by build(envelope&), which must not
   // throw, right inside its mailbox node: a large message (a remote frame) is
   // written once instead of moved through temporaries.

@@ -1,0 +1,177 @@
+#include "herald/actors/actor_system.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "herald/herald.hpp"
+#include "herald/runtime/inproc_network.hpp"
+#include "support/test_support.hpp"
+
+// spawn_options::non_blocking: a remote message that finds such an actor
+// idle is handled on the io thread that read it. Order per sender and one
+// handler at a time must hold while the io thread and the workers take turns
+// running the same actor.
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct where {};
+struct numbered {
+  std::uint32_t sender;
+  std::uint64_t n;
+};
+struct tally {
+  std::uint64_t received = 0;
+  std::uint64_t out_of_order = 0;
+  std::uint64_t overlaps = 0;  // handlers that found another one running
+  std::uint64_t on_io = 0;
+};
+struct get_tally {};
+
+constexpr std::uint32_t max_senders = 8;
+
+class recorder : public actor<recorder> {
+ public:
+  using messages = herald::messages<where, numbered, get_tally>;
+  bool on(const where&) const { return runtime::detail::on_io_thread(); }
+  void on(const numbered& m) {
+    if (running_.exchange(true, std::memory_order_acq_rel)) ++t_.overlaps;
+    if (m.sender >= max_senders || m.n != next_[m.sender]) ++t_.out_of_order;
+    if (m.sender < max_senders) next_[m.sender] = m.n + 1;
+    if (runtime::detail::on_io_thread()) ++t_.on_io;
+    ++t_.received;
+    // Long enough for a second thread to come in, were it allowed to.
+    for (int i = 0; i < 50; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
+    running_.store(false, std::memory_order_release);
+  }
+  tally on(const get_tally&) const { return t_; }
+
+ private:
+  std::atomic<bool> running_{false};
+  std::uint64_t next_[max_senders] = {};
+  tally t_;
+};
+
+enum class transport { tcp, unix_socket, inproc };
+
+struct two_nodes {
+  explicit two_nodes(transport t) {
+    static std::atomic<int> counter{0};
+    for (auto* s : {&a, &b}) {
+      runtime::node_config c;
+      c.secret.value = "non-blocking-test-secret";
+      c.inproc = &inproc;
+      c.node_name = s == &a ? "a" : "b";
+      const auto unique = std::to_string(::getpid()) + "-nb-" + std::to_string(counter.fetch_add(1));
+      switch (t) {
+        case transport::tcp: c.listen = {"tcp://127.0.0.1:0"}; break;
+        case transport::unix_socket: c.listen = {"unix:///tmp/herald-test-" + unique + ".sock"}; break;
+        case transport::inproc: c.listen = {"inproc://" + unique}; break;
+      }
+      *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = 2});
+      auto ok = (*s)->start_node<recorder>(c);
+      EXPECT_TRUE(ok) << ok.error().message();
+    }
+    b_address = b->listen_addresses().at(0);
+  }
+  runtime::inproc_network inproc;
+  std::unique_ptr<actor_system> a, b;
+  std::string b_address;
+};
+
+class NonBlocking : public ::testing::TestWithParam<transport> {};
+
+INSTANTIATE_TEST_SUITE_P(Transports, NonBlocking,
+                         ::testing::Values(transport::tcp, transport::unix_socket, transport::inproc),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case transport::tcp: return std::string("tcp");
+                             case transport::unix_socket: return std::string("unix");
+                             case transport::inproc: return std::string("inproc");
+                           }
+                           return std::string("unknown");
+                         });
+
+TEST_P(NonBlocking, ARemoteAskThatFindsTheActorIdleIsHandledOnTheIoThreadThatReadIt) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<recorder>(spawn_options{.name = "quick", .non_blocking = true}));
+  ASSERT_TRUE(n.b->spawn<recorder>(spawn_options{.name = "plain"}));
+  auto quick = n.a->remote_lookup<recorder>(n.b_address, "quick").value();
+  auto plain = n.a->remote_lookup<recorder>(n.b_address, "plain").value();
+  const auto before = n.b->metrics().io_thread_activations;
+  int quick_on_io = 0, plain_on_io = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto q = quick.ask(where{}, 5s).get();
+    auto p = plain.ask(where{}, 5s).get();
+    ASSERT_TRUE(q) << q.error().message();
+    ASSERT_TRUE(p) << p.error().message();
+    quick_on_io += *q ? 1 : 0;
+    plain_on_io += *p ? 1 : 0;
+  }
+  // One ask at a time: the actor is idle whenever the next one arrives. An
+  // ask may still go to a worker: one read by a link being replaced while a
+  // handler runs on the other link's io thread, or one read together with 64
+  // other frames. Nearly all are handled on the io thread.
+  EXPECT_GE(quick_on_io, 15);
+  EXPECT_EQ(plain_on_io, 0) << "an actor not declared non_blocking runs on a worker";
+  EXPECT_GE(n.b->metrics().io_thread_activations - before, static_cast<std::uint64_t>(quick_on_io));
+  // A local ask still goes through a worker.
+  auto local = n.b->lookup<recorder>("quick");
+  ASSERT_TRUE(local);
+  auto l = local->ask(where{}, 5s).get();
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_FALSE(*l);
+}
+
+TEST_P(NonBlocking, OrderAndOneHandlerAtATimeHoldWhileIoThreadAndWorkersTakeTurns) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<recorder>(spawn_options{.name = "shared", .non_blocking = true}));
+  auto far = n.a->remote_lookup<recorder>(n.b_address, "shared").value();
+  auto near = n.b->lookup<recorder>("shared").value();
+  const std::uint64_t per_sender = test::scaled(20000, 20);
+  std::atomic<std::uint64_t> refused{0};
+  tally t;
+  std::uint64_t sent = 0;
+  // Rounds until both the io thread and the workers ran the actor (the
+  // first round nearly always suffices), at most 10.
+  for (int round = 0; round < 10 && (t.on_io == 0 || t.on_io == t.received); ++round) {
+    std::vector<std::thread> senders;
+    // Four remote senders (handled on b's io thread when the actor is
+    // idle) and four local ones (always through b's workers), all at once.
+    for (std::uint32_t s = 0; s < max_senders; ++s) {
+      senders.emplace_back([&, s, base = sent / max_senders] {
+        auto& ref = s < 4 ? far : near;
+        for (std::uint64_t i = base; i < base + per_sender; ++i) {
+          if (!ref.tell(numbered{s, i})) refused.fetch_add(1);
+          // Every sender pauses now and then, the local ones more often, so
+          // that the actor goes idle and the io thread gets its turns.
+          if (i % (s < 4 ? 256 : 32) == 0) std::this_thread::sleep_for(100us);
+        }
+      });
+    }
+    for (auto& th : senders) th.join();
+    sent += max_senders * per_sender;
+    for (int i = 0; i < 20000; ++i) {
+      t = far.ask(get_tally{}, 5s).get().value();
+      if (t.received == sent) break;
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_EQ(t.received, sent) << "every tell handled exactly once";
+  }
+  EXPECT_EQ(refused.load(), 0u);
+  EXPECT_EQ(t.out_of_order, 0u) << "each sender's tells handled in the order sent";
+  EXPECT_EQ(t.overlaps, 0u) << "never two handlers of one actor at once";
+  EXPECT_GT(t.on_io, 0u) << "the io thread took its turns";
+  EXPECT_LT(t.on_io, t.received) << "and so did the workers";
+}
+
+}  // namespace
+}  // namespace herald
