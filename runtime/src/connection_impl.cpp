@@ -153,7 +153,7 @@ void connection_impl::wake_writer() {
   // A draining writer still needs wakes (frames claimed before the close).
   if (finished_.load(std::memory_order_acquire)) return;
   // A worker's wake-up takes its operation from wake_slot_ (no allocation).
-  asio::post(ctx_, with_slot(wake_slot_, [s = self()] { s->write_batch(); }));
+  asio::post(ctx_, detail::with_slot(wake_slot_, [s = self()] { s->write_batch(); }));
 }
 
 void connection_impl::arm_sweep() {
@@ -166,7 +166,7 @@ void connection_impl::request_grant() noexcept {
   if (finished_.load(std::memory_order_acquire)) return;
   if (grant_posted_.load(std::memory_order_relaxed) || grant_posted_.exchange(true, std::memory_order_acq_rel)) return;
   try {
-    asio::post(ctx_, with_slot(grant_slot_, [s = self()] {
+    asio::post(ctx_, detail::with_slot(grant_slot_, [s = self()] {
       s->grant_posted_.store(false, std::memory_order_release);
       s->maybe_grant();
     }));

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "auth.hpp"
-#include "handler_slot.hpp"
 #include "herald/runtime/connection.hpp"
+#include "herald/runtime/detail/handler_slot.hpp"
 #include "herald/wire/frame_decoder.hpp"
 #include "herald/wire/handshake.hpp"
 #include "node_context.hpp"
@@ -179,8 +179,8 @@ class connection_impl final : public connection {
   asio::io_context& ctx_;
   // The operations of wake_writer() and request_grant(), posted from other
   // threads (see handler_slot).
-  handler_slot wake_slot_;
-  handler_slot grant_slot_;
+  detail::handler_slot wake_slot_;
+  detail::handler_slot grant_slot_;
   std::unique_ptr<stream> stream_;
   const std::string dial_address_;
   const std::string remote_;

@@ -1,13 +1,11 @@
 #pragma once
 
-#include <asio/associated_allocator.hpp>
-
 #include <atomic>
 #include <cstddef>
 #include <new>
 #include <utility>
 
-namespace herald::runtime {
+namespace herald::runtime::detail {
 
 // Memory for one Asio handler at a time, kept in the object that posts it.
 //
@@ -72,7 +70,8 @@ class slot_allocator {
   handler_slot* slot_;
 };
 
-// A handler whose associated allocator is `slot`'s.
+// A handler whose associated allocator (Asio finds allocator_type and
+// get_allocator()) is `slot`'s.
 template <class Handler>
 class slot_handler {
  public:
@@ -94,4 +93,4 @@ slot_handler<Handler> with_slot(handler_slot& slot, Handler h) {
   return slot_handler<Handler>(slot, std::move(h));
 }
 
-}  // namespace herald::runtime
+}  // namespace herald::runtime::detail
