@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -60,6 +61,47 @@ class recorder : public actor<recorder> {
   tally t_;
 };
 
+struct nested_get {};
+struct fail {};
+struct generation {};
+
+// Answers after 50 ms: a reply that is not there when get() looks.
+class sleeper : public actor<sleeper> {
+ public:
+  using messages = herald::messages<where>;
+  bool on(const where&) const {
+    std::this_thread::sleep_for(50ms);
+    return false;
+  }
+};
+
+// Asks `sleeper "slow"` from inside its handler, with get() (which must not
+// block on an io thread) or with then(); throws on `fail`.
+class prober : public actor<prober> {
+ public:
+  using messages = herald::messages<nested_get, fail, generation>;
+  prober() : generation_(++constructed()) {}
+  // "io:<errc>" when get() refused at once on an io thread, "ok" when it
+  // waited and had its reply.
+  std::string on(const nested_get&) {
+    auto slow = system().lookup<sleeper>("slow");
+    if (!slow) return "no slow";
+    const bool io = runtime::detail::on_io_thread();
+    auto r = slow->ask(where{}, 5s).get();
+    if (r) return io ? "io:ok" : "ok";
+    return (io ? "io:" : "") + std::string(to_string(r.error().code()));
+  }
+  void on(const fail&) { throw std::runtime_error("prober failed"); }
+  int on(const generation&) const { return generation_; }
+  static std::atomic<int>& constructed() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+
+ private:
+  int generation_;
+};
+
 enum class transport { tcp, unix_socket, inproc };
 
 struct two_nodes {
@@ -77,7 +119,7 @@ struct two_nodes {
         case transport::inproc: c.listen = {"inproc://" + unique}; break;
       }
       *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = 2});
-      auto ok = (*s)->start_node<recorder>(c);
+      auto ok = (*s)->start_node<recorder, prober, sleeper>(c);
       EXPECT_TRUE(ok) << ok.error().message();
     }
     b_address = b->listen_addresses().at(0);
@@ -171,6 +213,42 @@ TEST_P(NonBlocking, OrderAndOneHandlerAtATimeHoldWhileIoThreadAndWorkersTakeTurn
   EXPECT_EQ(t.overlaps, 0u) << "never two handlers of one actor at once";
   EXPECT_GT(t.on_io, 0u) << "the io thread took its turns";
   EXPECT_LT(t.on_io, t.received) << "and so did the workers";
+}
+
+TEST_P(NonBlocking, AGetInAHandlerOnTheIoThreadFailsAtOnceInsteadOfBlockingTheLink) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<sleeper>(spawn_options{.name = "slow"}));
+  ASSERT_TRUE(n.b->spawn<prober>(spawn_options{.name = "prober", .non_blocking = true}));
+  auto far = n.a->remote_lookup<prober>(n.b_address, "prober").value();
+  // Nearly always the first ask runs on the io thread (see the first test);
+  // one handled by a worker answers "ok" and the next is tried.
+  result<std::string> r = std::string();
+  for (int i = 0; i < 5 && r && r->rfind("io:", 0) != 0; ++i) r = far.ask(nested_get{}, 5s).get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, "io:" + std::string(to_string(errc::invalid_argument)))
+      << "a get() on the io thread must fail at once: waiting there would stall the link";
+  // The same handler on a worker waits for its reply.
+  auto near = n.b->lookup<prober>("prober").value();
+  auto l = near.ask(nested_get{}, 5s).get();
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(*l, "ok");
+}
+
+TEST_P(NonBlocking, AHandlerThatThrowsOnTheIoThreadFailsItsAskAndTheActorIsRestarted) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<prober>(spawn_options{.name = "prober", .non_blocking = true}));
+  auto far = n.a->remote_lookup<prober>(n.b_address, "prober").value();
+  const int first = far.ask(generation{}, 5s).get().value();
+  const auto before = n.b->metrics().io_thread_activations;
+  auto failed = far.ask(fail{}, 5s).get();
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), errc::handler_failed) << failed.error().message();
+  EXPECT_NE(failed.error().message().find("prober failed"), std::string::npos) << failed.error().message();
+  // Restarted (the default policy), mailbox kept, and still served.
+  auto after = far.ask(generation{}, 5s).get();
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(*after, first + 1) << "the state was constructed afresh";
+  EXPECT_GE(n.b->metrics().io_thread_activations - before, 1u);
 }
 
 }  // namespace
