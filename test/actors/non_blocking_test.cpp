@@ -14,6 +14,7 @@
 #include "herald/herald.hpp"
 #include "herald/runtime/inproc_network.hpp"
 #include "support/test_support.hpp"
+#include "support/transports.hpp"
 
 // spawn_options::non_blocking: a remote message that finds such an actor
 // idle is handled on the io thread that read it. Order per sender and one
@@ -102,22 +103,17 @@ class prober : public actor<prober> {
   int generation_;
 };
 
-enum class transport { tcp, unix_socket, inproc };
+using test::listen_address;
+using test::transport;
 
 struct two_nodes {
   explicit two_nodes(transport t) {
-    static std::atomic<int> counter{0};
     for (auto* s : {&a, &b}) {
       runtime::node_config c;
       c.secret.value = "non-blocking-test-secret";
       c.inproc = &inproc;
       c.node_name = s == &a ? "a" : "b";
-      const auto unique = std::to_string(::getpid()) + "-nb-" + std::to_string(counter.fetch_add(1));
-      switch (t) {
-        case transport::tcp: c.listen = {"tcp://127.0.0.1:0"}; break;
-        case transport::unix_socket: c.listen = {"unix:///tmp/herald-test-" + unique + ".sock"}; break;
-        case transport::inproc: c.listen = {"inproc://" + unique}; break;
-      }
+      c.listen = {listen_address(t, "nb-" + c.node_name)};
       *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = 2});
       auto ok = (*s)->start_node<recorder, prober, sleeper>(c);
       EXPECT_TRUE(ok) << ok.error().message();
@@ -133,14 +129,7 @@ class NonBlocking : public ::testing::TestWithParam<transport> {};
 
 INSTANTIATE_TEST_SUITE_P(Transports, NonBlocking,
                          ::testing::Values(transport::tcp, transport::unix_socket, transport::inproc),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case transport::tcp: return std::string("tcp");
-                             case transport::unix_socket: return std::string("unix");
-                             case transport::inproc: return std::string("inproc");
-                           }
-                           return std::string("unknown");
-                         });
+                         test::transport_name{});
 
 TEST_P(NonBlocking, ARemoteAskThatFindsTheActorIdleIsHandledOnTheIoThreadThatReadIt) {
   two_nodes n(GetParam());

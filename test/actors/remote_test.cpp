@@ -21,6 +21,7 @@
 #include "herald/wire/control_generated.h"
 #include "herald/wire/fb_message.hpp"
 #include "support/test_support.hpp"
+#include "support/transports.hpp"
 
 namespace herald {
 namespace {
@@ -88,18 +89,8 @@ class watcher : public actor<watcher> {
   std::vector<down> seen_;
 };
 
-enum class transport { tcp, unix_socket, inproc };
-
-std::string listen_address(transport t, const std::string& tag) {
-  static std::atomic<int> counter{0};
-  auto unique = std::to_string(::getpid()) + "-" + tag + "-" + std::to_string(counter.fetch_add(1));
-  switch (t) {
-    case transport::tcp: return "tcp://127.0.0.1:0";
-    case transport::unix_socket: return "unix:///tmp/herald-test-" + unique + ".sock";
-    case transport::inproc: return "inproc://" + unique;
-  }
-  return {};
-}
+using test::listen_address;
+using test::transport;
 
 // Two actor systems, each with its own node, in one process.
 struct two_nodes {
@@ -125,14 +116,7 @@ class Remote : public ::testing::TestWithParam<transport> {};
 
 INSTANTIATE_TEST_SUITE_P(Transports, Remote,
                          ::testing::Values(transport::tcp, transport::unix_socket, transport::inproc),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case transport::tcp: return std::string("tcp");
-                             case transport::unix_socket: return std::string("unix");
-                             case transport::inproc: return std::string("inproc");
-                           }
-                           return std::string("unknown");
-                         });
+                         test::transport_name{});
 
 TEST_P(Remote, TellAndAskReachAnActorOnAnotherNode) {
   two_nodes n(GetParam());
