@@ -99,5 +99,28 @@ TEST(HandlerSlot, HandlersPostedFromManyThreadsEachRunOnce) {
   EXPECT_FALSE(slot.in_use()) << "every operation gave its memory back";
 }
 
+// A handler that holds the slot's owner alive, destroyed unrun (its
+// io_context goes away first): Asio gives the memory back while the handler
+// still holds the owner, so the slot outlives its use (ASan checks it).
+TEST(HandlerSlot, AHandlerDestroyedUnrunGivesTheSlotBackBeforeItsOwnerGoes) {
+  struct owner {
+    explicit owner(bool& flag) : destroyed_in_use(flag) {}
+    ~owner() { destroyed_in_use = slot.in_use(); }
+    handler_slot slot;
+    bool& destroyed_in_use;
+  };
+  bool in_use_at_destruction = true;
+  bool ran = false;
+  {
+    asio::io_context ctx(1);
+    auto o = std::make_shared<owner>(in_use_at_destruction);
+    asio::post(ctx, with_slot(o->slot, [o, &ran] { ran = true; }));
+    EXPECT_TRUE(o->slot.in_use());
+    o.reset();  // the posted handler holds the last reference
+  }
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(in_use_at_destruction) << "the slot was still taken when its owner was destroyed";
+}
+
 }  // namespace
 }  // namespace herald::runtime::detail
