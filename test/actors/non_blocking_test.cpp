@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -114,12 +116,24 @@ struct two_nodes {
       c.inproc = &inproc;
       c.node_name = s == &a ? "a" : "b";
       c.listen = {listen_address(t, "nb-" + c.node_name)};
+      c.log = [this](runtime::log_level, std::string_view line) {
+        std::lock_guard lock(log_mutex);
+        logged.emplace_back(line);
+      };
       *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = 2});
       auto ok = (*s)->start_node<recorder, prober, sleeper>(c);
       EXPECT_TRUE(ok) << ok.error().message();
     }
     b_address = b->listen_addresses().at(0);
   }
+  bool logged_line_with(const std::string& text) {
+    std::lock_guard lock(log_mutex);
+    for (const auto& l : logged)
+      if (l.find(text) != std::string::npos) return true;
+    return false;
+  }
+  std::mutex log_mutex;
+  std::vector<std::string> logged;
   runtime::inproc_network inproc;
   std::unique_ptr<actor_system> a, b;
   std::string b_address;
@@ -238,6 +252,82 @@ TEST_P(NonBlocking, AHandlerThatThrowsOnTheIoThreadFailsItsAskAndTheActorIsResta
   ASSERT_TRUE(after) << after.error().message();
   EXPECT_EQ(*after, first + 1) << "the state was constructed afresh";
   EXPECT_GE(n.b->metrics().io_thread_activations - before, 1u);
+}
+
+// ask_future::then_inline: the continuation of a remote ask runs on the io
+// thread that read the reply, and an ask sent from it goes out from there;
+// then() keeps running on a worker.
+TEST_P(NonBlocking, ThenInlineRunsOnTheIoThreadThatReadTheReplyAndCanAskAgainFromThere) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<recorder>(spawn_options{.name = "plain"}));
+  auto far = n.a->remote_lookup<recorder>(n.b_address, "plain").value();
+  constexpr int chain = 50;
+  struct outcome {
+    std::atomic<int> replies{0};
+    std::atomic<int> on_io{0};
+    std::atomic<bool> failed{false};
+    std::atomic<bool> done{false};
+  };
+  auto out = std::make_shared<outcome>();
+  // Each continuation asks again, `chain` times in all. The first ask goes
+  // to an actor that answers after 50 ms, so that its continuation is
+  // attached before the reply and runs on the io thread; every later ask is
+  // sent from there, and its reply is read by that same thread after the
+  // continuation that sent it returns.
+  ASSERT_TRUE(n.b->spawn<sleeper>(spawn_options{.name = "slow"}));
+  auto slow = n.a->remote_lookup<sleeper>(n.b_address, "slow").value();
+  std::function<void()> next;
+  next = [&, out] {
+    auto f = out->replies.load() == 0 ? slow.ask(where{}, 5s) : far.ask(where{}, 5s);
+    std::move(f).then_inline([&, out](result<bool> r) {
+      if (!r) out->failed = true;
+      if (runtime::detail::on_io_thread()) ++out->on_io;
+      if (++out->replies == chain || !r) {
+        out->done = true;
+        out->done.notify_all();
+        return;
+      }
+      next();
+    });
+  };
+  next();
+  out->done.wait(false);
+  EXPECT_FALSE(out->failed.load());
+  EXPECT_EQ(out->replies.load(), chain);
+  EXPECT_EQ(out->on_io.load(), chain) << "every remote reply's continuation on the io thread";
+  // A result already there when then_inline is called: the calling thread.
+  auto ready = far.ask(where{}, 5s);
+  ASSERT_TRUE(ready.wait_for(5s));
+  std::atomic<int> ready_on_io{-1};
+  std::move(ready).then_inline([&](result<bool> r) { ready_on_io = r && runtime::detail::on_io_thread() ? 1 : 0; });
+  EXPECT_EQ(ready_on_io.load(), 0);
+  // then() of the same ask shape: on a worker, never on the io thread.
+  std::atomic<int> then_on_io{-1};
+  std::atomic<bool> then_done{false};
+  far.ask(where{}, 5s).then([&](result<bool> r) {
+    then_on_io = r && runtime::detail::on_io_thread() ? 1 : 0;
+    then_done = true;
+    then_done.notify_all();
+  });
+  then_done.wait(false);
+  EXPECT_EQ(then_on_io.load(), 0);
+}
+
+TEST_P(NonBlocking, AThenInlineContinuationThatThrowsOnTheIoThreadIsLoggedAndTheLinkLives) {
+  two_nodes n(GetParam());
+  ASSERT_TRUE(n.b->spawn<sleeper>(spawn_options{.name = "slow"}));
+  auto far = n.a->remote_lookup<sleeper>(n.b_address, "slow").value();
+  std::atomic<bool> ran{false};
+  // The reply comes 50 ms later: the continuation runs on the io thread.
+  far.ask(where{}, 5s).then_inline([&](result<bool>) {
+    ran = true;
+    throw std::runtime_error("inline continuation failed");
+  });
+  EXPECT_TRUE(test::eventually([&] { return n.logged_line_with("inline continuation failed"); }))
+      << "the exception is logged";
+  EXPECT_TRUE(ran.load());
+  auto again = far.ask(where{}, 5s).get();
+  EXPECT_TRUE(again) << again.error().message();
 }
 
 }  // namespace

@@ -2,9 +2,9 @@
 // is the client: it re-executes itself as the server process (--role
 // echo-server), which runs one `echo` actor that answers each request with
 // the message it got. The client keeps --inflight K asks outstanding with
-// ask(m).then(f); each reply is timed (one clock read) and, inside the
-// window, answered by the next ask from the callback, on the thread that
-// completed it (the client node's io thread). 64-byte requests are the POD
+// ask(m).then_inline(f); each reply is timed (one clock read) and, inside
+// the window, answered by the next ask from the callback, on the thread that
+// completed it (the client node's io thread, which then writes it). 64-byte requests are the POD
 // message; other sizes the byte vector. --transport inproc: the server node
 // runs in the measuring process.
 #include <signal.h>
@@ -49,7 +49,7 @@ class ask_driver {
  private:
   void issue(std::size_t slot) {
     sent_at_[slot] = bench_clock::now();
-    ref_.ask(msg_).then([this, slot](result<M> r) { on_reply(slot, std::move(r)); });
+    ref_.ask(msg_).then_inline([this, slot](result<M> r) { on_reply(slot, std::move(r)); });
   }
 
   void on_reply(std::size_t slot, result<M> r) {

@@ -124,6 +124,11 @@ class ask_state final : public ref_counted, public runtime::schedulable {
   void retain() noexcept override { ref_counted::retain(); }
   void release() noexcept override { ref_counted::release(); }
 
+  // Inside a hand_off continuation: the system whose io or timer thread
+  // completed the state and runs it (complete_posting), or null when the
+  // completer is a worker or the continuation's own thread.
+  system_core* completer_core() const noexcept { return core_; }
+
   static void* operator new(std::size_t n) { return block_pool::allocate(n); }
   static void operator delete(void* p, std::size_t n) noexcept { block_pool::deallocate(p, n); }
 
@@ -145,6 +150,7 @@ class ask_state final : public ref_counted, public runtime::schedulable {
     if ((prev & waiter_bit) != 0) state_word::wake_all(state_);
     if ((prev & has_continuation_bit) == 0) return true;
     if (post_to == nullptr || (prev & hand_off_bit) != 0) {
+      if (post_to != nullptr) core_ = post_to;  // for completer_core()
       auto cont = std::move(continuation_);
       cont();
     } else {
@@ -175,7 +181,9 @@ class ask_state final : public ref_counted, public runtime::schedulable {
   }
 
   std::atomic<std::uint32_t> state_{0};
-  system_core* core_ = nullptr;  // set by the completer before it posts run()
+  // Set by the completer before it posts run() or runs a hand_off
+  // continuation on an io or timer thread.
+  system_core* core_ = nullptr;
   std::optional<value_type> value_;
   continuation continuation_;
 };
@@ -254,6 +262,36 @@ class [[nodiscard]] ask_future {
     if (!s) return;
     auto* raw = s.get();
     raw->on_ready([s = std::move(s), fn = std::move(fn)]() mutable { fn(s->take()); });
+  }
+
+  // As then(fn), for a continuation that is short and never blocks (no
+  // sleeping, no blocking I/O, no get() on a result not yet there): it runs
+  // on the thread that completes the ask, without a hand-off to a worker.
+  // For a remote ask that is the io thread that read the reply (the timer
+  // thread at a deadline), where an ask sent from fn is written by that same
+  // thread; for a local ask the worker that answered; this thread if the
+  // result is already there. On an io or timer thread an exception thrown by
+  // fn is logged and dropped. See docs/actors.md "Asks and their futures".
+  template <class F>
+    requires std::is_invocable_v<F, result<R>>
+  void then_inline(F fn) {
+    auto s = std::move(state_);
+    if (!s) return;
+    auto* raw = s.get();
+    raw->on_ready(
+        [s = std::move(s), fn = std::move(fn)]() mutable {
+          detail::system_core* core = s->completer_core();
+          try {
+            fn(s->take());
+          } catch (const std::exception& e) {
+            if (core == nullptr) throw;
+            detail::log_continuation_failure(*core, e.what());
+          } catch (...) {
+            if (core == nullptr) throw;
+            detail::log_continuation_failure(*core, "an exception that is not a std::exception");
+          }
+        },
+        /*hand_off=*/true);
   }
 
   struct awaiter {
