@@ -2,17 +2,22 @@
 // is the client: it re-executes itself as the server process (--role
 // echo-server), which runs one `echo` actor that answers each request with
 // the message it got. The client keeps --inflight K asks outstanding with
-// ask(m).then_inline(f); each reply is timed (one clock read) and, inside
-// the window, answered by the next ask from the callback, on the thread that
-// completed it (the client node's io thread, which then writes it). 64-byte requests are the POD
+// ask(m).then(f); each reply is timed (one clock read) and, inside the
+// window, answered by the next ask from the callback, on the worker that runs
+// it. With HERALD_BENCH_THEN_INLINE=1 in the environment the driver uses
+// then_inline(f) instead: the callback runs on the client node's io thread
+// that read the reply, which also writes the next ask (the JSON line says
+// "continuation": "inline" or "worker"). 64-byte requests are the POD
 // message; other sizes the byte vector. --transport inproc: the server node
 // runs in the measuring process.
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "bench_actors.hpp"
@@ -25,10 +30,19 @@
 namespace herald::bench {
 namespace {
 
+bool inline_continuations() {
+  static const bool on = [] {
+    const char* v = std::getenv("HERALD_BENCH_THEN_INLINE");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+  }();
+  return on;
+}
+
 // Runs the asks of one client and waits for the window to close.
-// The rtt_window is confined to the client node's io thread, which completes
-// every reply; the asks of the first burst are sent from the calling thread
-// during the warm-up, when complete() writes nothing.
+// The rtt_window is confined to the one thread that runs every callback
+// (the client node's single worker, or its io thread with then_inline); the
+// asks of the first burst are sent from the calling thread during the
+// warm-up, when complete() writes nothing.
 template <class M>
 class ask_driver {
  public:
@@ -49,7 +63,12 @@ class ask_driver {
  private:
   void issue(std::size_t slot) {
     sent_at_[slot] = bench_clock::now();
-    ref_.ask(msg_).then_inline([this, slot](result<M> r) { on_reply(slot, std::move(r)); });
+    auto f = ref_.ask(msg_);
+    if (inline_continuations()) {
+      f.then_inline([this, slot](result<M> r) { on_reply(slot, std::move(r)); });
+    } else {
+      f.then([this, slot](result<M> r) { on_reply(slot, std::move(r)); });
+    }
   }
 
   void on_reply(std::size_t slot, result<M> r) {
@@ -101,6 +120,7 @@ void print_result(const peer_options& o, bool reqresp, const rtt_window& w, cons
       .num("allocs_per_msg", w.allocs_per_msg())
       .num("cpu_ns_per_msg", w.cpu_ns_per_msg());
   if (server) j.num("server_allocs_per_msg", server->allocs_per_msg());
+  j.str("continuation", inline_continuations() ? "inline" : "worker");
   j.print();
 }
 
