@@ -31,6 +31,18 @@ void post_to_worker(system_core& core, runtime::schedulable& s) noexcept;
 // Logs a continuation that threw on a worker (system_core.cpp).
 void log_continuation_failure(system_core& core, const char* what) noexcept;
 
+// Runs fn; an exception it throws is logged on `core` and dropped.
+template <class F>
+void run_logging_failure(system_core& core, F&& fn) noexcept {
+  try {
+    std::forward<F>(fn)();
+  } catch (const std::exception& e) {
+    log_continuation_failure(core, e.what());
+  } catch (...) {
+    log_continuation_failure(core, "an exception that is not a std::exception");
+  }
+}
+
 // The shared state of one ask: completed once, by the reply, an error, or a
 // timeout, whichever comes first; later completions are ignored and reported
 // as such (a late reply). Safe for concurrent use.
@@ -113,13 +125,7 @@ class ask_state final : public ref_counted, public runtime::schedulable {
   // schedulable: the posted continuation, on a worker.
   void run(std::size_t) noexcept override {
     auto cont = std::move(continuation_);
-    try {
-      cont();
-    } catch (const std::exception& e) {
-      log_continuation_failure(*core_, e.what());
-    } catch (...) {
-      log_continuation_failure(*core_, "an exception that is not a std::exception");
-    }
+    run_logging_failure(*core_, cont);
   }
   void retain() noexcept override { ref_counted::retain(); }
   void release() noexcept override { ref_counted::release(); }
@@ -281,14 +287,10 @@ class [[nodiscard]] ask_future {
     raw->on_ready(
         [s = std::move(s), fn = std::move(fn)]() mutable {
           detail::system_core* core = s->completer_core();
-          try {
-            fn(s->take());
-          } catch (const std::exception& e) {
-            if (core == nullptr) throw;
-            detail::log_continuation_failure(*core, e.what());
-          } catch (...) {
-            if (core == nullptr) throw;
-            detail::log_continuation_failure(*core, "an exception that is not a std::exception");
+          if (core == nullptr) {
+            fn(s->take());  // on a worker or the caller: the exception is theirs
+          } else {
+            detail::run_logging_failure(*core, [&] { fn(s->take()); });
           }
         },
         /*hand_off=*/true);
