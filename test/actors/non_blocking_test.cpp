@@ -17,6 +17,7 @@
 #include "herald/runtime/inproc_network.hpp"
 #include "support/test_support.hpp"
 #include "support/transports.hpp"
+#include "support/two_nodes.hpp"
 
 // spawn_options::non_blocking: a remote message that finds such an actor
 // idle is handled on the io thread that read it. Order per sender and one
@@ -108,35 +109,8 @@ class prober : public actor<prober> {
 using test::listen_address;
 using test::transport;
 
-struct two_nodes {
-  explicit two_nodes(transport t) {
-    for (auto* s : {&a, &b}) {
-      runtime::node_config c;
-      c.secret.value = "non-blocking-test-secret";
-      c.inproc = &inproc;
-      c.node_name = s == &a ? "a" : "b";
-      c.listen = {listen_address(t, "nb-" + c.node_name)};
-      c.log = [this](runtime::log_level, std::string_view line) {
-        std::lock_guard lock(log_mutex);
-        logged.emplace_back(line);
-      };
-      *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = 2});
-      auto ok = (*s)->start_node<recorder, prober, sleeper>(c);
-      EXPECT_TRUE(ok) << ok.error().message();
-    }
-    b_address = b->listen_addresses().at(0);
-  }
-  bool logged_line_with(const std::string& text) {
-    std::lock_guard lock(log_mutex);
-    for (const auto& l : logged)
-      if (l.find(text) != std::string::npos) return true;
-    return false;
-  }
-  std::mutex log_mutex;
-  std::vector<std::string> logged;
-  runtime::inproc_network inproc;
-  std::unique_ptr<actor_system> a, b;
-  std::string b_address;
+struct two_nodes : test::two_nodes<recorder, prober, sleeper> {
+  explicit two_nodes(transport t) : test::two_nodes<recorder, prober, sleeper>(t, "non-blocking-test") {}
 };
 
 class NonBlocking : public ::testing::TestWithParam<transport> {};

@@ -22,6 +22,7 @@
 #include "herald/wire/fb_message.hpp"
 #include "support/test_support.hpp"
 #include "support/transports.hpp"
+#include "support/two_nodes.hpp"
 
 namespace herald {
 namespace {
@@ -93,23 +94,8 @@ using test::listen_address;
 using test::transport;
 
 // Two actor systems, each with its own node, in one process.
-struct two_nodes {
-  explicit two_nodes(transport t, std::size_t workers = 2) {
-    for (auto* s : {&a, &b}) {
-      runtime::node_config c;
-      c.secret.value = "remote-test-secret";
-      c.inproc = &inproc;
-      c.node_name = s == &a ? "a" : "b";
-      c.listen = {listen_address(t, c.node_name)};
-      *s = std::make_unique<actor_system>(actor_system_config{.worker_threads = workers});
-      auto ok = (*s)->start_node<account>(c);
-      EXPECT_TRUE(ok) << ok.error().message();
-    }
-    b_address = b->listen_addresses().at(0);
-  }
-  runtime::inproc_network inproc;
-  std::unique_ptr<actor_system> a, b;
-  std::string b_address;
+struct two_nodes : test::two_nodes<account> {
+  explicit two_nodes(transport t) : test::two_nodes<account>(t, "remote-test") {}
 };
 
 class Remote : public ::testing::TestWithParam<transport> {};
