@@ -364,10 +364,10 @@ void connection_impl::do_close(herald::error reason) {
   handshake_timer_.reset();
   sweep_timer_.reset();
   drain_timer_.reset();
-  // The 1 of an open link (connection::pins_): from here on the connection
-  // lives while a frame it handed up is not consumed, or a reference holds
-  // it. Last: this may destroy it.
-  unpin(1);
+  // The 1 of an open link and the pins taken ahead (connection::pins_):
+  // from here on the connection lives while a frame it handed up is not
+  // consumed, or a reference holds it. Last: this may destroy it.
+  unpin(1 + std::exchange(pins_ahead_, 0));
 }
 
 // ---- writer ----------------------------------------------------------------

@@ -345,7 +345,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Invariants:
   //  1. pins_ rises only on the io thread, before the frame it counts is
   //     handed up, and only while the 1 of an open link is there: it never
-  //     rises from 0.
+  //     rises from 0. The io thread takes pins a batch ahead (pins_ahead_,
+  //     which pins_ includes) and draws one per frame, so no atomic moves
+  //     per frame; it gives back what is left with the 1, at close.
   //  2. self_pin_ is set on the io thread while pins_ >= 1 and moved out
   //     only by the thread that takes pins_ to 0 (an acq_rel RMW orders the
   //     two).
@@ -353,12 +355,18 @@ class connection : public std::enable_shared_from_this<connection> {
   //     connection is touched after it.
   std::atomic<std::uint64_t> pins_{1};
   std::shared_ptr<connection> self_pin_;
+  std::uint64_t pins_ahead_ = 0;  // io thread
+  static constexpr std::uint64_t pin_batch = 256;
 
   // A tell or ask is handed up (io thread). The first one makes the
   // connection hold itself.
   void pin(const std::shared_ptr<connection>& me) noexcept {
     if (!self_pin_) [[unlikely]] self_pin_ = me;
-    pins_.fetch_add(1, std::memory_order_relaxed);
+    if (pins_ahead_ == 0) [[unlikely]] {
+      pins_.fetch_add(pin_batch, std::memory_order_relaxed);
+      pins_ahead_ = pin_batch;
+    }
+    --pins_ahead_;
   }
   void unpin(std::uint64_t n) noexcept {
     if (pins_.fetch_sub(n, std::memory_order_acq_rel) == n) {
