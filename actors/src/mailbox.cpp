@@ -2,23 +2,48 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <algorithm>
 #include <cassert>
 #include <new>
 
 namespace herald::detail {
 namespace {
 
-// Full batches of free nodes, each a chain of node_pool::batch nodes through
-// `next`. Never destroyed: threads that exit after static destruction (a
-// detached one, a late worker) still return their nodes to it safely.
-moodycamel::ConcurrentQueue<mpsc_link*>& exchange() {
-  static auto* q = new moodycamel::ConcurrentQueue<mpsc_link*>(node_pool::exchange_cap);
+// node_pool::batch free nodes, as an array of pointers: a thread that takes
+// nodes from it can start moving the cache lines of the ones it will take a
+// few takes ahead, which a chain through the nodes' links would not tell it
+// without a miss per node.
+struct node_batch {
+  mailbox_node* nodes[node_pool::batch];
+};
+
+// Full batches of free nodes, and empty ones to fill. Never destroyed:
+// threads that exit after static destruction (a detached one, a late worker)
+// still return their nodes to them safely.
+moodycamel::ConcurrentQueue<node_batch*>& exchange() {
+  static auto* q = new moodycamel::ConcurrentQueue<node_batch*>(node_pool::exchange_cap);
+  return *q;
+}
+moodycamel::ConcurrentQueue<node_batch*>& empty_batches() {
+  static auto* q = new moodycamel::ConcurrentQueue<node_batch*>(64);
   return *q;
 }
 
-// A thread's free nodes, a chain through `next` (only this thread touches it).
+// Takes after which a node taken from the list is first used: take() starts
+// moving that one's lines here (a node refilled from the exchange was last
+// written by the thread that released it, a worker for an io thread that
+// queues remote mail), so that their misses overlap instead of queueing.
+constexpr std::size_t prefetch_distance = 8;
+
+void prefetch_node(const mailbox_node* n) noexcept {
+  const auto* p = reinterpret_cast<const char*>(n);
+  for (std::size_t off = 0; off < sizeof(mailbox_node); off += 64) __builtin_prefetch(p + off, 1);
+}
+
+// A thread's free nodes, a stack of pointers (only this thread touches it;
+// a node released is not written).
 struct free_list {
-  mpsc_link* head = nullptr;
+  mailbox_node* nodes[node_pool::thread_cap + 1];
   std::size_t count = 0;
   // Set when the thread's list has been destroyed (thread exit): a node
   // released after that (a static actor_system torn down late) is freed.
@@ -27,47 +52,45 @@ struct free_list {
   ~free_list() {
     gone = true;
     while (count >= node_pool::batch) spill();
-    while (head != nullptr) delete static_cast<mailbox_node*>(take());
+    while (count > 0) delete nodes[--count];
   }
-  mpsc_link* take() noexcept {
-    mpsc_link* n = head;
-    head = n->next.load(std::memory_order_relaxed);
-    --count;
+  mailbox_node* take() noexcept {
+    mailbox_node* n = nodes[--count];
+    if (count >= prefetch_distance) prefetch_node(nodes[count - prefetch_distance]);
     return n;
   }
-  void put(mpsc_link* n) noexcept {
-    n->next.store(head, std::memory_order_relaxed);
-    head = n;
-    ++count;
-  }
-  // Hands the newest `batch` nodes to the exchange, or frees them if it is full.
+  void put(mailbox_node* n) noexcept { nodes[count++] = n; }
+  // Hands the oldest `batch` nodes (the coldest here) to the exchange, or
+  // frees them if it is full.
   void spill() noexcept {
-    mpsc_link* first = head;
-    mpsc_link* last = head;
-    for (std::size_t i = 1; i < node_pool::batch; ++i) last = last->next.load(std::memory_order_relaxed);
-    head = last->next.load(std::memory_order_relaxed);
-    count -= node_pool::batch;
-    last->next.store(nullptr, std::memory_order_relaxed);
     auto& x = exchange();
-    if (x.size_approx() < node_pool::exchange_cap && x.enqueue(first)) return;
-    while (first != nullptr) {
-      mpsc_link* n = first;
-      first = n->next.load(std::memory_order_relaxed);
-      delete static_cast<mailbox_node*>(n);
+    node_batch* b = nullptr;
+    if (x.size_approx() < node_pool::exchange_cap &&
+        (empty_batches().try_dequeue(b) || (b = new (std::nothrow) node_batch) != nullptr)) {
+      std::copy(nodes, nodes + node_pool::batch, b->nodes);
+      if (!x.enqueue(b)) {
+        for (auto* n : b->nodes) delete n;
+        recycle(b);
+      }
+    } else {
+      for (std::size_t i = 0; i < node_pool::batch; ++i) delete nodes[i];
     }
+    count -= node_pool::batch;
+    std::copy(nodes + node_pool::batch, nodes + node_pool::batch + count, nodes);
+  }
+  static void recycle(node_batch* b) noexcept {
+    if (!empty_batches().enqueue(b)) delete b;
   }
   // Takes a whole batch from the exchange as this thread's list (which is
-  // empty); false when it has none. The batch's chain becomes the list as
-  // it is: walking it here would take its nodes' cache lines from the
-  // thread that released them one after another, a miss each (a fifth of an
-  // io thread's time in herald-bench's 64-byte tell); take() meets them one
-  // at a time instead, each prefetched by the take before it.
+  // empty); false when it has none.
   bool refill() noexcept {
-    assert(head == nullptr && count == 0);
-    mpsc_link* first = nullptr;
-    if (!exchange().try_dequeue(first)) return false;
-    head = first;
+    assert(count == 0);
+    node_batch* b = nullptr;
+    if (!exchange().try_dequeue(b)) return false;
+    std::copy(b->nodes, b->nodes + node_pool::batch, nodes);
     count = node_pool::batch;
+    recycle(b);
+    for (std::size_t i = 1; i <= prefetch_distance; ++i) prefetch_node(nodes[count - i]);
     return true;
   }
 };
@@ -88,16 +111,9 @@ thread_local free_list tls_free;
 mailbox_node* node_pool::acquire() {
   if (free_list::gone) return allocate();
   free_list& f = tls_free;
-  if (f.head == nullptr && !f.refill()) return allocate();
-  auto* n = static_cast<mailbox_node*>(f.take());
+  if (f.count == 0 && !f.refill()) return allocate();
+  mailbox_node* n = f.take();
   n->admitted = false;
-  // The next node was last written by the thread that released it (a
-  // worker, for an io thread that queues remote mail): start moving its
-  // lines here while this one is filled.
-  if (f.head != nullptr) {
-    const auto* next = reinterpret_cast<const char*>(static_cast<mailbox_node*>(f.head));
-    for (std::size_t off = 0; off < sizeof(mailbox_node); off += 64) __builtin_prefetch(next + off, 1);
-  }
   return n;
 }
 

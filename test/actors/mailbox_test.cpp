@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "herald/actors/detail/mailbox.hpp"
@@ -206,6 +208,82 @@ TEST(MpscQueue, LooksEmptyOnlyUntilThePushAfterADrain) {
     detail::node_pool::release(a);
     detail::node_pool::release(b);
   }
+}
+
+// Nodes acquired on some threads and released on others travel back in
+// batches: under that traffic no node is ever handed out while it is live,
+// none is lost, and the pool stops allocating once warm.
+TEST(NodePool, NodesTradedBetweenThreadsAreNeverHandedOutTwice) {
+  constexpr int producers = 3, consumers = 3;
+  const std::size_t per_producer = test::scaled(300000);
+  std::mutex live_mutex;
+  std::unordered_set<detail::mailbox_node*> live;
+  std::atomic<std::uint64_t> twice{0};
+  std::atomic<std::size_t> in_flight{0};
+  constexpr std::size_t max_in_flight = 2000;
+  std::mutex handoff_mutex;
+  std::vector<detail::mailbox_node*> handoff;
+  std::atomic<int> producing{producers};
+  std::atomic<std::uint64_t> released{0};
+  const std::uint64_t before = detail::node_pool::allocated();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&] {
+      std::vector<detail::mailbox_node*> batch;
+      for (std::size_t i = 0; i < per_producer; ++i) {
+        auto* n = detail::node_pool::acquire();
+        EXPECT_FALSE(n->admitted);
+        {
+          std::lock_guard lock(live_mutex);
+          if (!live.insert(n).second) twice.fetch_add(1);
+        }
+        in_flight.fetch_add(1);
+        batch.push_back(n);
+        if (batch.size() == 37 || i + 1 == per_producer) {
+          std::lock_guard lock(handoff_mutex);
+          handoff.insert(handoff.end(), batch.begin(), batch.end());
+          batch.clear();
+        }
+        // Keep what is in flight bounded, so that the pool can stop growing.
+        while (in_flight.load() > max_in_flight) std::this_thread::yield();
+      }
+      producing.fetch_sub(1);
+    });
+  }
+  for (int c = 0; c < consumers; ++c) {
+    threads.emplace_back([&] {
+      std::vector<detail::mailbox_node*> mine;
+      for (;;) {
+        const bool last = producing.load() == 0;
+        {
+          std::lock_guard lock(handoff_mutex);
+          mine.swap(handoff);
+        }
+        for (auto* n : mine) {
+          {
+            std::lock_guard lock(live_mutex);
+            live.erase(n);
+          }
+          detail::node_pool::release(n);
+          released.fetch_add(1);
+          in_flight.fetch_sub(1);
+        }
+        if (mine.empty() && last) return;
+        mine.clear();
+        std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(twice.load(), 0u) << "a node handed out while it was live";
+  EXPECT_EQ(released.load(), producers * per_producer) << "every node acquired came back";
+  EXPECT_TRUE(live.empty());
+  const std::uint64_t allocated = detail::node_pool::allocated() - before;
+  // In flight, in the producers' unsent batches, and in each thread's list
+  // (at most node_pool::thread_cap, taken a batch at a time): bounded by
+  // the traffic's shape, not by its length.
+  EXPECT_LE(allocated, max_in_flight + producers * 37 + (producers + consumers + 1) * 3 * detail::node_pool::batch)
+      << allocated << " nodes allocated for " << producers * per_producer << " acquisitions";
 }
 
 struct counted {
