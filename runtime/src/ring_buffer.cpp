@@ -31,22 +31,31 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
   std::uint64_t offset = 0;
   std::uint64_t need = 0;
   for (;;) {
-    // release_ first, then reserve_ (invariant 6): r >= released, so
-    // r + need - released is the true fill after this claim. The other order
-    // lets the consumer release past a stale r, and the difference wraps to
-    // a huge value: a spurious full on a nearly empty ring.
-    // seq_cst pairs with release_to(): a claimer that registered as a waiter
-    // either sees the new release_ or is seen by the consumer.
-    const std::uint64_t released = release_.load(std::memory_order_seq_cst);
+    // A recent release_ first (invariant 8): the producers' own cache line,
+    // so a claim that fits does not take the consumer's line.
+    std::uint64_t released = release_seen_.load(std::memory_order_acquire);
     r = reserve_.load(std::memory_order_acquire);
     offset = r & mask_;
     need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
     if (r + need - released > capacity_) {
-      // Full only if the release position read is still current: a claimer
-      // preempted between the two loads may hold a stale one while the
-      // consumer freed most of the ring.
-      if (release_.load(std::memory_order_seq_cst) != released) continue;
-      return claim_status::full;
+      // release_ first, then reserve_ (invariant 6): r >= released, so
+      // r + need - released is the true fill after this claim. The other
+      // order lets the consumer release past a stale r, and the difference
+      // wraps to a huge value: a spurious full on a nearly empty ring.
+      // seq_cst pairs with release_to(): a claimer that registered as a
+      // waiter either sees the new release_ or is seen by the consumer.
+      released = release_.load(std::memory_order_seq_cst);
+      release_seen_.store(released, std::memory_order_release);
+      r = reserve_.load(std::memory_order_acquire);
+      offset = r & mask_;
+      need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+      if (r + need - released > capacity_) {
+        // Full only if the release position read is still current: a
+        // claimer preempted between the two loads may hold a stale one
+        // while the consumer freed most of the ring.
+        if (release_.load(std::memory_order_seq_cst) != released) continue;
+        return claim_status::full;
+      }
     }
     if (reserve_.compare_exchange_weak(r, r + need, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
   }

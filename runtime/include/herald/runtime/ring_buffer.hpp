@@ -171,7 +171,13 @@ class ring_buffer {
   //     after its CAS; one that finds it set publishes its space as a skip
   //     record and returns closed). So a consumer that reads reserve_ after
   //     seeing closed_ covers every successful claim.
+  //  8. release_seen_ is a value release_ had, published by a producer that
+  //     read it (release/acquire): a producer that loads it and then
+  //     reserve_ sees reserve >= it, as for invariant 6, and the space it
+  //     shows free is free. A claim that finds the ring full by it reads
+  //     release_ itself before it says full.
   alignas(64) std::atomic<std::uint64_t> reserve_{0};  // producers: next free position
+  std::atomic<std::uint64_t> release_seen_{0};         // producers: a recent release_ (invariant 8)
   alignas(64) std::atomic<std::uint64_t> release_{0};  // consumer: everything before is free
   std::uint64_t scan_ = 0;                              // consumer only: next record to walk
   alignas(64) std::atomic<bool> closed_{false};
