@@ -27,16 +27,20 @@ ring_buffer::ring_buffer(std::size_t capacity)
 ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& out) noexcept {
   assert(size % alignment == 0 && size >= min_record && size <= max_record());
   if (closed_.load(std::memory_order_acquire)) return claim_status::closed;
+  // Bytes a claim at position r takes: the record, plus the ring's tail as a
+  // skip when the record would not fit before the wrap.
+  const auto need_at = [&](std::uint64_t r) -> std::uint64_t {
+    const std::uint64_t offset = r & mask_;
+    return offset + size > capacity_ ? (capacity_ - offset) + size : size;
+  };
   std::uint64_t r = 0;
-  std::uint64_t offset = 0;
   std::uint64_t need = 0;
   for (;;) {
     // A recent release_ first (invariant 8): the producers' own cache line,
     // so a claim that fits does not take the consumer's line.
     std::uint64_t released = release_seen_.load(std::memory_order_acquire);
     r = reserve_.load(std::memory_order_acquire);
-    offset = r & mask_;
-    need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+    need = need_at(r);
     if (r + need - released > capacity_) {
       // release_ first, then reserve_ (invariant 6): r >= released, so
       // r + need - released is the true fill after this claim. The other
@@ -47,8 +51,7 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
       released = release_.load(std::memory_order_seq_cst);
       release_seen_.store(released, std::memory_order_release);
       r = reserve_.load(std::memory_order_acquire);
-      offset = r & mask_;
-      need = offset + size > capacity_ ? (capacity_ - offset) + size : size;
+      need = need_at(r);
       if (r + need - released > capacity_) {
         // Full only if the release position read is still current: a
         // claimer preempted between the two loads may hold a stale one
@@ -62,7 +65,7 @@ ring_buffer::claim_status ring_buffer::try_claim(std::size_t size, reservation& 
   std::uint64_t start = r;
   if (need != size) {
     // Pad the tail; the record itself starts at offset 0.
-    const auto pad = static_cast<std::uint32_t>(capacity_ - offset);
+    const auto pad = static_cast<std::uint32_t>(capacity_ - (r & mask_));
     marker_at(r).store(skip_bit | static_cast<std::uint32_t>(pad / alignment), std::memory_order_release);
     start = r + pad;
   }
