@@ -63,20 +63,26 @@ struct free_list {
   // Hands the oldest `batch` nodes (the coldest here) to the exchange, or
   // frees them if it is full.
   void spill() noexcept {
-    auto& x = exchange();
-    node_batch* b = nullptr;
-    if (x.size_approx() < node_pool::exchange_cap &&
-        (empty_batches().try_dequeue(b) || (b = new (std::nothrow) node_batch) != nullptr)) {
+    node_batch* b = batch_block();
+    if (b == nullptr) {
+      for (std::size_t i = 0; i < node_pool::batch; ++i) delete nodes[i];
+    } else {
       std::copy(nodes, nodes + node_pool::batch, b->nodes);
-      if (!x.enqueue(b)) {
+      if (!exchange().enqueue(b)) {
         for (auto* n : b->nodes) delete n;
         recycle(b);
       }
-    } else {
-      for (std::size_t i = 0; i < node_pool::batch; ++i) delete nodes[i];
     }
     count -= node_pool::batch;
     std::copy(nodes + node_pool::batch, nodes + node_pool::batch + count, nodes);
+  }
+  // A block to hand a batch to the exchange in; none when the exchange is
+  // full or no block can be had (the nodes are freed instead).
+  static node_batch* batch_block() noexcept {
+    if (exchange().size_approx() >= node_pool::exchange_cap) return nullptr;
+    node_batch* b = nullptr;
+    if (empty_batches().try_dequeue(b)) return b;
+    return new (std::nothrow) node_batch;
   }
   static void recycle(node_batch* b) noexcept {
     if (!empty_batches().enqueue(b)) delete b;
