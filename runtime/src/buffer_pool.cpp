@@ -20,11 +20,9 @@ pooled_buffer buffer_pool::acquire(std::size_t size) {
   const std::size_t rounded = std::max<std::size_t>(std::bit_ceil(std::max<std::size_t>(size, 1)), std::size_t{1} << min_shift);
   const auto cls = static_cast<std::uint8_t>(std::countr_zero(rounded) - min_shift);
   auto& c = classes_[cls];
-  outstanding_.fetch_add(1, std::memory_order_relaxed);
   std::byte* p = nullptr;
   if (c.idle.try_dequeue(p)) {
-    c.idle_count.fetch_sub(1, std::memory_order_relaxed);
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    c.taken.fetch_add(1, std::memory_order_relaxed);
   } else {
     p = new std::byte[rounded];
     misses_.fetch_add(1, std::memory_order_relaxed);
@@ -34,7 +32,6 @@ pooled_buffer buffer_pool::acquire(std::size_t size) {
 }
 
 void buffer_pool::give_back(std::byte* data, std::uint8_t cls) noexcept {
-  outstanding_.fetch_sub(1, std::memory_order_relaxed);
   auto& c = classes_[cls];
   const std::size_t class_bytes = std::size_t{1} << (cls + min_shift);
   // Small classes keep a few buffers whatever the budget; a class above
@@ -42,16 +39,27 @@ void buffer_pool::give_back(std::byte* data, std::uint8_t cls) noexcept {
   // that idle large buffers cost at most one per class.
   const std::size_t floor = class_bytes <= (std::size_t{1} << 20) ? 4 : 1;
   const std::size_t keep = std::max<std::size_t>(floor, retained_bytes_ / class_bytes);
-  if (c.idle_count.load(std::memory_order_relaxed) < keep && c.idle.enqueue(data)) {
-    c.idle_count.fetch_add(1, std::memory_order_relaxed);
+  if (c.idle_approx() < keep && c.idle.enqueue(data)) {
+    c.kept.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  freed_.fetch_add(1, std::memory_order_relaxed);
   delete[] data;
 }
 
 buffer_pool::stats buffer_pool::snapshot() const noexcept {
-  return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
-          bytes_allocated_.load(std::memory_order_relaxed), outstanding_.load(std::memory_order_relaxed)};
+  // The returns first: a buffer returned was acquired before, so counts
+  // read after it include its acquisition (outstanding does not go
+  // negative; the clamp covers the relaxed reads' reordering).
+  std::uint64_t returned = freed_.load(std::memory_order_relaxed);
+  for (const auto& c : classes_) returned += c.kept.load(std::memory_order_relaxed);
+  stats s;
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.bytes_allocated = bytes_allocated_.load(std::memory_order_relaxed);
+  for (const auto& c : classes_) s.hits += c.taken.load(std::memory_order_relaxed);
+  const std::uint64_t acquired = s.hits + s.misses;
+  s.outstanding = acquired > returned ? acquired - returned : 0;
+  return s;
 }
 
 }  // namespace herald::runtime

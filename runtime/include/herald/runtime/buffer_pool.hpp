@@ -81,21 +81,34 @@ class buffer_pool {
 
   void give_back(std::byte* data, std::uint8_t size_class) noexcept;
 
+  // A buffer is usually acquired on one thread (an io thread reading a
+  // frame) and returned on another (the worker that ran the message), so
+  // each side's counters sit on a cache line of their own: neither writes a
+  // line the other writes per buffer.
   struct size_class {
     moodycamel::ConcurrentQueue<std::byte*> idle{64};
-    std::atomic<std::size_t> idle_count{0};  // approximate; bounds retention only
+    alignas(64) std::atomic<std::uint64_t> taken{0};  // dequeued from idle; acquiring threads write
+    alignas(64) std::atomic<std::uint64_t> kept{0};   // enqueued to idle; returning threads write
+    // Idle buffers now, approximately (the two reads are not one snapshot):
+    // bounds retention only.
+    std::uint64_t idle_approx() const noexcept {
+      const std::uint64_t t = taken.load(std::memory_order_relaxed);
+      const std::uint64_t k = kept.load(std::memory_order_relaxed);
+      return k > t ? k - t : 0;
+    }
   };
 
   // Invariants:
   //  1. Every buffer the pool allocated is either idle in the queue of its
   //     class or owned by exactly one pooled_buffer.
-  //  2. Counters are statistics (relaxed), never synchronisation.
+  //  2. Counters are statistics (relaxed), never synchronisation; hits is
+  //     the sum of the classes' taken, outstanding is misses + hits - kept -
+  //     freed (buffers returned and deleted).
   std::size_t retained_bytes_;
   std::array<size_class, classes> classes_;
-  std::atomic<std::uint64_t> hits_{0};
-  std::atomic<std::uint64_t> misses_{0};
+  alignas(64) std::atomic<std::uint64_t> misses_{0};  // acquiring threads
   std::atomic<std::uint64_t> bytes_allocated_{0};
-  std::atomic<std::uint64_t> outstanding_{0};
+  alignas(64) std::atomic<std::uint64_t> freed_{0};  // returning threads
 };
 
 inline pooled_buffer& pooled_buffer::operator=(pooled_buffer&& o) noexcept {
