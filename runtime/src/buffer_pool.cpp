@@ -4,7 +4,27 @@
 #include <bit>
 #include <cassert>
 
+#include "herald/runtime/detail/thread_cache.hpp"
+
 namespace herald::runtime {
+namespace {
+
+constexpr std::size_t smallest_class = 64;
+
+template <std::size_t Class>
+struct class_policy {
+  static constexpr std::size_t block_bytes = smallest_class << Class;
+  static constexpr std::size_t batch = 32;
+  static constexpr std::size_t thread_cap = 2 * batch;
+  static constexpr std::size_t exchange_cap = std::max<std::size_t>(4, (std::size_t{4} << 20) / block_bytes / batch);
+  static void destroy(void* p) noexcept { delete[] static_cast<std::byte*>(p); }
+};
+
+constexpr std::size_t cached_classes =
+    std::countr_zero(buffer_pool::thread_cached_size) - std::countr_zero(smallest_class) + 1;
+using caches = detail::class_caches<class_policy, cached_classes>;
+
+}  // namespace
 
 buffer_pool::buffer_pool(std::size_t retained_bytes_per_class) : retained_bytes_(retained_bytes_per_class) {}
 
@@ -21,7 +41,7 @@ pooled_buffer buffer_pool::acquire(std::size_t size) {
   const auto cls = static_cast<std::uint8_t>(std::countr_zero(rounded) - min_shift);
   auto& c = classes_[cls];
   std::byte* p = nullptr;
-  if (c.idle.try_dequeue(p)) {
+  if (cls < cached_classes ? (p = static_cast<std::byte*>(caches::take(cls))) != nullptr : c.idle.try_dequeue(p)) {
     c.taken.fetch_add(1, std::memory_order_relaxed);
   } else {
     p = new std::byte[rounded];
@@ -33,6 +53,11 @@ pooled_buffer buffer_pool::acquire(std::size_t size) {
 
 void buffer_pool::give_back(std::byte* data, std::uint8_t cls) noexcept {
   auto& c = classes_[cls];
+  if (cls < cached_classes) {
+    c.kept.fetch_add(1, std::memory_order_relaxed);
+    caches::give(cls, data);
+    return;
+  }
   const std::size_t class_bytes = std::size_t{1} << (cls + min_shift);
   // Small classes keep a few buffers whatever the budget; a class above
   // 1 MiB keeps one (the next large message of that size reuses it), so

@@ -47,8 +47,13 @@ class pooled_buffer {
 
 // Byte buffers in power-of-two size classes (64 B to 1 GiB), reused instead
 // of freed so that inbound frames and large outbound payloads cost no
-// allocation in steady state. Safe for concurrent use without a lock (a
-// moodycamel ConcurrentQueue per class). Must outlive every buffer it lends.
+// allocation in steady state. Safe for concurrent use without a lock.
+// Buffers of up to thread_cached_size bytes (an inbound tell or ask, copied
+// out of the read buffer by an io thread and returned by the worker that ran
+// it) are cached per thread, process-wide (detail::thread_cache): each
+// thread keeps at most 64 idle buffers of a class, and the exchange at most
+// 4 MiB of a class. Larger ones idle in the pool's own queue per class (a
+// moodycamel ConcurrentQueue). Must outlive every buffer it lends.
 class buffer_pool {
  public:
   struct stats {
@@ -58,9 +63,9 @@ class buffer_pool {
     std::uint64_t outstanding = 0;      // buffers on loan now
   };
 
-  // Each class keeps at most max(4, retained_bytes_per_class / class size)
-  // idle buffers (max(1, ...) for classes above 1 MiB); more are freed on
-  // return.
+  // Each class above thread_cached_size keeps at most max(4,
+  // retained_bytes_per_class / class size) idle buffers (max(1, ...) for
+  // classes above 1 MiB); more are freed on return.
   explicit buffer_pool(std::size_t retained_bytes_per_class = 8u << 20);
   buffer_pool(const buffer_pool&) = delete;
   buffer_pool& operator=(const buffer_pool&) = delete;
@@ -73,6 +78,7 @@ class buffer_pool {
   stats snapshot() const noexcept;
 
   static constexpr std::size_t max_size = std::size_t{1} << 30;
+  static constexpr std::size_t thread_cached_size = 4096;
 
  private:
   friend class pooled_buffer;

@@ -7,18 +7,10 @@ namespace herald::detail {
 // Fixed-size blocks for small objects that are made on one thread and freed
 // on another (the reply state of an ask: made by the asker, freed by the io
 // thread or the worker that drops the last reference). Blocks come in size
-// classes of 64 bytes up to max_size; each thread keeps a free list per
-// class and trades whole batches with a process-wide exchange, so a thread
-// that only allocates and one that only frees swap batches instead of
-// calling the allocator per object. Safe for concurrent use: allocate() and
-// deallocate() touch only the calling thread's lists except once per batch.
-//
-// Invariants:
-//  1. A free block is in exactly one list: a thread's list, or a batch in the
-//     exchange; a thread's list of a class holds at most thread_cap blocks.
-//  2. A batch in the exchange is a chain of exactly `batch` blocks.
-//  3. The exchange is never destroyed, so a thread exiting during static
-//     destruction still returns its blocks safely.
+// classes of 64 bytes up to max_size, each cached per thread
+// (runtime::detail::thread_cache), so a thread that only allocates and one
+// that only frees swap whole batches instead of calling the allocator per
+// object. Safe for concurrent use.
 class block_pool {
  public:
   static constexpr std::size_t granularity = 64;

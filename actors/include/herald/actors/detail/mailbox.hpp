@@ -23,15 +23,12 @@ struct mailbox_node : mpsc_link {
   bool admitted = false;
 };
 
-// The nodes of every mailbox: a free list per thread, refilled from and
-// spilled to a process-wide exchange of fixed-size batches, so that a thread
-// that only sends (main) and one that only receives (a worker) trade whole
-// batches instead of calling the allocator per message. Lists and batches
-// are arrays of pointers: a node released is not written, and acquire()
-// prefetches the node it will hand out a few calls later. Safe for concurrent
-// use; acquire() and release() touch only the calling thread's list except
-// once per batch. The pool is an allocator, like malloc's own per-thread
-// caches, which is why it is process-wide rather than per actor_system.
+// The nodes of every mailbox, cached per thread (runtime::detail::
+// thread_cache): a thread that only sends (main) and one that only receives
+// (a worker) trade whole batches instead of calling the allocator per
+// message. Safe for concurrent use. The pool is an allocator, like malloc's
+// own per-thread caches, which is why it is process-wide rather than per
+// actor_system.
 class node_pool {
  public:
   // Nodes per batch traded with the exchange, and the most a thread keeps.
