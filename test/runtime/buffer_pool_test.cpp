@@ -2,13 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstring>
-#include <mutex>
-#include <thread>
-#include <unordered_set>
 #include <vector>
 
+#include "support/hand_off.hpp"
 #include "support/test_support.hpp"
 
 namespace herald::runtime {
@@ -65,45 +62,21 @@ TEST(BufferPool, BuffersHandedBetweenThreadsAreNeverLentTwice) {
   buffer_pool pool(16u << 10);
   constexpr int pairs = 3;
   const std::size_t per_thread = test::scaled(200000, 20);
-  std::mutex lent_mutex;
-  std::unordered_set<const std::byte*> lent;
-  std::atomic<std::uint64_t> twice{0};
-  const auto lend = [&](const pooled_buffer& b) {
-    std::lock_guard lock(lent_mutex);
-    if (!lent.insert(b.data()).second) twice.fetch_add(1, std::memory_order_relaxed);
-  };
-  const auto give_up = [&](const pooled_buffer& b) {
-    std::lock_guard lock(lent_mutex);
-    lent.erase(b.data());
-  };
-  std::vector<std::atomic<pooled_buffer*>> slots(pairs);
-  for (auto& s : slots) s.store(nullptr);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < pairs; ++t) {
-    threads.emplace_back([&, t] {
-      for (std::size_t i = 0; i < per_thread; ++i) {
+  test::loan_record loans;
+  test::hand_off_pairs<pooled_buffer>(
+      pairs, per_thread,
+      [&](int t, std::size_t i) {
         auto* b = new pooled_buffer(pool.acquire(64 + (i % 4) * 300));
-        lend(*b);
+        loans.lend(b->data());
         std::memset(b->data(), t, b->size());
-        pooled_buffer* expected = nullptr;
-        while (!slots[t].compare_exchange_weak(expected, b, std::memory_order_release)) {
-          expected = nullptr;
-          std::this_thread::yield();
-        }
-      }
-    });
-    threads.emplace_back([&, t] {
-      for (std::size_t i = 0; i < per_thread; ++i) {
-        pooled_buffer* b = nullptr;
-        while ((b = slots[t].exchange(nullptr, std::memory_order_acquire)) == nullptr) std::this_thread::yield();
+        return b;
+      },
+      [&](int, std::size_t, pooled_buffer* b) {
         std::memset(b->data(), 0xff, b->size());
-        give_up(*b);
+        loans.give_up(b->data());
         delete b;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(twice.load(), 0u) << "a buffer was lent while another owner held it";
+      });
+  EXPECT_EQ(loans.lent_twice(), 0u) << "a buffer was lent while another owner held it";
   const auto s = pool.snapshot();
   EXPECT_EQ(s.hits + s.misses, pairs * per_thread);
   EXPECT_EQ(s.outstanding, 0u);

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
+#include "support/hand_off.hpp"
 #include "support/test_support.hpp"
 
 namespace herald::runtime::detail {
@@ -57,47 +56,25 @@ TEST(ThreadCache, BlocksTradedBetweenThreadsAreNeverHandedOutTwiceAndAllAreAccou
   constexpr int pairs = 3;
   const std::size_t per_thread = test::scaled(200000, 20);
   std::atomic<std::uint64_t> made{0};
-  std::atomic<std::uint64_t> twice{0};
-  std::mutex lent_mutex;
-  std::unordered_set<block*> lent;
-  std::vector<std::atomic<block*>> slots(pairs);
-  for (auto& s : slots) s.store(nullptr);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < pairs; ++t) {
-    threads.emplace_back([&, t] {
-      for (std::size_t i = 0; i < per_thread; ++i) {
+  test::loan_record loans;
+  test::hand_off_pairs<block>(
+      pairs, per_thread,
+      [&](int t, std::size_t i) {
         auto* b = static_cast<block*>(cache::take());
         if (b == nullptr) {
           b = new block;
           made.fetch_add(1, std::memory_order_relaxed);
         }
-        {
-          std::lock_guard lock(lent_mutex);
-          if (!lent.insert(b).second) twice.fetch_add(1, std::memory_order_relaxed);
-        }
+        loans.lend(b);
         b->owner = static_cast<std::uint64_t>(t) << 32 | i;
-        block* expected = nullptr;
-        while (!slots[t].compare_exchange_weak(expected, b, std::memory_order_release)) {
-          expected = nullptr;
-          std::this_thread::yield();
-        }
-      }
-    });
-    threads.emplace_back([&, t] {
-      for (std::size_t i = 0; i < per_thread; ++i) {
-        block* b = nullptr;
-        while ((b = slots[t].exchange(nullptr, std::memory_order_acquire)) == nullptr) std::this_thread::yield();
+        return b;
+      },
+      [&](int t, std::size_t i, block* b) {
         EXPECT_EQ(b->owner, static_cast<std::uint64_t>(t) << 32 | i);
-        {
-          std::lock_guard lock(lent_mutex);
-          lent.erase(b);
-        }
+        loans.give_up(b);
         cache::give(b);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(twice.load(), 0u) << "a block was handed out while another owner held it";
+      });
+  EXPECT_EQ(loans.lent_twice(), 0u) << "a block was handed out while another owner held it";
 
   // What is left is in the exchange: this thread takes it all.
   std::uint64_t left = 0;
