@@ -29,3 +29,22 @@ endif()
 macro(herald_find_header var header)
   find_path(${var} ${header} REQUIRED)
 endmacro()
+
+# Link-time optimization in Release builds: a message crosses the layers'
+# libraries (wire, runtime, actors) in many small calls that only the linker
+# can inline (tell 64 B +7-15 % in tools/herald-bench, bench/RESULTS.md). The
+# archives keep ordinary object code beside the LTO bytecode (fat objects),
+# so that a program linking an installed herald needs no LTO of its own.
+option(HERALD_LTO "Link-time optimization in Release builds" ON)
+if(HERALD_LTO AND CMAKE_BUILD_TYPE STREQUAL "Release" AND HERALD_SANITIZE STREQUAL "")
+  include(CheckIPOSupported)
+  check_ipo_supported(RESULT _herald_ipo OUTPUT _herald_ipo_why LANGUAGES CXX)
+  if(_herald_ipo)
+    set(CMAKE_INTERPROCEDURAL_OPTIMIZATION ON)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      add_compile_options(-ffat-lto-objects)
+    endif()
+  else()
+    message(STATUS "herald: no link-time optimization (${_herald_ipo_why})")
+  endif()
+endif()
