@@ -11,5 +11,6 @@
 #include "herald/actors/quorum.hpp"
 #include "herald/actors/router.hpp"
 #include "herald/actors/task.hpp"
+#include "herald/wire/bytes.hpp"
 #include "herald/error.hpp"
 #include "herald/result.hpp"

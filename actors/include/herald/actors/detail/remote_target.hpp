@@ -14,6 +14,7 @@
 #include "herald/wire/codec.hpp"
 #include "herald/wire/control.hpp"
 #include "herald/wire/message.hpp"
+#include "herald/wire/views.hpp"
 
 namespace herald::detail {
 
@@ -152,13 +153,9 @@ result<void> remote_tell(const remote_target& t, const M& m) {
                        [&](std::span<std::byte> out) { wire::codec<M>::encode(m, out); });
 }
 
-// A decoded type that views the bytes it was decoded from, and can hold
-// their owner (wire::fb_message).
-template <class R>
-concept keeps_alive = requires(R& r, std::shared_ptr<const void> owner) { r.keep_alive(std::move(owner)); };
-
 // Turns what came back for a remote ask into its result. A value that views
-// the reply frame (keeps_alive) owns it from here on.
+// the reply frame (wire::views_input: a wire::bytes or wire::fb_message, or
+// a struct, vector or optional holding one) owns it from here on.
 template <class R>
 result<R> decode_reply(result<runtime::inbound_frame> f) {
   if (!f) return std::move(f).error();
@@ -176,11 +173,11 @@ result<R> decode_reply(result<runtime::inbound_frame> f) {
       return error(errc::type_mismatch, "reply of type id " + std::to_string(h.type_id) + ", expected " +
                                             std::string(wire::wire_name_of<R>()));
     }
-    if constexpr (keeps_alive<R>) {
-      // The value views the frame (wire::fb_message): the frame goes with it.
+    if constexpr (wire::views_input<R>) {
+      // The value views the frame: the frame goes with it.
       auto frame = std::make_shared<const runtime::inbound_frame>(std::move(*f));
       auto v = wire::codec<R>::decode(frame->bytes());
-      if (v) v->keep_alive(std::move(frame));
+      if (v) wire::keep_views_alive(*v, frame);
       return v;
     } else {
       return wire::codec<R>::decode(f->bytes());

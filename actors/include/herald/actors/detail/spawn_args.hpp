@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 
 #include "herald/result.hpp"
 #include "herald/wire/codec.hpp"
+#include "herald/wire/views.hpp"
 
 namespace herald::detail {
 
@@ -33,10 +35,19 @@ std::string encode_spawn_args(const Args&... args) {
   return out;
 }
 
+// An argument that views its input (a wire::bytes) keeps a copy of the bytes:
+// the actor may keep the argument longer than the request lives.
 template <class... Args>
 result<spawn_args<Args...>> decode_spawn_args(std::string_view bytes) {
-  return wire::codec<spawn_args<Args...>>::decode(
-      std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  using codec = wire::codec<spawn_args<Args...>>;
+  if constexpr (wire::views_input<spawn_args<Args...>>) {
+    auto owner = std::make_shared<const std::string>(bytes);
+    auto v = codec::decode(std::span<const std::byte>(reinterpret_cast<const std::byte*>(owner->data()), owner->size()));
+    if (v) wire::keep_views_alive(*v, owner);
+    return v;
+  } else {
+    return codec::decode(std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  }
 }
 
 }  // namespace herald::detail
