@@ -3,9 +3,11 @@
 //
 //   pod64  a trivially copyable struct of 64 bytes: copied as bytes by its
 //          codec, decoded without touching the heap (the POD path).
-//   blob   a std::vector<std::byte> of any size: a u32 count and the bytes
-//          on the wire; payloads above node_config::large_payload_threshold
-//          (64 KiB) take the transport's pooled large-payload path.
+//   blob   a herald::wire::bytes of any size: a u32 count and the bytes on
+//          the wire (std::vector<std::byte>'s encoding), read by the handler
+//          where it arrived (no copy, no allocation); payloads above
+//          node_config::large_payload_threshold (64 KiB) take the
+//          transport's pooled large-payload path.
 //
 // Every payload is filled with fill_byte and ends with last_byte; handlers
 // check the size and the last byte of each message, as the peers do. A tell
@@ -42,7 +44,7 @@ struct pod64 {
 
 struct blob {
   static constexpr std::string_view wire_name = "herald.bench.blob";
-  std::vector<std::byte> bytes;
+  herald::wire::bytes bytes;
   auto fields() { return std::tie(bytes); }
 };
 
@@ -54,9 +56,9 @@ inline pod64 make_pod() {
 }
 
 inline blob make_blob(std::size_t size) {
-  blob m{std::vector<std::byte>(size, fill_byte)};
-  if (size > 0) m.bytes.back() = last_byte;
-  return m;
+  std::vector<std::byte> v(size, fill_byte);
+  if (size > 0) v.back() = last_byte;
+  return blob{herald::wire::bytes(std::move(v))};
 }
 
 // Blobs shorter than this carry no sequence number.
@@ -64,7 +66,7 @@ inline constexpr std::size_t min_sequenced_blob = 16;
 
 inline void stamp(pod64& m, std::uint64_t seq) { std::memcpy(m.bytes.data(), &seq, sizeof seq); }
 inline void stamp(blob& m, std::uint64_t seq) {
-  if (m.bytes.size() >= min_sequenced_blob) std::memcpy(m.bytes.data(), &seq, sizeof seq);
+  if (m.bytes.size() >= min_sequenced_blob) std::memcpy(m.bytes.writable().data(), &seq, sizeof seq);
 }
 // The sequence number of a message; 0 when it carries none.
 inline std::uint64_t sequence_of(const pod64& m) {
@@ -81,7 +83,7 @@ inline std::uint64_t sequence_of(const blob& m) {
 
 inline bool well_formed(const pod64& m) { return m.bytes.back() == last_byte; }
 inline bool well_formed(const blob& m, std::size_t size) {
-  return m.bytes.size() == size && (size == 0 || m.bytes.back() == last_byte);
+  return m.bytes.size() == size && (size == 0 || m.bytes[size - 1] == last_byte);
 }
 
 // One receiver's count, on its own cache line.
