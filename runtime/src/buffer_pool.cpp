@@ -11,12 +11,16 @@ namespace {
 
 constexpr std::size_t smallest_class = 64;
 
+// The exchange holds up to 32 MiB of a class: a link's default flow window
+// (node_config::flow_window_bytes) of small frames can be in flight at once
+// and comes back in bursts; at 4 MiB a 1 KiB stream freed and reallocated
+// 0.2 buffers a message (bench/RESULTS.md, "Receive buffers cached per thread").
 template <std::size_t Class>
 struct class_policy {
   static constexpr std::size_t block_bytes = smallest_class << Class;
   static constexpr std::size_t batch = 32;
   static constexpr std::size_t thread_cap = 2 * batch;
-  static constexpr std::size_t exchange_cap = std::max<std::size_t>(4, (std::size_t{4} << 20) / block_bytes / batch);
+  static constexpr std::size_t exchange_cap = std::max<std::size_t>(4, (std::size_t{32} << 20) / block_bytes / batch);
   static void destroy(void* p) noexcept { delete[] static_cast<std::byte*>(p); }
 };
 

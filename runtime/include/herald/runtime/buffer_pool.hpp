@@ -52,7 +52,8 @@ class pooled_buffer {
 // out of the read buffer by an io thread and returned by the worker that ran
 // it) are cached per thread, process-wide (detail::thread_cache): each
 // thread keeps at most 64 idle buffers of a class, and the exchange at most
-// 4 MiB of a class. Larger ones idle in the pool's own queue per class (a
+// 32 MiB of a class (a link's default flow window: what one stream can have
+// in flight, and give back in one burst). Larger ones idle in the pool's own queue per class (a
 // moodycamel ConcurrentQueue). Must outlive every buffer it lends.
 class buffer_pool {
  public:
