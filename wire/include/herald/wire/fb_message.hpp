@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -30,8 +31,11 @@ inline constexpr verify_limits fb_limits = verify_limits{.max_depth = 16, .max_t
 // (keep_alive), which then keeps it as long as the message lives. herald
 // does so for the reply of a remote ask; a coroutine handler's message views
 // a frame that the coroutine frame keeps. Its wire name is the
-// table's fully qualified schema name ("bank.Deposit"). Move-only; distinct
-// objects are safe to use from different threads.
+// table's fully qualified schema name ("bank.Deposit"). Nested in another
+// message (a struct member, a vector element) its bytes follow a 4-byte
+// length and need not be 8-byte aligned: decoding then copies them into an
+// aligned buffer the message owns (one allocation) instead of viewing them.
+// Move-only; distinct objects are safe to use from different threads.
 template <class Table>
 class fb_message {
  public:
@@ -42,12 +46,14 @@ class fb_message {
   fb_message(fb_message&& o) noexcept
       : lease_(std::move(o.lease_)),
         keep_(std::move(o.keep_)),
+        copy_(std::move(o.copy_)),
         data_(std::exchange(o.data_, nullptr)),
         size_(std::exchange(o.size_, 0)) {}
   fb_message& operator=(fb_message&& o) noexcept {
     if (this != &o) {
       lease_ = std::move(o.lease_);
       keep_ = std::move(o.keep_);
+      copy_ = std::move(o.copy_);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
@@ -78,6 +84,20 @@ class fb_message {
     return m;
   }
 
+  // Verifies `in`, which may have any alignment, and views an aligned copy
+  // of it that the message owns. Errors: verification_failed.
+  static result<fb_message> copy_of(std::span<const std::byte> in, verify_limits limits = fb_limits<Table>) {
+    fb_message m;
+    m.copy_ = std::make_unique_for_overwrite<std::uint64_t[]>((in.size() + 7) / 8);
+    auto* dst = reinterpret_cast<std::byte*>(m.copy_.get());
+    if (!in.empty()) std::memcpy(dst, in.data(), in.size());
+    auto root = verify_root<Table>(std::span<const std::byte>(dst, in.size()), limits);
+    if (!root) return std::move(root).error();
+    m.data_ = dst;
+    m.size_ = in.size();
+    return m;
+  }
+
   // Keeps `owner` (what holds the viewed bytes) alive with this message.
   void keep_alive(std::shared_ptr<const void> owner) noexcept { keep_ = std::move(owner); }
 
@@ -90,25 +110,31 @@ class fb_message {
 
   // The finished buffer: the payload of the message's frame.
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  // True when this object owns its buffer (built here), false for a view.
-  bool owns_buffer() const noexcept { return static_cast<bool>(lease_); }
+  // True when this object owns its buffer (built here, or an aligned copy of
+  // what it was decoded from), false for a view.
+  bool owns_buffer() const noexcept { return static_cast<bool>(lease_) || static_cast<bool>(copy_); }
 
  private:
   serializer_pool::builder_lease lease_;
   std::shared_ptr<const void> keep_;
+  std::unique_ptr<std::uint64_t[]> copy_;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
 // FlatBuffers table messages travel as their finished buffer; decode verifies
-// and returns a view into `in`; keep_alive() makes it own them.
+// and returns a view into `in` (keep_alive() makes it own them), or, where
+// `in` is not 8-byte aligned (nested in another message), an aligned copy.
 template <class Table>
 struct codec<fb_message<Table>> {
   static std::size_t encoded_size(const fb_message<Table>& m) noexcept { return m.bytes().size(); }
   static void encode(const fb_message<Table>& m, std::span<std::byte> out) noexcept {
     if (!m.bytes().empty()) std::memcpy(out.data(), m.bytes().data(), m.bytes().size());
   }
-  static result<fb_message<Table>> decode(std::span<const std::byte> in) { return fb_message<Table>::view(in); }
+  static result<fb_message<Table>> decode(std::span<const std::byte> in) {
+    if (reinterpret_cast<std::uintptr_t>(in.data()) % 8 == 0) return fb_message<Table>::view(in);
+    return fb_message<Table>::copy_of(in);
+  }
 };
 
 }  // namespace herald::wire
