@@ -553,6 +553,51 @@ TEST(LargeMessagePeer, FragmentsFromAnotherImplementationAreReassembledAroundOth
   EXPECT_EQ(l->n->admission().frame_errors, 0u);
 }
 
+// Sends `frame` in two writes: its header and `head` payload bytes, and,
+// once the node has read those, the rest followed by `then`; returns once
+// the node has read it all.
+void send_in_pieces(raw_node& l, const std::shared_ptr<connection>& conn, std::span<const std::byte> frame,
+                    std::size_t head, std::span<const std::byte> then = {}) {
+  const auto read_before = conn->stats().bytes_received;
+  const std::size_t first = wire::frame_header::size + head;
+  ASSERT_TRUE(l.peer->send(frame.subspan(0, first)));
+  ASSERT_TRUE(l.sink.wait([&] { return conn->stats().bytes_received >= read_before + first; }));
+  std::vector<std::byte> rest(frame.begin() + static_cast<std::ptrdiff_t>(first), frame.end());
+  rest.insert(rest.end(), then.begin(), then.end());
+  ASSERT_TRUE(l.peer->send(rest));
+  ASSERT_TRUE(l.sink.wait([&] { return conn->stats().bytes_received >= read_before + first + rest.size(); }));
+}
+
+// A large reply nobody waits for, arriving in pieces, is read and dropped
+// (no buffer holds it), and what follows it is read as usual.
+TEST(LargeMessagePeer, ALateLargeReplyArrivingInPiecesIsDroppedAndWhatFollowsIsRead) {
+  auto l = raw_peer_of_node();
+  ASSERT_TRUE(l->peer);
+  ASSERT_TRUE(l->sink.wait([&] { return !l->sink.ups.empty(); }));
+  const auto conn = l->sink.locked([&] { return l->sink.ups.front(); });
+  constexpr std::size_t size = 60'005;
+  const auto reply = message_bytes(3, size);
+  std::vector<std::byte> payload(wire::fragment_prefix_size + size);
+  const std::uint64_t length = size, id = 11;
+  std::memcpy(payload.data(), &length, 8);
+  std::memcpy(payload.data() + 8, &id, 8);
+  std::memcpy(payload.data() + 16, reply.data(), size);
+  for (std::uint64_t request = 77; request <= 78; ++request) {
+    const auto late = raw_frame(wire::frame_kind::reply, wire::frame_flags::fragmented, 0, request, payload);
+    send_in_pieces(*l, conn, late, wire::fragment_prefix_size + 100,
+                   raw_frame(wire::frame_kind::tell, 0, 9, 0, message_bytes(request, 64)));
+    ASSERT_TRUE(l->sink.wait([&] { return l->sink.frames.size() == request - 76; })) << l->log.all();
+  }
+  l->sink.locked([&] {
+    EXPECT_EQ(check_message(l->sink.frames[0], 64), 77u);
+    EXPECT_EQ(check_message(l->sink.frames[1], 64), 78u);
+    return 0;
+  });
+  const auto st = conn->stats();
+  EXPECT_EQ(st.late_replies, 2u);
+  EXPECT_EQ(l->n->admission().frame_errors, 0u);
+}
+
 TEST(LargeMessagePeer, AMessageAboveMaxMessageSizeIsRefusedBeforeAnythingIsAllocated) {
   auto l = raw_peer_of_node();
   ASSERT_TRUE(l->peer);
