@@ -92,6 +92,7 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       read_cap_(handshake_read_size),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
   batch_external_.reserve(max_iov);
+  spare_out_.reserve(spare_out_capacity);
   peer_.remote_endpoint = remote_;
   peer_.node_name = remote_;  // until the handshake names the peer
 }
@@ -439,7 +440,8 @@ void connection_impl::write_batch() {
       const std::uint64_t due = granted_bytes_ - settings_.flow_window_bytes / 2;
       grant_due_at_.store(due, std::memory_order_seq_cst);
       if (credit_released_.load(std::memory_order_seq_cst) >= due) request_grant();  // released meanwhile
-      flatbuffers::FlatBufferBuilder b(64);
+      flatbuffers::FlatBufferBuilder& b = credit_builder_;
+      b.Clear();
       wire::build_credit(b, wire::credit_grant{granted_bytes_, granted_asks_, granted_large_, granted_frag_});
       wire::frame_header h;
       h.kind = wire::frame_kind::credit;
@@ -507,12 +509,20 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
   std::size_t released = free_batch_external();
   if (!large_out_.empty()) {
     const std::size_t before = large_out_.size();
-    std::erase_if(large_out_, [&](const auto& m) {
-      if (m->sent != m->header.payload_length) return false;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i != before; ++i) {
+      std::unique_ptr<outgoing_large>& m = large_out_[i];
+      if (m->sent != m->header.payload_length) {
+        if (kept != i) large_out_[kept] = std::move(m);
+        ++kept;
+        continue;
+      }
       released += m->payload.size();
-      return true;
-    });
-    counters_.large_messages_sent.fetch_add(before - large_out_.size(), std::memory_order_relaxed);
+      m->payload = pooled_buffer{};
+      if (spare_out_.size() < spare_out_.capacity()) spare_out_.push_back(std::move(m));
+    }
+    large_out_.resize(kept);
+    counters_.large_messages_sent.fetch_add(before - kept, std::memory_order_relaxed);
   }
   release_pooled(released);
   if (hs_ring_) hs_ring_->release_to(batch_hs_end_);
@@ -555,7 +565,14 @@ std::size_t connection_impl::next_chunk(const outgoing_large& m) const noexcept 
 }
 
 void connection_impl::start_large(const ring_buffer::record& rec) {
-  auto m = std::make_unique<outgoing_large>();
+  std::unique_ptr<outgoing_large> m;
+  if (spare_out_.empty()) {
+    m = std::make_unique<outgoing_large>();
+  } else {
+    m = std::move(spare_out_.back());
+    spare_out_.pop_back();
+    m->sent = 0;
+  }
   m->header = wire::peek_header(rec.data);
   auto* payload = std::launder(reinterpret_cast<pooled_buffer*>(rec.data + wire::frame_header::size));
   m->payload = std::move(*payload);
@@ -824,12 +841,25 @@ void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, c
                                         std::to_string(granted_large_) + ")"));
     }
     m.payload = pool_->acquire(length);
-    held_for_[h.target].push_back(held_message{id, inbound_frame(), false});
+    auto q = held_for_.find(h.target);
+    if (q == held_for_.end() && spare_held_) {
+      spare_held_.key() = h.target;
+      q = held_for_.insert(std::move(spare_held_)).position;
+    } else if (q == held_for_.end()) {
+      q = held_for_.try_emplace(h.target).first;
+    }
+    q->second.push_back(held_message{id, inbound_frame(), false});
   }
   if (m.payload) std::memcpy(m.payload.data(), chunk.data(), chunk.size());
   m.have = chunk.size();
   const bool whole = m.have == length;
-  large_in_.emplace(id, std::move(m));
+  if (spare_large_) {
+    spare_large_.key() = id;
+    spare_large_.mapped() = std::move(m);
+    large_in_.insert(std::move(spare_large_));
+  } else {
+    large_in_.emplace(id, std::move(m));
+  }
   if (whole) complete_large(me, id);
 }
 
@@ -849,7 +879,9 @@ void connection_impl::on_fragment(const std::shared_ptr<connection>& me, const w
 
 void connection_impl::complete_large(const std::shared_ptr<connection>& me, std::uint64_t message_id) {
   auto node = large_in_.extract(message_id);
-  incoming_large& m = node.mapped();
+  incoming_large m = std::move(node.mapped());
+  node.mapped() = incoming_large{};
+  spare_large_ = std::move(node);
   counters_.large_messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
                                   std::memory_order_relaxed);
@@ -883,7 +915,7 @@ void connection_impl::deliver_held(const std::shared_ptr<connection>& me, std::u
     deliver(me, std::move(f));
     if (state_ == state::closed) return;  // do_close cleared held_for_
   }
-  if (q->second.empty()) held_for_.erase(q);
+  if (q->second.empty()) spare_held_ = held_for_.extract(q);  // its queue keeps its storage for the next
 }
 
 bool connection_impl::take_window(const wire::frame_header& h) {

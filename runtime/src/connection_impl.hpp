@@ -1,12 +1,12 @@
 #pragma once
 
 #include <asio/steady_timer.hpp>
+#include <flatbuffers/flatbuffers.h>
 
 #include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -277,6 +277,8 @@ class connection_impl final : public connection {
   bool grant_pending_ = false;
   std::atomic<bool> grant_posted_{false};  // a request_grant() is queued on the io thread
   std::vector<std::byte> credit_frame_;
+  // Builds every grant of the link: cleared, not reallocated, each time.
+  flatbuffers::FlatBufferBuilder credit_builder_{128};
   // The large window (fragmented tells and asks, PROTOCOL.md §6.3), counted
   // like the byte window above: message_length + large_message_overhead per
   // message, at its first fragment.
@@ -308,6 +310,10 @@ class connection_impl final : public connection {
     std::size_t sent = 0;  // bytes handed to fragments so far
   };
   std::vector<std::unique_ptr<outgoing_large>> large_out_;
+  // Records of finished messages kept for the next ones (at most its
+  // reserved capacity, spare_out_capacity).
+  static constexpr std::size_t spare_out_capacity = 4;
+  std::vector<std::unique_ptr<outgoing_large>> spare_out_;
   std::uint64_t next_message_id_ = 1;
   // Fragments of messages started before this batch, at most this many
   // bytes per batch: what a small frame behind them waits for at most.
@@ -331,7 +337,34 @@ class connection_impl final : public connection {
     inbound_frame frame;
     bool ready = false;
   };
-  std::unordered_map<std::uint64_t, std::deque<held_message>> held_for_;
+  // A FIFO of held messages that keeps its storage while it empties and
+  // refills (a deque frees a block at every block boundary it pops past).
+  class held_queue {
+   public:
+    bool empty() const noexcept { return head_ == items_.size(); }
+    held_message& front() noexcept { return items_[head_]; }
+    void push_back(held_message m) { items_.push_back(std::move(m)); }
+    void pop_front() noexcept {
+      items_[head_++] = held_message{};
+      if (head_ != items_.size()) return;
+      head_ = 0;
+      items_.clear();
+      // What a burst held (up to a flow window of small frames) is not kept.
+      if (items_.capacity() > kept_capacity) items_ = std::vector<held_message>();
+    }
+    auto begin() noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() noexcept { return items_.end(); }
+
+   private:
+    static constexpr std::size_t kept_capacity = 64;
+    std::vector<held_message> items_;
+    std::size_t head_ = 0;
+  };
+  std::unordered_map<std::uint64_t, held_queue> held_for_;
+  // The last entry of each map that was taken out, kept for the next
+  // message: a stream of large messages allocates no map nodes.
+  decltype(large_in_)::node_type spare_large_;
+  decltype(held_for_)::node_type spare_held_;
 
   // Reader: one buffer; frames larger than it are assembled in a pooled
   // buffer (asm_*), with asm_left_ payload-and-padding bytes still to come.
