@@ -92,7 +92,6 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       read_cap_(handshake_read_size),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
   batch_external_.reserve(max_iov);
-  spare_out_.reserve(spare_out_capacity);
   peer_.remote_endpoint = remote_;
   peer_.node_name = remote_;  // until the handshake names the peer
 }
@@ -519,7 +518,7 @@ void connection_impl::on_written(std::error_code ec, std::size_t n) {
       }
       released += m->payload.size();
       m->payload = pooled_buffer{};
-      if (spare_out_.size() < spare_out_.capacity()) spare_out_.push_back(std::move(m));
+      if (spare_out_.size() < spare_capacity) spare_out_.push_back(std::move(m));
     }
     large_out_.resize(kept);
     counters_.large_messages_sent.fetch_add(before - kept, std::memory_order_relaxed);
@@ -853,10 +852,12 @@ void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, c
   if (m.payload) std::memcpy(m.payload.data(), chunk.data(), chunk.size());
   m.have = chunk.size();
   const bool whole = m.have == length;
-  if (spare_large_) {
-    spare_large_.key() = id;
-    spare_large_.mapped() = std::move(m);
-    large_in_.insert(std::move(spare_large_));
+  if (!spare_large_.empty()) {
+    auto node = std::move(spare_large_.back());
+    spare_large_.pop_back();
+    node.key() = id;
+    node.mapped() = std::move(m);
+    large_in_.insert(std::move(node));
   } else {
     large_in_.emplace(id, std::move(m));
   }
@@ -881,7 +882,7 @@ void connection_impl::complete_large(const std::shared_ptr<connection>& me, std:
   auto node = large_in_.extract(message_id);
   incoming_large m = std::move(node.mapped());
   node.mapped() = incoming_large{};
-  spare_large_ = std::move(node);
+  if (spare_large_.size() < spare_capacity) spare_large_.push_back(std::move(node));
   counters_.large_messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_.frames_received.store(counters_.frames_received.load(std::memory_order_relaxed) + 1,
                                   std::memory_order_relaxed);

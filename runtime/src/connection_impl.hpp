@@ -310,9 +310,10 @@ class connection_impl final : public connection {
     std::size_t sent = 0;  // bytes handed to fragments so far
   };
   std::vector<std::unique_ptr<outgoing_large>> large_out_;
-  // Records of finished messages kept for the next ones (at most its
-  // reserved capacity, spare_out_capacity).
-  static constexpr std::size_t spare_out_capacity = 4;
+  // Records of finished messages kept for the next ones, as many as were
+  // in progress at once up to spare_capacity: a stream of large messages
+  // allocates no records.
+  static constexpr std::size_t spare_capacity = 64;
   std::vector<std::unique_ptr<outgoing_large>> spare_out_;
   std::uint64_t next_message_id_ = 1;
   // Fragments of messages started before this batch, at most this many
@@ -361,9 +362,11 @@ class connection_impl final : public connection {
     std::size_t head_ = 0;
   };
   std::unordered_map<std::uint64_t, held_queue> held_for_;
-  // The last entry of each map that was taken out, kept for the next
-  // message: a stream of large messages allocates no map nodes.
-  decltype(large_in_)::node_type spare_large_;
+  // Map nodes taken out, kept for the next messages: of large_in_ as many
+  // as were in progress at once up to spare_capacity, of held_for_ the last
+  // (one per target with a large message in progress). A stream of large
+  // messages allocates no map nodes.
+  std::vector<decltype(large_in_)::node_type> spare_large_;
   decltype(held_for_)::node_type spare_held_;
 
   // Reader: one buffer; frames larger than it are assembled in a pooled
