@@ -92,6 +92,7 @@ connection_impl::connection_impl(node_context& node, std::unique_ptr<stream> s, 
       read_cap_(handshake_read_size),
       decoder_(wire::decode_limits{static_cast<std::uint32_t>(wire::max_handshake_size)}) {
   batch_external_.reserve(max_iov);
+  stream_->use_op_slots(read_slot_, write_slot_);
   peer_.remote_endpoint = remote_;
   peer_.node_name = remote_;  // until the handshake names the peer
 }

@@ -181,6 +181,9 @@ class connection_impl final : public connection {
   // threads (see handler_slot).
   detail::handler_slot wake_slot_;
   detail::handler_slot grant_slot_;
+  // The stream's reads and writes (stream::use_op_slots).
+  detail::handler_slot read_slot_;
+  detail::handler_slot write_slot_;
   std::unique_ptr<stream> stream_;
   const std::string dial_address_;
   const std::string remote_;
@@ -357,7 +360,7 @@ class connection_impl final : public connection {
     auto end() noexcept { return items_.end(); }
 
    private:
-    static constexpr std::size_t kept_capacity = 64;
+    static constexpr std::size_t kept_capacity = 256;
     std::vector<held_message> items_;
     std::size_t head_ = 0;
   };

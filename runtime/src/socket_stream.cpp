@@ -16,13 +16,15 @@ socket_stream::socket_stream(asio::generic::stream_protocol::socket socket, std:
     : socket_(std::move(socket)), remote_(std::move(remote)) {}
 
 void socket_stream::async_read_some(std::span<std::byte> buf, completion done) {
-  socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
-                          [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); });
+  auto h = [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); };
+  if (read_slot_ != nullptr) return socket_.async_read_some(asio::buffer(buf.data(), buf.size()), detail::with_slot(*read_slot_, std::move(h)));
+  socket_.async_read_some(asio::buffer(buf.data(), buf.size()), std::move(h));
 }
 
 void socket_stream::async_write_some(std::span<const asio::const_buffer> bufs, completion done) {
-  socket_.async_write_some(bufs,
-                           [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); });
+  auto h = [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); };
+  if (write_slot_ != nullptr) return socket_.async_write_some(bufs, detail::with_slot(*write_slot_, std::move(h)));
+  socket_.async_write_some(bufs, std::move(h));
 }
 
 void socket_stream::close() {

@@ -20,6 +20,10 @@ class socket_stream final : public stream {
 
   void async_read_some(std::span<std::byte> buf, completion done) override;
   void async_write_some(std::span<const asio::const_buffer> bufs, completion done) override;
+  void use_op_slots(detail::handler_slot& read, detail::handler_slot& write) override {
+    read_slot_ = &read;
+    write_slot_ = &write;
+  }
   void close() override;
   std::string remote_endpoint() const override { return remote_; }
   asio::io_context& context() override {
@@ -29,6 +33,8 @@ class socket_stream final : public stream {
  private:
   asio::generic::stream_protocol::socket socket_;
   std::string remote_;
+  detail::handler_slot* read_slot_ = nullptr;
+  detail::handler_slot* write_slot_ = nullptr;
 };
 
 // The TLS settings of a node, loaded once and shared by its TLS streams:

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "herald/result.hpp"
+#include "herald/runtime/detail/handler_slot.hpp"
 #include "herald/runtime/detail/unique_function.hpp"
 
 namespace herald::runtime {
@@ -29,6 +30,16 @@ class stream {
   // Writes a prefix of the buffers (at most 64 of them), one vectored write.
   // The buffers must stay valid until done runs.
   virtual void async_write_some(std::span<const asio::const_buffer> bufs, completion done) = 0;
+  // Memory for the operations the stream starts on its socket: its reads
+  // take `read`, its writes `write` (a thread's Asio cache, shared with
+  // every other operation of the thread, frees and allocates as their sizes
+  // alternate). The slots must outlive every operation: the connection that
+  // owns the stream owns them, and each completion holds the connection. A
+  // stream without socket operations of its own ignores them.
+  virtual void use_op_slots(detail::handler_slot& read, detail::handler_slot& write) {
+    (void)read;
+    (void)write;
+  }
   // Cancels pending operations (they complete with an error) and closes.
   virtual void close() = 0;
   virtual std::string remote_endpoint() const = 0;

@@ -26,7 +26,7 @@ namespace herald::runtime::detail {
 // out of it, is still alive).
 class handler_slot {
  public:
-  static constexpr std::size_t capacity = 192;
+  static constexpr std::size_t capacity = 256;
 
   handler_slot() = default;
   handler_slot(const handler_slot&) = delete;
