@@ -842,11 +842,13 @@ void connection_impl::on_first_fragment(const std::shared_ptr<connection>& me, c
     }
     m.payload = pool_->acquire(length);
     auto q = held_for_.find(h.target);
-    if (q == held_for_.end() && spare_held_) {
-      spare_held_.key() = h.target;
-      q = held_for_.insert(std::move(spare_held_)).position;
-    } else if (q == held_for_.end()) {
-      q = held_for_.try_emplace(h.target).first;
+    if (q == held_for_.end()) {
+      if (spare_held_) {
+        spare_held_.key() = h.target;
+        q = held_for_.insert(std::move(spare_held_)).position;
+      } else {
+        q = held_for_.try_emplace(h.target).first;
+      }
     }
     q->second.push_back(held_message{id, inbound_frame(), false});
   }

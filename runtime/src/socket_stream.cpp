@@ -17,8 +17,9 @@ socket_stream::socket_stream(asio::generic::stream_protocol::socket socket, std:
 
 void socket_stream::async_read_some(std::span<std::byte> buf, completion done) {
   auto h = [d = std::move(done)](std::error_code ec, std::size_t n) mutable { d(ec, n); };
-  if (read_slot_ != nullptr) return socket_.async_read_some(asio::buffer(buf.data(), buf.size()), detail::with_slot(*read_slot_, std::move(h)));
-  socket_.async_read_some(asio::buffer(buf.data(), buf.size()), std::move(h));
+  const auto b = asio::buffer(buf.data(), buf.size());
+  if (read_slot_ != nullptr) return socket_.async_read_some(b, detail::with_slot(*read_slot_, std::move(h)));
+  socket_.async_read_some(b, std::move(h));
 }
 
 void socket_stream::async_write_some(std::span<const asio::const_buffer> bufs, completion done) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <csignal>
@@ -329,17 +330,30 @@ class fb_echo : public actor<fb_echo> {
   wire::serializer_pool pool_;
 };
 
-TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
-  runtime::node_config c;
-  c.secret.value = "remote-test-secret";
-  c.listen = {"tcp://127.0.0.1:0"};
+// Two nodes over TCP: b runs the fb_echo "echo" (with its slow helper), a
+// holds a remote ref to it in `far` once start() has succeeded.
+struct fb_echo_nodes {
   actor_system a{actor_system_config{.worker_threads = 2}}, b{actor_system_config{.worker_threads = 2}};
-  ASSERT_TRUE(a.start_node<fb_echo>(c));
-  ASSERT_TRUE(b.start_node<fb_echo>(c));
-  auto helper = b.spawn<slow_helper>().value();
-  ASSERT_TRUE(b.spawn<fb_echo>(herald::name("echo"), helper));
-  auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
-  ASSERT_TRUE(far) << far.error().message();
+  std::optional<actor_ref<fb_echo>> far;
+
+  ::testing::AssertionResult start() {
+    runtime::node_config c;
+    c.secret.value = "remote-test-secret";
+    c.listen = {"tcp://127.0.0.1:0"};
+    if (!a.start_node<fb_echo>(c) || !b.start_node<fb_echo>(c)) return ::testing::AssertionFailure() << "start_node";
+    auto helper = b.spawn<slow_helper>();
+    if (!helper || !b.spawn<fb_echo>(herald::name("echo"), *helper)) return ::testing::AssertionFailure() << "spawn";
+    auto ref = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
+    if (!ref) return ::testing::AssertionFailure() << ref.error().message();
+    far = std::move(*ref);
+    return ::testing::AssertionSuccess();
+  }
+};
+
+TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
+  fb_echo_nodes n;
+  ASSERT_TRUE(n.start());
+  auto& far = n.far;
   wire::serializer_pool pool;
   // Small payloads travel inline in the envelope; large ones (above the
   // large-payload threshold) in pooled buffers that the next frame reuses.
@@ -364,16 +378,9 @@ TEST(CoroutineHandler, FlatBuffersMessageOutlivesCoAwait) {
 }
 
 TEST(Ask, AFlatBuffersMessageNestedInAStructCrossesTheWire) {
-  runtime::node_config c;
-  c.secret.value = "remote-test-secret";
-  c.listen = {"tcp://127.0.0.1:0"};
-  actor_system a{actor_system_config{.worker_threads = 2}}, b{actor_system_config{.worker_threads = 2}};
-  ASSERT_TRUE(a.start_node<fb_echo>(c));
-  ASSERT_TRUE(b.start_node<fb_echo>(c));
-  auto helper = b.spawn<slow_helper>().value();
-  ASSERT_TRUE(b.spawn<fb_echo>(herald::name("echo"), helper));
-  auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
-  ASSERT_TRUE(far) << far.error().message();
+  fb_echo_nodes n;
+  ASSERT_TRUE(n.start());
+  auto& far = n.far;
   wire::serializer_pool pool;
   for (std::size_t size : {std::size_t{5}, std::size_t{100} << 10}) {
     for (std::uint16_t code = 1; code <= 3; ++code) {
@@ -390,16 +397,9 @@ TEST(Ask, AFlatBuffersMessageNestedInAStructCrossesTheWire) {
 // The reply of a remote ask, an fb_message, views the reply frame; it is
 // read only after later replies have arrived (which reuse pooled buffers).
 TEST(Ask, AFlatBuffersReplyToARemoteAskOwnsItsFrame) {
-  runtime::node_config c;
-  c.secret.value = "remote-test-secret";
-  c.listen = {"tcp://127.0.0.1:0"};
-  actor_system a{actor_system_config{.worker_threads = 2}}, b{actor_system_config{.worker_threads = 2}};
-  ASSERT_TRUE(a.start_node<fb_echo>(c));
-  ASSERT_TRUE(b.start_node<fb_echo>(c));
-  auto helper = b.spawn<slow_helper>().value();
-  ASSERT_TRUE(b.spawn<fb_echo>(herald::name("echo"), helper));
-  auto far = a.remote_lookup<fb_echo>(b.listen_addresses().at(0), "echo", 10s);
-  ASSERT_TRUE(far) << far.error().message();
+  fb_echo_nodes n;
+  ASSERT_TRUE(n.start());
+  auto& far = n.far;
   for (std::uint32_t size : {8u, 100u << 10}) {
     std::vector<fb_value> replies;
     for (std::uint16_t code = 1; code <= 4; ++code) {
